@@ -1,0 +1,88 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run_training(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "training", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, mnist_dir):
+    out = tmp_path_factory.mktemp("runs")
+    proc = run_training("--quick", "--data", str(mnist_dir), "--out", str(out), "--seed", "7")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def test_quick_run_writes_every_artefact(quick_run):
+    out, _ = quick_run
+    run = (out / "latest").resolve()
+    assert run.is_dir() and not run.name.endswith(".partial")
+    for name in ("results.json", "results.csv", "report.md", "learning_curves.png",
+                 "baseline.keras", "improved.keras", "simplified.keras",
+                 "confusion_baseline.png", "confusion_improved.png", "confusion_simplified.png"):
+        assert (run / name).is_file() and (run / name).stat().st_size > 0, name
+    assert not list(out.glob("*.partial"))
+
+
+def test_quick_results_content(quick_run):
+    out, proc = quick_run
+    results = json.loads((out / "latest" / "results.json").read_text())
+    assert results["seed"] == 7 and results["config"]["quick"] is True
+    assert set(results["models"]) == {"baseline", "improved", "simplified"}
+    for m in results["models"].values():
+        assert m["epochs_run"] == 1 and m["parameters"] > 10000 and m["train_seconds"] > 0
+        assert 0 <= m["test_accuracy"] <= 1 and m["val_loss"] > 0
+    best = max(results["models"].items(), key=lambda kv: (kv[1]["val_accuracy"], -kv[1]["val_loss"]))[0]
+    assert results["chosen_model"] == best
+    assert results["versions"]["keras"].startswith("3.")
+    csv_lines = (out / "latest" / "results.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("model,parameters") and len(csv_lines) == 4
+    assert f"**Chosen: {best}**" in (out / "latest" / "report.md").read_text()
+    assert f"chosen: {best}" in proc.stdout
+
+
+def test_keras_model_round_trips(quick_run):
+    import keras
+    out, _ = quick_run
+    model = keras.models.load_model(out / "latest" / "simplified.keras")
+    assert model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--models", "resnet"], "unknown resnet"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--batch-size", "-1"], "--batch-size must be at least 1"),
+    (["--strategy", "tpu"], "invalid choice"),
+])
+def test_bad_arguments(args, message, tmp_path):
+    proc = run_training(*args, "--out", str(tmp_path))
+    assert proc.returncode == 2 and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_data_one_line_error(tmp_path):
+    (tmp_path / "data").mkdir()
+    proc = run_training("--quick", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "runs"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and "missing train-images" in proc.stderr
+    assert not (tmp_path / "runs" / "latest").exists()
+
+
+def test_multiworker_without_tf_config(tmp_path, mnist_dir):
+    proc = run_training("--quick", "--models", "simplified", "--strategy", "multiworker",
+                        "--data", str(mnist_dir), "--out", str(tmp_path), env={"TF_CONFIG": ""})
+    assert proc.returncode == 1 and "TF_CONFIG" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_explains():
+    proc = run_training("--help")
+    assert proc.returncode == 0 and "--quick" in proc.stdout and "MNIST_DIR" in proc.stdout

@@ -1,0 +1,129 @@
+"""`python -m training`: train the registered CNNs on MNIST, compare them, pick the best, store the run."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from training.config import TrainConfig
+from training.data import DataError, load_mnist, make_splits
+
+DEFAULTS = TrainConfig()
+
+
+def parse_args(argv: list[str] | None) -> TrainConfig:
+    from training.models import MODELS  # keras import is cheap next to training, but --help should not wait on TF
+    p = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Train and compare the CNNs on MNIST, choose the best by validation accuracy, and store "
+                    "models, results.json/.csv, report.md and plots in OUT/<timestamp>/ (OUT/latest points "
+                    "at the newest complete run).")
+    p.add_argument("--models", default=",".join(DEFAULTS.models),
+                   help=f"comma-separated subset of: {', '.join(MODELS)} (default: all)")
+    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="maximum epochs per model (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="global batch size (default %(default)s)")
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (default %(default)s)")
+    p.add_argument("--data", default=None,
+                   help="MNIST as a directory of the four IDX files (.gz or not) or a Keras mnist.npz "
+                        "(default: $MNIST_DIR, else the Keras download)")
+    p.add_argument("--out", default=DEFAULTS.out, help="directory for runs (default %(default)s)")
+    p.add_argument("--strategy", default=DEFAULTS.strategy, choices=("auto", "mirrored", "multiworker"),
+                   help="tf.distribute strategy; multiworker reads TF_CONFIG (default %(default)s)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke run: {DEFAULTS.quick_train_size} training images, 1 epoch")
+    a = p.parse_args(argv)
+    models = tuple(m.strip() for m in a.models.split(",") if m.strip())
+    unknown = [m for m in models if m not in MODELS]
+    if not models or unknown:
+        p.error(f"--models: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODELS)}")
+    if len(set(models)) != len(models):
+        p.error("--models: a model is listed twice")
+    if a.epochs < 1:
+        p.error("--epochs must be at least 1")
+    if a.batch_size < 1:
+        p.error("--batch-size must be at least 1")
+    return dataclasses.replace(
+        DEFAULTS, models=models, epochs=1 if a.quick else a.epochs, batch_size=a.batch_size, seed=a.seed,
+        data=a.data, out=a.out, strategy=a.strategy, quick=a.quick)
+
+
+def versions() -> dict:
+    import keras
+    import numpy
+    import tensorflow as tf
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": numpy.__version__, "platform": platform.platform()}
+
+
+def run(cfg: TrainConfig) -> Path | None:
+    """Train every model of `cfg`, write the run, return its final directory (None on non-chief workers)."""
+    from training.distribute import is_chief, make_strategy
+    from training.report import write_results
+    from training.runs import finish_run, new_run_dir
+    from training.select import select_best
+    from training.train import train_one
+
+    mnist = load_mnist(cfg.data)
+    splits = make_splits(mnist, cfg.quick_val_size if cfg.quick else cfg.val_size, cfg.seed,
+                         train_limit=cfg.quick_train_size if cfg.quick else None)
+    strategy = make_strategy(cfg.strategy)
+    chief = is_chief()
+    run_dir = new_run_dir(Path(cfg.out)) if chief else None
+    print(f"data: {len(splits.x_train)} train / {len(splits.x_val)} val / {len(splits.x_test)} test; "
+          f"strategy {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)"
+          + (f"; writing {run_dir}" if run_dir else ""), flush=True)
+
+    started = time.perf_counter()
+    trained = {}
+    for name in cfg.models:
+        trained[name] = train_one(name, splits, cfg, strategy, cfg.epochs)
+        if run_dir:
+            trained[name].model.save(run_dir / f"{name}.keras")
+    per_model = {name: t.metrics for name, t in trained.items()}
+    chosen = select_best(per_model)
+    if not run_dir:
+        return None
+    results = {
+        "run_id": run_dir.name.removesuffix(".partial"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": dataclasses.asdict(cfg),
+        "seed": cfg.seed,
+        "strategy": f"{type(strategy).__name__} x{strategy.num_replicas_in_sync}",
+        "versions": versions(),
+        "data": {"source": cfg.data or os.environ.get("MNIST_DIR") or "keras.datasets.mnist",
+                 "train": len(splits.x_train), "val": len(splits.x_val), "test": len(splits.x_test)},
+        "models": per_model,
+        "chosen_model": chosen,
+        "chosen_path": f"{chosen}.keras",
+        "selection_rule": "highest val_accuracy, then lowest val_loss",
+        "total_train_seconds": round(sum(m["train_seconds"] for m in per_model.values()), 2),
+        "wall_seconds": round(time.perf_counter() - started, 2),
+    }
+    write_results(run_dir, results, {n: t.history for n, t in trained.items()},
+                  {n: t.confusion for n, t in trained.items()})
+    final = finish_run(run_dir)
+    print(f"\nchosen: {chosen} (val acc {per_model[chosen]['val_accuracy']:.4f}, "
+          f"test acc {per_model[chosen]['test_accuracy']:.4f}); run stored in {final}", flush=True)
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    try:
+        run(cfg)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: the incomplete run stays in its .partial directory; runs/latest is unchanged",
+              file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,74 @@
+"""The three CNNs of the brief, as pure builders `() -> keras.Model`, registered in MODELS.
+
+All take float32 (28, 28, 1) in [0, 1] and end in a 10-way softmax. Sizes are chosen for a 2-core CPU:
+one narrow convolution at full 28x28 resolution, the wider ones after pooling.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+
+def _conv_bn(x, filters: int, size: int):
+    # BatchNorm speeds convergence but is slow on CPU (it doubled the epoch time when on every layer),
+    # so the improved model uses it only on its two widest convolutions.
+    x = layers.Conv2D(filters, size, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.Activation("relu")(x)
+
+
+def baseline() -> keras.Model:
+    """Three conv layers, each followed by max-pooling, then dense layers (the brief's baseline)."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D()(x)                      # 14x14
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)                      # 7x7
+    x = layers.Conv2D(128, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)                      # 3x3
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="baseline")
+
+
+def improved() -> keras.Model:
+    """Four conv layers mixing 5x5 and 3x3 filters, BatchNorm where it pays, dropout; trained with augmentation."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = layers.Conv2D(32, 5, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D()(x)                      # 14x14
+    x = layers.Conv2D(48, 3, padding="same", activation="relu")(x)
+    x = _conv_bn(x, 64, 3)
+    x = layers.MaxPooling2D()(x)                      # 7x7
+    x = layers.Dropout(0.25)(x)
+    x = _conv_bn(x, 128, 3)
+    x = layers.MaxPooling2D()(x)                      # 3x3
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.4)(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.4)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="improved")
+
+
+def simplified() -> keras.Model:
+    """Two conv layers (fewer than the baseline), each followed by max-pooling, then a small dense head."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = layers.Conv2D(16, 5, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D()(x)                      # 14x14
+    x = layers.Conv2D(32, 5, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)                      # 7x7
+    x = layers.Flatten()(x)
+    x = layers.Dense(64, activation="relu")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="simplified")
+
+
+MODELS = {
+    "baseline": baseline,
+    "improved": improved,
+    "simplified": simplified,
+}
