@@ -1,0 +1,58 @@
+"""Keras model -> ONNX ModelProto that meets the app's contract (input `image`, output `probabilities`).
+
+tf2onnx's `from_keras` breaks on Keras 3 models, so the model is wrapped in a tf.function with a named
+input signature and converted with `from_function` (see DESIGN.md).
+"""
+from __future__ import annotations
+
+import json
+
+import onnx
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "probabilities"
+BATCH_DIM = "batch"
+LABELS = [str(d) for d in range(10)]
+
+
+def keras_to_onnx(model, opset: int = 17) -> onnx.ModelProto:
+    """Convert with tf2onnx, name the I/O and the batch dimension per the contract; inference mode only."""
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name=INPUT_NAME),)
+
+    @tf.function(input_signature=spec)
+    def serve(image):
+        # training=False: BatchNorm uses its moving statistics and Dropout is off.
+        return {OUTPUT_NAME: model(image, training=False)}
+
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
+    graph = proto.graph
+    if [i.name for i in graph.input] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
+        raise ValueError(f"unexpected converted I/O: inputs {[i.name for i in graph.input]}, "
+                         f"outputs {[o.name for o in graph.output]}")
+    for value in (graph.input[0], graph.output[0]):
+        value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
+    proto.producer_name = "digits-export"
+    proto.doc_string = "Handwritten digit classifier: image float32 [batch,28,28,1] in [0,1] -> probabilities [batch,10]"
+    return proto
+
+
+def set_metadata(proto: onnx.ModelProto, metadata: dict[str, object]) -> None:
+    """Replace metadata_props with `metadata`; non-string values are stored as JSON."""
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key = key
+        entry.value = value if isinstance(value, str) else json.dumps(value)
+
+
+def check(proto: onnx.ModelProto) -> None:
+    """onnx.checker plus the contract's I/O shapes; raises ValueError."""
+    onnx.checker.check_model(proto, full_check=True)
+    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+    (inp,), (out,) = proto.graph.input, proto.graph.output
+    if (inp.name, dims(inp)) != (INPUT_NAME, [BATCH_DIM, 28, 28, 1]) or \
+            (out.name, dims(out)) != (OUTPUT_NAME, [BATCH_DIM, 10]):
+        raise ValueError(f"model breaks the I/O contract: {inp.name}{dims(inp)} -> {out.name}{dims(out)}")
