@@ -25,7 +25,9 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
                     "at the newest complete run).")
     p.add_argument("--models", default=",".join(DEFAULTS.models),
                    help=f"comma-separated subset of: {', '.join(MODELS)} (default: all)")
-    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs, help="maximum epochs per model (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="maximum epochs for every model (default per model: "
+                        + ", ".join(f"{k} {v}" for k, v in DEFAULTS.epochs.items()) + ")")
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="global batch size (default %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (default %(default)s)")
     p.add_argument("--data", default=None,
@@ -43,12 +45,13 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
         p.error(f"--models: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(MODELS)}")
     if len(set(models)) != len(models):
         p.error("--models: a model is listed twice")
-    if a.epochs < 1:
+    if a.epochs is not None and a.epochs < 1:
         p.error("--epochs must be at least 1")
     if a.batch_size < 1:
         p.error("--batch-size must be at least 1")
     return dataclasses.replace(
-        DEFAULTS, models=models, epochs=1 if a.quick else a.epochs, batch_size=a.batch_size, seed=a.seed,
+        DEFAULTS, models=models, epochs={m: 1 if a.quick else a.epochs or DEFAULTS.epochs[m] for m in models},
+        batch_size=a.batch_size, seed=a.seed,
         data=a.data, out=a.out, strategy=a.strategy, quick=a.quick)
 
 
@@ -81,7 +84,7 @@ def run(cfg: TrainConfig) -> Path | None:
     started = time.perf_counter()
     trained = {}
     for name in cfg.models:
-        trained[name] = train_one(name, splits, cfg, strategy, cfg.epochs)
+        trained[name] = train_one(name, splits, cfg, strategy, cfg.epochs[name])
         if run_dir:
             trained[name].model.save(run_dir / f"{name}.keras")
     per_model = {name: t.metrics for name, t in trained.items()}

@@ -32,7 +32,7 @@ def report_markdown(results: dict) -> str:
         "",
         f"Data: {results['data']['train']} training / {results['data']['val']} validation / "
         f"{results['data']['test']} test images. Seed {cfg['seed']}, batch {cfg['batch_size']}, "
-        f"up to {cfg['epochs']} epochs, strategy {results['strategy']}"
+        f"epochs (max) {', '.join(f'{k} {v}' for k, v in cfg['epochs'].items())}, strategy {results['strategy']}"
         f"{', QUICK smoke run' if cfg['quick'] else ''}.",
         "",
         "| model | parameters | epochs | train s | s/epoch | val acc | val loss | test acc | test loss |",

@@ -13,7 +13,7 @@ SCRIPT = textwrap.dedent("""
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from training.config import TrainConfig
     from training.cli import run
-    final = run(TrainConfig(models=("simplified",), epochs=1, batch_size=64, data=sys.argv[1], out=sys.argv[2],
+    final = run(TrainConfig(models=("simplified",), epochs={"simplified": 1}, batch_size=64, data=sys.argv[1], out=sys.argv[2],
                             strategy="mirrored", quick=True))
     print("RESULT", json.dumps(json.load(open(final / "results.json"))))
 """)
