@@ -63,11 +63,12 @@ class _EpochTimer(keras.callbacks.Callback):
 
 
 def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribute.Strategy,
-              epochs: int) -> TrainedModel:
-    """Build, fit (early stopping on val_loss, best weights restored) and evaluate model `name`."""
+              epochs: int, build=None) -> TrainedModel:
+    """Build (MODELS[name], or `build` for models outside the registry), fit with early stopping on
+    val_loss (best weights restored) and evaluate."""
     keras.utils.set_random_seed(cfg.seed)
     with strategy.scope():
-        model = MODELS[name]()
+        model = (build or MODELS[name])()
         steps = -(-len(splits.x_train) // cfg.batch_size)
         model.compile(optimizer=_optimizer(cfg, steps, epochs),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
