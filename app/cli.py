@@ -1,0 +1,147 @@
+"""Command line: the GUI (default), `predict FILE...`, and `--self-test`.
+
+Exit status: 0 success; 1 a file could not be read, the model is unusable, or
+the self-test failed; 2 bad usage. Problems are reported as one line on stderr.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from app import recognize, samples
+from app.paths import default_model_path
+from app.predictor import ModelError, Predictor
+from app.preprocess import PREPROCESSING_ID, BadImage, load_image
+
+SELF_TEST_PASS = 0.9  # a strong MNIST model reads all of them; an untrained one about a tenth
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="Handwritten digit recognizer. With no command, opens the drawing window.",
+    )
+    model_help = "ONNX model to use (default: %(default)s)"
+    parser.add_argument("--model", type=Path, default=default_model_path(), help=model_help)
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="classify built-in rendered digits, print one line, exit 0 if enough are right",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    predict = commands.add_parser(
+        "predict",
+        help="read digits in image files, one line per file",
+        description="Read the digit (or number) in each image file, one line per file.",
+    )
+    predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG, ... image of a digit")
+    predict.add_argument("--json", action="store_true", help="print JSON with all ten probabilities")
+    predict.add_argument(
+        "--single", action="store_true", help="treat each image as one digit (do not split numbers)"
+    )
+    predict.add_argument("--model", type=Path, default=argparse.SUPPRESS, help="ONNX model to use")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.self_test and args.command:
+        parser.error("--self-test takes no command")
+    try:
+        if args.self_test:
+            return self_test(args.model)
+        if args.command == "predict":
+            return predict(args.model, args.files, as_json=args.json, single=args.single)
+        from app import gui  # Tk only when a window is wanted
+
+        return gui.run(load_predictor(args.model))
+    except BrokenPipeError:  # `... | head`: the reader has gone, nothing left to say
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if getattr(sys, "frozen", False) and not (args.self_test or args.command):
+            from app import gui  # a windowed executable has no visible stderr
+
+            gui.show_error(str(exc))
+        return 1
+
+
+def load_predictor(path):
+    """Predictor for `path`, warning on stderr if it expects other preprocessing."""
+    predictor = Predictor(path)
+    if predictor.preprocessing not in (None, PREPROCESSING_ID):
+        print(
+            f"warning: model {path} was made for preprocessing '{predictor.preprocessing}', "
+            f"this app does '{PREPROCESSING_ID}'",
+            file=sys.stderr,
+        )
+    return predictor
+
+
+def predict(model_path, files, as_json=False, single=False):
+    predictor = load_predictor(model_path)
+    failed = False
+    results = []
+    for name in files:
+        try:
+            reading = recognize.read(predictor, load_image(name), single=single)
+        except BadImage as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed = True
+            results.append({"file": name, "error": str(exc)})
+            continue
+        if as_json:
+            results.append(_as_json(name, reading))
+        else:
+            print(f"{name}: {reading.summary()}", flush=True)
+    if as_json:  # a JSON list, one file per line
+        print("[\n" + ",\n".join(json.dumps(r) for r in results) + "\n]", flush=True)
+    return 1 if failed else 0
+
+
+def _as_json(name, reading):
+    digits = [
+        {
+            "digit": int(g.label) if g.label.isdigit() else g.label,
+            "confidence": round(g.confidence, 6),
+            "sure": g.sure,
+            "probabilities": [round(float(p), 6) for p in g.probabilities],
+        }
+        for g in reading.guesses
+    ]
+    one = digits[0] if len(digits) == 1 else None
+    return {
+        "file": name,
+        "number": reading.number,
+        "sure": reading.sure,
+        "digit": one["digit"] if one else None,
+        "confidence": one["confidence"] if one else (round(reading.confidence, 6) if digits else None),
+        "probabilities": one["probabilities"] if one else None,
+        "digits": digits,
+    }
+
+
+def self_test(model_path):
+    started = time.perf_counter()
+    predictor = load_predictor(model_path)
+    cases = samples.all_samples()
+    correct = 0
+    for digit, image in cases:
+        reading = recognize.read(predictor, image, single=True)
+        correct += reading.number == str(digit)
+    needed = math.ceil(len(cases) * SELF_TEST_PASS - 1e-9)
+    ok = correct >= needed
+    seconds = time.perf_counter() - started
+    verdict = "ok" if ok else f"FAILED (need {needed})"
+    print(
+        f"self-test: {verdict}, {correct}/{len(cases)} samples correct, "
+        f"model {predictor.describe()} in {seconds:.2f} s",
+        flush=True,
+    )
+    return 0 if ok else 1

@@ -1,0 +1,313 @@
+"""Turn any picture of a digit into what the network was trained on (`mnist-com-v1`).
+
+MNIST was made by scaling each digit's bounding box so its longer side is 20 px
+(aspect kept, anti-aliased), then shifting it by whole pixels so its centre of
+mass sits on pixel (14, 14) of a 28x28 field, white on black. Measured on the
+test set: every digit's non-zero box has a longer side of exactly 20 and its
+centre of mass lies within half a pixel of (14, 14); every digit reaches 255.
+`center_digit` rebuilds exactly that; `to_ink` first brings photos, scans and
+canvases to a common form (light ink on a zero background, values in [0, 1]).
+
+All functions are pure (numpy + Pillow) and need no display.
+"""
+
+import math
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app import components
+
+PREPROCESSING_ID = "mnist-com-v1"
+
+MAX_SIDE = 16384
+MAX_PIXELS = 50_000_000
+WORK_SIDE = 2048  # bigger inputs are box-filtered down first; the digit ends up 20 px anyway
+MIN_CONTRAST = 32.0  # grey levels between background and ink below which nothing is drawn
+INK_THRESHOLD = 0.1  # ink map level that counts as ink when finding boxes and components
+SPECK_MASS = 0.05  # a component lighter than this share of the heaviest one ...
+SPECK_SIZE = 0.25  # ... and smaller than this share of its longer side is noise
+FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
+BOX = 20
+FIELD = 28
+RESAMPLE = Image.Resampling.LANCZOS  # closest to MNIST's own anti-aliasing, measured
+
+
+class BadImage(ValueError):
+    """The input cannot be a picture of a digit (unreadable, empty or absurdly large)."""
+
+
+def check_size(width, height):
+    """Raise BadImage for sizes no photo of a digit has; cheap, call before decoding."""
+    if width <= 0 or height <= 0:
+        raise BadImage(f"image is empty ({width}x{height} pixels)")
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise BadImage(
+            f"image is too large ({width}x{height} pixels; the limit is {MAX_SIDE} pixels "
+            f"a side and {MAX_PIXELS // 1_000_000} megapixels)"
+        )
+
+
+def load_image(path):
+    """Read an image file into a Pillow image; BadImage names the file on any failure."""
+    try:
+        with warnings.catch_warnings():
+            # Our own, lower limit below speaks instead of Pillow's bomb warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except FileNotFoundError:
+        raise BadImage(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadImage(f"{path}: is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise BadImage(f"{path}: not an image file this app can read") from None
+    except Image.DecompressionBombError:
+        raise BadImage(
+            f"{path}: image is too large (over {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
+            f"the limit is {MAX_SIDE} pixels a side and {MAX_PIXELS // 1_000_000} megapixels)"
+        ) from None
+    except OSError as exc:
+        raise BadImage(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with image:
+        try:
+            check_size(*image.size)
+        except BadImage as exc:
+            raise BadImage(f"{path}: {exc}") from None
+        try:
+            image.load()
+            # Phone photos are stored sideways with an EXIF note saying so.
+            return ImageOps.exif_transpose(image)
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise BadImage(f"{path}: cannot decode image ({exc})") from None
+
+
+def to_ink(image):
+    """Ink map of a Pillow image or array: float32 (H, W), ink in (0, 1], background 0.
+
+    Returns None when there is no ink at all. Dark-on-light input is inverted,
+    transparency is flattened onto a background that contrasts with the opaque
+    part, and the paper's level and noise are subtracted.
+    """
+    ink = _normalise(_grey(image))
+    return None if ink is None else _drop_frame(ink)
+
+
+def drop_specks(ink):
+    """Zero connected blobs that are tiny next to the biggest one (dust, stray taps)."""
+    found = components.label(ink > INK_THRESHOLD, ink)
+    noise = speck_components(found)
+    if not noise.any():
+        return ink
+    keep = np.concatenate(([True], ~noise))
+    return np.where(keep[found.labels], ink, np.float32(0))
+
+
+def speck_components(found):
+    """Boolean per component: True where it counts as a speck."""
+    if found.count == 0:
+        return np.zeros(0, bool)
+    sizes = np.maximum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
+    big = int(np.argmax(found.mass))
+    return (found.mass < SPECK_MASS * found.mass[big]) & (sizes < SPECK_SIZE * sizes[big])
+
+
+def center_digit(ink):
+    """MNIST-style 28x28x1 float32 in [0, 1] from an ink map of one digit; None if blank."""
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    if len(rows) == 0:
+        return None
+    cols = np.flatnonzero((ink[rows[0] : rows[-1] + 1] > INK_THRESHOLD).any(axis=0))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = np.ascontiguousarray(ink[y0:y1, x0:x1], dtype=np.float32)
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.asarray(Image.fromarray(crop, "F").resize(size, RESAMPLE))
+    small = np.clip(small, 0.0, None)
+    peak = float(small.max())
+    if peak <= 0:
+        return None
+    # Every MNIST digit reaches full white; thin strokes shrunk a lot do not.
+    small = np.minimum(small / peak, 1.0)
+
+    total = float(small.sum())
+    ys = np.arange(small.shape[0], dtype=np.float64)
+    xs = np.arange(small.shape[1], dtype=np.float64)
+    cy = float(small.sum(axis=1) @ ys) / total
+    cx = float(small.sum(axis=0) @ xs) / total
+    top = math.floor(FIELD / 2 - cy + 0.5)
+    left = math.floor(FIELD / 2 - cx + 0.5)
+
+    out = np.zeros((FIELD, FIELD), np.float32)
+    sh, sw = small.shape
+    oy0, ox0 = max(top, 0), max(left, 0)
+    oy1, ox1 = min(top + sh, FIELD), min(left + sw, FIELD)
+    out[oy0:oy1, ox0:ox1] = small[oy0 - top : oy1 - top, ox0 - left : ox1 - left]
+    return out[:, :, None]
+
+
+def to_model_input(image):
+    """One digit, whole picture: float32 (28, 28, 1) in [0, 1], or None for no digit."""
+    ink = to_ink(image)
+    if ink is None:
+        return None
+    return center_digit(drop_specks(ink))
+
+
+# -- internals -----------------------------------------------------------------
+
+
+def _grey(image):
+    """float32 grey levels 0..255, transparency flattened, big inputs shrunk."""
+    if isinstance(image, Image.Image):
+        check_size(*image.size)
+        image = _shrink_image(image)
+        if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+            return _flatten(_luma(rgba[..., :3]), rgba[..., 3] / 255.0)
+        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+            return _from_array(np.asarray(image))
+        return np.asarray(image.convert("L"), dtype=np.float32)
+    if isinstance(image, np.ndarray):
+        return _from_array(image)
+    raise TypeError(f"expected a Pillow image or numpy array, got {type(image).__name__}")
+
+
+def _from_array(array):
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise BadImage(f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array, got {array.shape}")
+    check_size(array.shape[1], array.shape[0])
+    values = _to_255(array)
+    values = _shrink_array(values)
+    if values.ndim == 2:
+        return values
+    grey = _luma(values[..., :3])
+    if values.shape[2] == 4:
+        return _flatten(grey, values[..., 3] / 255.0)
+    return grey
+
+
+def _to_255(array):
+    """Any numeric dtype to float32 on a 0..255 scale (floats are taken as 0..1)."""
+    if array.dtype == bool:
+        return array.astype(np.float32) * 255
+    if np.issubdtype(array.dtype, np.floating):
+        values = np.nan_to_num(array.astype(np.float32))
+        return values * 255 if values.max(initial=0) <= 1.0 else values
+    if array.dtype == np.uint8:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.integer):
+        top = float(array.max(initial=0))
+        return array.astype(np.float32) * (255.0 / top if top > 255 else 1.0)
+    raise BadImage(f"unsupported array type {array.dtype}")
+
+
+def _shrink_image(image):
+    factor = math.ceil(max(image.size) / WORK_SIDE)
+    if factor <= 1:
+        return image
+    if image.mode not in ("L", "RGB", "RGBA", "LA", "F", "I"):
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    return image.reduce(factor)
+
+
+def _shrink_array(values):
+    h, w = values.shape[:2]
+    factor = math.ceil(max(h, w) / WORK_SIDE)
+    if factor <= 1:
+        return values
+    h2, w2 = h // factor * factor, w // factor * factor
+    if h2 == 0 or w2 == 0:
+        raise BadImage(f"image is too thin to read ({w}x{h} pixels)")
+    shape = (h2 // factor, factor, w2 // factor, factor) + values.shape[2:]
+    return values[:h2, :w2].reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+
+
+def _luma(rgb):
+    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _flatten(grey, alpha):
+    """Composite onto white if the opaque part is dark ink, else onto black."""
+    if alpha.min() >= 1.0:
+        return grey
+    weight = float(alpha.sum())
+    mean = float((grey * alpha).sum()) / weight if weight > 0 else 0.0
+    background = 255.0 if mean < 128 else 0.0
+    return grey * alpha + background * (1.0 - alpha)
+
+
+def _normalise(grey):
+    lo, hi = float(grey.min()), float(grey.max())
+    if hi - lo < MIN_CONTRAST:
+        return None
+    # Statistics from a strided sample: exact enough, and constant time for photos.
+    step = max(1, math.ceil(math.sqrt(grey.size / 4096)))
+    sample = grey[::step, ::step]
+    paper = float(np.median(sample))
+    if paper - lo > hi - paper:  # background nearer the light end: dark ink on paper
+        grey = 255.0 - grey
+        sample = 255.0 - sample
+    surface = _paper_surface(sample)
+    if float(surface.max() - surface.min()) > 2.0:  # uneven light: flatten it
+        full = Image.fromarray(surface, "F").resize(grey.shape[::-1], Image.Resampling.BILINEAR)
+        grey = grey - np.asarray(full)
+    else:
+        grey = grey - float(surface.min())
+    sample = grey[::step, ::step]
+    noise = 1.4826 * float(np.median(np.abs(sample)))
+    floor = 3.0 * noise
+    hi = float(grey.max())
+    if hi - floor < MIN_CONTRAST:
+        return None
+    strong = sample[sample > (floor + hi) / 2]
+    top = float(np.percentile(strong, 90)) if strong.size >= 10 else hi
+    ink = (grey - floor) * np.float32(1.0 / max(top - floor, 1e-6))
+    return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
+
+
+def _drop_frame(ink):
+    """Remove blobs lying along an edge (desk or shadow around a photographed page).
+
+    A blob that covers FRAME_SHARE of one side of the picture is taken for the
+    world outside the paper, provided a digit-sized blob remains without it; a
+    digit cropped tightly is the only blob and so stays.
+    """
+    sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
+    if max(float((side > 0.5).mean()) for side in sides) < FRAME_SHARE:
+        return ink
+    found = components.label(ink > INK_THRESHOLD, ink)
+    labels = found.labels
+    frame = np.zeros(found.count + 1, bool)
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        ids, counts = np.unique(side[side > 0], return_counts=True)
+        frame[ids[counts >= FRAME_SHARE * len(side)]] = True
+    rest = ~frame[1:]
+    sizes = np.maximum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
+    if not (rest & (sizes >= max(5, 0.02 * max(ink.shape)))).any():
+        return ink
+    return np.where(frame[labels], np.float32(0), ink)
+
+
+def _paper_surface(sample, blocks=8):
+    """Coarse map of the paper's level under the ink (float32, about blocks x blocks).
+
+    Per block a low percentile (ink is sparse), then the darkest of each block's
+    neighbours, so that only a 3x3 patch of blocks all but covered in ink could
+    be taken for paper.
+    """
+    h, w = sample.shape
+    size = max(2, math.ceil(max(h, w) / blocks))
+    gh, gw = math.ceil(h / size), math.ceil(w / size)
+    padded = np.pad(sample, ((0, gh * size - h), (0, gw * size - w)), mode="edge")
+    cells = padded.reshape(gh, size, gw, size).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
+    level = np.percentile(cells, 10, axis=2).astype(np.float32)
+    ring = np.pad(level, 1, mode="edge")
+    darkest = level.copy()
+    for dy in range(3):
+        for dx in range(3):
+            np.minimum(darkest, ring[dy : dy + gh, dx : dx + gw], out=darkest)
+    return darkest

@@ -1,0 +1,211 @@
+"""The window, driven like idlelib's tests: real widgets on a private Xvfb display.
+
+Strokes are sent with event_generate, exactly as Tk delivers mouse input, and
+the assertions read what the user would read: the number, the confidence
+line, the bars and the preview.
+"""
+
+import time
+import tkinter as tk
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import gui, samples
+from app.predictor import Predictor
+
+from .test_segment import write
+
+
+@pytest.fixture
+def make_window(xvfb, models):
+    made = []
+
+    def make(model="templates"):
+        """A window on one of the tiny models (by name) or on a model file."""
+        root = tk.Tk()
+        window = gui.DigitApp(root, Predictor(models.get(model, model)))
+        root.update()
+        made.append(root)
+        return window
+
+    yield make
+    for root in made:
+        try:
+            root.destroy()
+        except tk.TclError:
+            pass  # the test closed it
+
+
+def stroke(window, points, release=True):
+    canvas = window.canvas
+    (x, y), rest = points[0], points[1:]
+    canvas.event_generate("<ButtonPress-1>", x=round(x), y=round(y))
+    for x, y in rest:
+        canvas.event_generate("<B1-Motion>", x=round(x), y=round(y))
+    if release:
+        canvas.event_generate("<ButtonRelease-1>", x=round(x), y=round(y))
+    window.root.update()
+
+
+def draw_digit(window, digit, left=200, top=60, height=300):
+    for path in samples.stroke_paths(digit, (left, top, height), slant=0.05):
+        stroke(window, path)
+
+
+def key(window, sequence):
+    window.canvas.focus_force()
+    window.canvas.event_generate(sequence)
+    window.root.update()
+
+
+def test_starts_empty_and_names_the_model(make_window):
+    window = make_window()
+    assert window.number_var.get() == "–"
+    assert window.detail_var.get() == "Nothing drawn yet."
+    assert window.status_var.get().startswith("Model templates (test accuracy 81.25%)")
+    assert window.root.title() == "Digit Recognizer"
+
+
+@pytest.mark.parametrize("digit", [0, 3, 7])
+def test_drawing_a_digit_shows_it(make_window, digit):
+    window = make_window()
+    draw_digit(window, digit)
+    assert window.number_var.get() == str(digit)
+    assert window.detail_var.get().endswith("% sure")
+    bars = [window.bars.coords(bar)[2] - window.bars.coords(bar)[0] for bar, _ in window._bar_items]
+    assert int(np.argmax(bars)) == digit
+    seen = (window.reading.guesses[0].image[:, :, 0] * 255).astype(int)
+    np.testing.assert_allclose(preview_pixels(window), seen, atol=1)  # the model's input, scaled up
+
+
+def preview_pixels(window):
+    """The 28x28 preview as the user sees it, read back from the Tk photo image."""
+    zoom = gui.PREVIEW_ZOOM
+    get = window.root.tk.call
+    return np.array(
+        [[get(str(window.preview), "get", x * zoom, y * zoom)[0] for x in range(28)] for y in range(28)]
+    )
+
+
+def test_canvas_ink_matches_the_drawing(make_window):
+    window = make_window()
+    stroke(window, [(100, 100), (300, 100)])
+    assert window.drawing.pixels[100, 200] == 255
+    assert window.drawing.pixels[100 + window.brush_width, 200] == 0
+
+
+def test_prediction_updates_while_drawing(make_window):
+    window = make_window()
+    path = samples.stroke_paths(7, (200, 60, 300))[0]
+    stroke(window, path, release=False)
+    time.sleep(gui.LIVE_MS / 1000 * 2)
+    window.root.update()
+    assert window.number_var.get() == "7"  # the pen is still down
+    window.canvas.event_generate("<ButtonRelease-1>", x=round(path[-1][0]), y=round(path[-1][1]))
+
+
+def test_live_prediction_is_throttled(make_window, monkeypatch):
+    window = make_window()
+    calls = []
+    real = gui.recognize.read
+    monkeypatch.setattr(gui.recognize, "read", lambda *a, **k: calls.append(1) or real(*a, **k))
+    canvas = window.canvas
+    canvas.event_generate("<ButtonPress-1>", x=100, y=100)
+    for i in range(60):  # a fast scribble: many motion events between two idle moments
+        canvas.event_generate("<B1-Motion>", x=100 + 3 * i, y=100 + (i % 7))
+    window.root.update()
+    assert len(calls) <= 1
+    time.sleep(gui.LIVE_MS / 1000 * 2)
+    window.root.update()
+    assert 1 <= len(calls) <= 2
+    canvas.event_generate("<ButtonRelease-1>", x=280, y=100)
+    window.root.update()
+    assert calls  # and once more at the end of the stroke
+
+
+def test_undo_and_clear(make_window):
+    window = make_window()
+    draw_digit(window, 1, left=100, height=200)
+    draw_digit(window, 7, left=300, height=200)
+    assert window.number_var.get() == "17"
+    key(window, "<Control-z>")
+    assert window.number_var.get() == "1"
+    window.undo_button.invoke()
+    assert window.number_var.get() == "–" and window.drawing.pixels.max() == 0
+    for clear in ("<Escape>", "<Delete>", "button"):
+        draw_digit(window, 4)
+        assert window.number_var.get() == "4"
+        if clear == "button":
+            window.clear_button.invoke()
+        else:
+            key(window, clear)
+        assert window.number_var.get() == "–", clear
+        assert window.drawing.empty and window.drawing.pixels.max() == 0
+
+
+def test_a_whole_number(make_window):
+    window = make_window()
+    for i, digit in enumerate([2, 0, 2, 6]):
+        draw_digit(window, digit, left=25 + i * 135, top=110, height=180)
+    assert window.number_var.get() == "2026"
+    assert window.detail_var.get().startswith("4 digits, each at least")
+    assert window.bars_title.get() == "Probabilities for digit 4 of 4"
+
+
+def test_low_confidence_is_shown_as_a_guess(make_window):
+    window = make_window("unsure")
+    draw_digit(window, 5)
+    assert window.number_var.get() == "9?"
+    assert window.detail_var.get().startswith("Not sure: maybe 9")
+
+
+def test_brush_width(make_window):
+    window = make_window()
+    window.set_brush(1000)
+    assert window.brush_width == gui.BRUSH[1]
+    window.set_brush(10)
+    key(window, "<bracketright>")
+    assert window.brush_width == 12
+    stroke(window, [(100, 200), (300, 200)])
+    column = window.drawing.pixels[:, 200]
+    assert 11 <= np.count_nonzero(column > 127) <= 13
+
+
+def test_open_image(make_window, tmp_path):
+    window = make_window()
+    path = tmp_path / "number.png"
+    Image.fromarray(255 - write([4, 2])).save(path)  # dark ink on white, like a scan
+    window.open_image(path)
+    assert window.number_var.get() == "42"
+    assert "Opened number.png" in window.status_var.get()
+    draw_digit(window, 1)  # drawing starts over
+    assert window.number_var.get() == "1"
+
+
+def test_unreadable_image_opens_an_error_dialog(make_window, tmp_path, monkeypatch):
+    window = make_window()
+    shown = []
+    monkeypatch.setattr(gui.messagebox, "showerror", lambda title, message, **kw: shown.append(message))
+    bad = tmp_path / "scan.png"
+    bad.write_text("garbage")
+    window.open_image(bad)
+    assert shown == [f"{bad}: not an image file this app can read"]
+    assert window.status_var.get() == "Could not open scan.png"
+    draw_digit(window, 7)  # still alive
+    assert window.number_var.get() == "7"
+
+
+def test_ctrl_q_closes_the_window(make_window):
+    window = make_window()
+    key(window, "<Control-q>")
+    with pytest.raises(tk.TclError):
+        window.root.winfo_exists()
+
+
+def test_shipped_model_reads_a_drawn_number(make_window, shipped_model):
+    window = make_window(shipped_model)
+    for i, digit in enumerate([2, 0, 2, 6]):
+        draw_digit(window, digit, left=25 + i * 135, top=110, height=180)
+    assert window.number_var.get() == "2026"

@@ -1,0 +1,296 @@
+"""Preprocessing on constructed arrays: no display, no model."""
+
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from app import preprocess
+from app.preprocess import BadImage, load_image, to_ink, to_model_input
+
+
+def ring(size=(280, 280), box=(100, 60, 170, 220), width=18, ink=255, paper=0):
+    """An anti-aliased '0'-like ring, drawn 4x larger and shrunk."""
+    big = Image.new("L", (size[0] * 4, size[1] * 4), paper)
+    ImageDraw.Draw(big).ellipse([c * 4 for c in box], outline=ink, width=width * 4)
+    return np.asarray(big.resize(size, Image.Resampling.BOX))
+
+
+def seven(size=(280, 280), at=(80, 50), height=180, width=16):
+    """A '7' made of two thick lines: asymmetric, so misplacement shows."""
+    image = Image.new("L", size, 0)
+    x, y = at
+    draw = ImageDraw.Draw(image)
+    draw.line([(x, y), (x + height * 0.6, y), (x + height * 0.25, y + height)], fill=255, width=width,
+              joint="curve")
+    return np.asarray(image)
+
+
+def box_of(digit, level=0.0):
+    ys, xs = np.nonzero(digit[:, :, 0] > level)
+    return xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+
+
+def distance(a, b):
+    """Mean absolute difference, forgiving a one-pixel shift (centring rounds to whole pixels)."""
+    a, b = a[:, :, 0], b[:, :, 0]
+    return min(
+        np.abs(np.roll(a, (dy, dx), axis=(0, 1)) - b).mean() for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+    )
+
+
+def center_of_mass(digit):
+    d = digit[:, :, 0].astype(np.float64)
+    ys, xs = np.mgrid[0:28, 0:28]
+    return (d * ys).sum() / d.sum(), (d * xs).sum() / d.sum()
+
+
+def test_output_is_mnist_shaped():
+    digit = to_model_input(seven())
+    assert digit.shape == (28, 28, 1) and digit.dtype == np.float32
+    assert digit.min() >= 0.0 and digit.max() == pytest.approx(1.0)
+    x0, y0, x1, y1 = box_of(digit)
+    assert max(x1 - x0, y1 - y0) == 20  # longer side scaled to 20 px, like MNIST
+    cy, cx = center_of_mass(digit)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5  # centre of mass on (14, 14)
+
+
+def test_aspect_ratio_is_kept():
+    image = np.zeros((280, 280), np.uint8)
+    image[40:240, 120:160] = 255  # 200 tall, 40 wide
+    x0, y0, x1, y1 = box_of(to_model_input(image), level=0.5)
+    assert (y1 - y0, x1 - x0) == (20, 4)
+
+
+def test_position_on_the_canvas_does_not_matter():
+    here = to_model_input(seven(at=(10, 10)))
+    there = to_model_input(seven(at=(150, 90)))
+    np.testing.assert_allclose(here, there, atol=1e-5)
+
+
+@pytest.mark.parametrize("height, tolerance", [(12, 0.08), (40, 0.04), (260, 0.02)])
+def test_tiny_and_huge_digits_come_out_the_same_size(height, tolerance):
+    reference = to_model_input(seven(size=(600, 600), height=180, width=16))
+    digit = to_model_input(seven(size=(600, 600), at=(300, 300 - height // 2), height=height,
+                                 width=max(2, round(16 * height / 180))))
+    x0, y0, x1, y1 = box_of(digit)
+    assert max(x1 - x0, y1 - y0) == 20
+    assert distance(digit, reference) < tolerance  # a 12 px digit is blurry when blown up
+
+
+@pytest.mark.parametrize("width", [3, 40])
+def test_thin_and_thick_strokes_reach_full_white(width):
+    digit = to_model_input(ring(width=width))
+    assert digit.max() == pytest.approx(1.0)
+    x0, y0, x1, y1 = box_of(digit)
+    assert max(x1 - x0, y1 - y0) == 20
+
+
+def test_dark_ink_on_light_paper_is_inverted():
+    clean = to_model_input(ring())
+    inverted = to_model_input(255 - ring())
+    np.testing.assert_allclose(clean, inverted, atol=1e-5)
+
+
+def test_photo_of_paper_with_noise_and_uneven_light():
+    rng = np.random.default_rng(0)
+    paper = np.linspace(150, 220, 280)[None, :] + rng.normal(0, 6, (280, 280))  # shading + grain
+    ink = ring() / 255.0
+    photo = paper * (1 - ink) + 40 * ink  # dark pen on grey-white paper
+    rgb = np.repeat(np.clip(photo, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    rgb[:, :, 2] = np.clip(rgb[:, :, 2].astype(int) - 20, 0, 255)  # yellowish paper
+    assert distance(to_model_input(rgb), to_model_input(ring())) < 0.02
+
+
+def test_photo_with_the_desk_showing_at_the_edges():
+    ink = ring() / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[:, :25] = 30  # dark desk along the left edge ...
+    photo[-20:, :] = 35  # ... and the bottom
+    assert distance(to_model_input(photo.astype(np.uint8)), to_model_input(ring())) < 0.02
+
+
+def test_tightly_cropped_digit_is_kept():
+    image = ring()
+    ys, xs = np.nonzero(image)
+    tight = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    assert distance(to_model_input(tight), to_model_input(image)) < 0.01
+    assert distance(to_model_input(255 - tight), to_model_input(image)) < 0.01
+
+
+@pytest.mark.parametrize("colour", [0, 255])
+def test_transparent_background(colour):
+    """Ink drawn on a transparent layer whose hidden colour is black (or white)."""
+    alpha = ring()
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[:, :, :3] = 255 - colour  # the ink colour: white ink on clear, or black ink on clear
+    rgba[:, :, 3] = alpha
+    if colour == 255:
+        rgba[:, :, :3] = 0
+    expected = to_model_input(ring())
+    got = to_model_input(Image.fromarray(rgba, "RGBA"))
+    assert distance(got, expected) < 0.01
+
+
+def test_accepts_images_and_arrays_of_several_types():
+    base = ring()
+    expected = to_model_input(base)
+    variants = [
+        Image.fromarray(base),
+        Image.fromarray(base).convert("RGB"),
+        Image.fromarray(base).convert("P"),
+        base.astype(np.float32) / 255.0,
+        base[:, :, None],
+        base.astype(np.uint16) * 257,
+        base > 127,
+    ]
+    for variant in variants:
+        got = to_model_input(variant)
+        assert distance(got, expected) < 0.02, type(variant)
+
+
+def test_specks_of_noise_are_ignored():
+    clean = seven()
+    noisy = clean.copy()
+    for y, x in [(5, 5), (250, 20), (270, 270), (30, 260), (200, 250)]:
+        noisy[y : y + 3, x : x + 3] = 255
+    np.testing.assert_allclose(to_model_input(noisy), to_model_input(clean), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [np.zeros((280, 280), np.uint8), np.full((280, 280), 255, np.uint8), np.full((50, 60), 117, np.uint8),
+     np.random.default_rng(1).integers(100, 120, (280, 280)).astype(np.uint8), np.zeros((1, 1))],
+    ids=["black", "white", "grey", "faint-noise", "one-pixel"],
+)
+def test_empty_canvas_gives_no_digit(blank):
+    assert to_model_input(blank) is None
+    assert to_ink(blank) is None
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 28), (28, 0)])
+def test_empty_arrays_are_refused(shape):
+    with pytest.raises(BadImage, match="empty"):
+        to_model_input(np.zeros(shape, np.uint8))
+
+
+def test_absurd_sizes_are_refused_at_once():
+    huge = np.broadcast_to(np.uint8(0), (20000, 20000))  # no memory behind it
+    started = time.perf_counter()
+    with pytest.raises(BadImage, match="too large"):
+        to_model_input(huge)
+    assert time.perf_counter() - started < 0.5
+    with pytest.raises(BadImage, match="empty"):
+        to_model_input(Image.new("L", (0, 0)))
+
+
+def test_arrays_of_the_wrong_shape_are_refused():
+    with pytest.raises(BadImage, match="array"):
+        to_model_input(np.zeros((28, 28, 2)))
+    with pytest.raises(TypeError):
+        to_model_input("not an image")
+
+
+def png_header(path, width, height):
+    """A PNG that claims a size but has no pixel data."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path
+
+
+def test_load_image_refuses_a_huge_file_without_decoding(tmp_path):
+    started = time.perf_counter()
+    with pytest.raises(BadImage, match=r"huge.png: image is too large"):
+        load_image(png_header(tmp_path / "huge.png", 20000, 20000))
+    with pytest.raises(BadImage, match=r"wide.png: image is too large \(17000x10 pixels"):
+        load_image(png_header(tmp_path / "wide.png", 17000, 10))
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image at all", None], ids=["empty", "text", "missing"])
+def test_load_image_names_the_unreadable_file(tmp_path, content):
+    path = tmp_path / "broken.png"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(BadImage, match="broken.png"):
+        load_image(path)
+
+
+def test_load_image_reports_truncated_data(tmp_path):
+    path = tmp_path / "cut.png"
+    Image.fromarray(ring()).save(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(BadImage, match="cut.png"):
+        load_image(path)
+
+
+def test_big_photo_is_handled_quickly():
+    big = np.zeros((3000, 4000), np.uint8)
+    big[1000:2500, 1800:1900] = 255  # a "1" 1500 px tall
+    started = time.perf_counter()
+    digit = to_model_input(big)
+    assert time.perf_counter() - started < 2.0
+    x0, y0, x1, y1 = box_of(digit, level=0.5)
+    assert y1 - y0 == 20
+
+
+def mnist_like(rng):
+    """A synthetic 28x28 digit made the MNIST way: binary strokes in a 20x20 box, centred by mass."""
+    big = Image.new("L", (200, 200), 0)
+    draw = ImageDraw.Draw(big)
+    points = [tuple(rng.uniform(10, 190, 2)) for _ in range(4)]
+    draw.line(points, fill=255, width=int(rng.integers(18, 30)), joint="curve")
+    box = big.getbbox()
+    crop = big.crop(box)
+    scale = 20 / max(crop.size)
+    small = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))),
+                        Image.Resampling.LANCZOS)
+    field = np.zeros((28, 28))
+    s = np.asarray(small, np.float64)
+    ys, xs = np.mgrid[0 : s.shape[0], 0 : s.shape[1]]
+    top = int(np.floor(14 - (s * ys).sum() / s.sum() + 0.5))
+    left = int(np.floor(14 - (s * xs).sum() / s.sum() + 0.5))
+    field[top : top + s.shape[0], left : left + s.shape[1]] = s
+    return (field / field.max() * 255).astype(np.uint8)
+
+
+def redraw(digit, rng):
+    """Upscale a 28x28 digit onto a 280x280 canvas at a random place and size, maybe inverted."""
+    size = int(rng.integers(28, 281))
+    canvas = np.zeros((280, 280), np.uint8)
+    y, x = rng.integers(0, 281 - size, 2)
+    canvas[y : y + size, x : x + size] = np.asarray(Image.fromarray(digit).resize((size, size),
+                                                                                Image.Resampling.BILINEAR))
+    return 255 - canvas if rng.random() < 0.5 else canvas
+
+
+def test_redrawn_synthetic_digits_come_back_as_they_were():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        digit = mnist_like(rng)
+        back = to_model_input(redraw(digit, rng))[:, :, 0]
+        assert np.abs(back - digit / 255.0).mean() < 0.06
+
+
+def test_redrawn_mnist_digits_come_back_as_they_were(mnist_test):
+    """The benchmark's construction on real MNIST digits, judged pixel by pixel."""
+    images, _ = mnist_test
+    rng = np.random.default_rng(3)
+    errors = [np.abs(to_model_input(redraw(d, rng))[:, :, 0] - d / 255.0).mean() for d in images[:60]]
+    assert np.mean(errors) < 0.045 and max(errors) < 0.12
+
+
+def test_mnist_digits_are_left_as_they_are(mnist_test):
+    """MNIST images already are what preprocessing makes: it must not change them."""
+    images, _ = mnist_test
+    errors = np.array([np.abs(to_model_input(d)[:, :, 0] - d / 255.0).mean() for d in images[:300]])
+    assert (errors < 0.005).mean() >= 0.98
+
+
+def test_preprocessing_id():
+    assert preprocess.PREPROCESSING_ID == "mnist-com-v1"

@@ -1,0 +1,112 @@
+"""Connected components and splitting a written number into digits (pure numpy)."""
+
+from collections import deque
+
+import numpy as np
+import pytest
+
+from app import samples
+from app.components import label
+from app.drawing import stamp_polyline
+from app.preprocess import to_ink
+from app.segment import group_columns, split_digits
+
+
+def flood_fill(mask):
+    """Reference 8-connected labelling, slow and obvious."""
+    h, w = mask.shape
+    labels = np.zeros((h, w), int)
+    count = 0
+    for y in range(h):
+        for x in range(w):
+            if mask[y, x] and not labels[y, x]:
+                count += 1
+                labels[y, x] = count
+                queue = deque([(y, x)])
+                while queue:
+                    cy, cx = queue.popleft()
+                    for ny in (cy - 1, cy, cy + 1):
+                        for nx in (cx - 1, cx, cx + 1):
+                            if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not labels[ny, nx]:
+                                labels[ny, nx] = count
+                                queue.append((ny, nx))
+    return labels, count
+
+
+def test_labels_match_a_flood_fill_on_random_masks():
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        h, w = rng.integers(1, 25, 2)
+        mask = rng.random((h, w)) < rng.random()
+        found = label(mask)
+        expected, count = flood_fill(mask)
+        assert found.count == count
+        # Same partition: a one-to-one map between the two labellings.
+        pairs = set(zip(found.labels[mask], expected[mask]))
+        assert len(pairs) == count
+        for i in range(count):
+            ys, xs = np.nonzero(found.labels == i + 1)
+            assert tuple(found.boxes[i]) == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+            assert found.mass[i] == len(ys)
+
+
+def test_diagonal_pixels_touch_and_mass_uses_weights():
+    mask = np.eye(4, dtype=bool)
+    found = label(mask, np.full((4, 4), 0.5))
+    assert found.count == 1 and found.mass[0] == pytest.approx(2.0)
+    assert label(np.zeros((3, 3), bool)).count == 0
+
+
+def write(digits, spacing=130, height=160, size=(600, 260), slant=0.1):
+    """Render a number the way a user writes it: digit after digit, left to right."""
+    pixels = np.zeros((size[1], size[0]), np.uint8)
+    for i, digit in enumerate(digits):
+        for path in samples.stroke_paths(digit, (30 + i * spacing, 50, height), slant):
+            stamp_polyline(pixels, path, 0.12 * height)
+    return pixels
+
+
+def test_a_number_splits_into_its_digits_left_to_right():
+    pixels = write([2, 0, 2, 6])
+    pieces = split_digits(to_ink(pixels))
+    assert len(pieces) == 4
+    lefts = [p.box[0] for p in pieces]
+    assert lefts == sorted(lefts)
+    for piece in pieces:
+        x0, y0, x1, y1 = piece.box
+        assert piece.ink.shape == (y1 - y0, x1 - x0)
+
+
+def test_strokes_of_one_digit_stay_together():
+    pixels = np.zeros((300, 300), np.uint8)
+    stamp_polyline(pixels, [(150, 40), (90, 40), (85, 130)], 14)  # the 5's bar, lifted pen ...
+    stamp_polyline(pixels, [(95, 150), (180, 150), (190, 220), (150, 260), (90, 250)], 14)  # ... and body
+    assert len(split_digits(to_ink(pixels))) == 1
+
+
+def test_neighbouring_ink_is_removed_from_each_piece():
+    pixels = np.zeros((260, 260), np.uint8)
+    stamp_polyline(pixels, [(100, 40), (180, 40), (120, 200)], 14)  # a 7 ...
+    stamp_polyline(pixels, [(110, 120), (70, 230)], 14)  # ... and a 1 leaning into its box
+    ink = to_ink(pixels)
+    pieces = split_digits(ink)
+    assert len(pieces) == 2
+    one, seven = pieces
+    assert one.box[2] > seven.box[0]  # the boxes overlap ...
+    assert sum(p.ink.sum() for p in pieces) == pytest.approx(ink.sum(), rel=1e-3)  # ... the ink does not
+    x0, y0 = seven.box[:2]
+    assert seven.ink[130 - y0, 105 - x0] == 0  # the 1's ink is not in the 7's piece
+
+
+def test_specks_do_not_become_digits():
+    pixels = write([4])
+    pixels[5:8, 500:503] = 255
+    pixels[240:242, 10:12] = 255
+    assert len(split_digits(to_ink(pixels))) == 1
+
+
+def test_group_columns():
+    boxes = [(100, 0, 150, 10), (0, 0, 40, 10), (30, 20, 60, 30), (110, 20, 140, 30)]
+    # 0..40 and 30..60 overlap by 10 of the narrower 30: not enough; 110..140 lies inside 100..150.
+    assert group_columns(boxes) == [[1], [2], [0, 3]]
+    assert group_columns([]) == []
