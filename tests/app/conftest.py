@@ -125,13 +125,10 @@ def models(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def shipped_model():
-    """The exported model, or skip: it is produced by `python -m export`, not by these tests.
-
-    APP_TEST_MODEL=path runs these tests on a candidate model instead.
-    """
+    """The committed model (made by `python -m export`); APP_TEST_MODEL=path tests a candidate instead."""
     path = Path(os.environ.get("APP_TEST_MODEL") or SHIPPED_MODEL)
     if not path.is_file():
-        pytest.skip(f"needs the shipped model {path} (run `python -m export`)")
+        pytest.fail(f"needs the model {path}: it is committed; recreate it with `python -m export`")
     return path
 
 
