@@ -13,8 +13,8 @@ NUM_CLASSES = 10
 
 
 def _conv_bn(x, filters: int, size: int):
-    # BatchNorm speeds convergence but is slow on CPU (it doubled the epoch time when on every layer),
-    # so the improved model uses it only on its two widest convolutions.
+    # BatchNorm speeds convergence but is slow on CPU at full resolution (it doubled the epoch time
+    # there), so the improved model uses it only after the first pooling.
     x = layers.Conv2D(filters, size, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     return layers.Activation("relu")(x)
@@ -36,20 +36,20 @@ def baseline() -> keras.Model:
 
 
 def improved() -> keras.Model:
-    """Four conv layers mixing 5x5 and 3x3 filters, BatchNorm where it pays, dropout; trained with augmentation."""
+    """Four conv layers mixing 5x5 and 3x3 filters, BatchNorm after pooling, dropout; trained with augmentation."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = layers.Conv2D(32, 5, padding="same", activation="relu")(inputs)
     x = layers.MaxPooling2D()(x)                      # 14x14
-    x = layers.Conv2D(48, 3, padding="same", activation="relu")(x)
+    x = _conv_bn(x, 64, 3)
     x = _conv_bn(x, 64, 3)
     x = layers.MaxPooling2D()(x)                      # 7x7
     x = layers.Dropout(0.25)(x)
     x = _conv_bn(x, 128, 3)
     x = layers.MaxPooling2D()(x)                      # 3x3
     x = layers.Flatten()(x)
-    x = layers.Dropout(0.4)(x)
-    x = layers.Dense(128, activation="relu")(x)
-    x = layers.Dropout(0.4)(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="improved")
 

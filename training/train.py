@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 
 from training.config import TrainConfig
 from training.data import Splits
@@ -25,21 +24,44 @@ class TrainedModel:
     confusion: np.ndarray | None = None           # test-set confusion matrix, rows = true digit
 
 
-def augmenter(seed: int) -> keras.Sequential:
-    """Small random rotations, zooms and shifts: the variation real handwriting has and MNIST lacks."""
-    return keras.Sequential([
-        layers.RandomRotation(0.03, fill_mode="constant", seed=seed),        # about +-11 degrees
-        layers.RandomZoom(0.1, fill_mode="constant", seed=seed + 1),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed + 2),
-    ], name="augment")
+# Augmentation ranges: the variation real handwriting has and MNIST's centred digits lack.
+MAX_ROTATION = 0.18   # radians, about +-10 degrees
+MAX_ZOOM = 0.10       # scale in [0.9, 1.1]
+MAX_SHIFT = 0.10      # fraction of the side, about +-3 px
+
+
+def random_affine(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Rotate, zoom and shift each image of a (B, H, W, 1) batch by one random affine warp.
+
+    One fused ImageProjectiveTransformV3 instead of Keras' three RandomRotation/Zoom/Translation
+    layers: measured here, those doubled the epoch time of the improved model on 2 cores.
+    """
+    shape = tf.shape(images)
+    batch, height, width = shape[0], tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    u = tf.random.stateless_uniform((batch, 4), seed=seed, minval=-1.0, maxval=1.0)
+    angle, scale = u[:, 0] * MAX_ROTATION, 1.0 + u[:, 1] * MAX_ZOOM
+    tx, ty = u[:, 2] * MAX_SHIFT * width, u[:, 3] * MAX_SHIFT * height
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    # The transform maps each output pixel to the input pixel it samples: the inverse warp.
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    a0, a1, b0, b1 = cos, sin, -sin, cos
+    a2 = cx - a0 * (cx + tx) - a1 * (cy + ty)
+    b2 = cy - b0 * (cx + tx) - b1 * (cy + ty)
+    zeros = tf.zeros_like(a0)
+    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=shape[1:3], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
 
 
 def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augment: bool) -> tf.data.Dataset:
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if augment:
-        aug = augmenter(seed)
-        ds = ds.map(lambda xb, yb: (aug(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+        # Per-batch seeds from a seeded counter: reproducible, and different every batch and epoch.
+        seeds = tf.data.Dataset.counter().map(lambda i: tf.stack([tf.cast(seed, tf.int64), i]))
+        ds = tf.data.Dataset.zip((ds, seeds)).map(
+            lambda batch, s: (random_affine(batch[0], s), batch[1]), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
