@@ -16,7 +16,8 @@ def test_partial_until_finished_then_latest_switches(tmp_path):
     # Until the second run finishes, latest still names the first, complete one.
     assert (tmp_path / "latest").resolve() == done
     assert resolve_run(tmp_path / "latest") == done
-    assert (tmp_path / "latest").resolve() == finish_run(second)
+    second_done = finish_run(second)
+    assert (tmp_path / "latest").resolve() == second_done
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("2")) == ["latest"]
 
 
