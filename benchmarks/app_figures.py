@@ -1,7 +1,6 @@
 """Figures about what users feel: canvas-to-answer latency, robustness to real drawing, memory, the executable."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
