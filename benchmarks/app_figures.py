@@ -52,9 +52,9 @@ def canvas_latency(ctx) -> list[Row]:
     multi = timings_ms(lambda: read(predictor, four), ctx.repeats)
     cmd = "python -m benchmarks --only canvas"
     return [
-        Row("canvas", "280x280 canvas: preprocess + inference, 1 thread", p50_p95(single), "< 5 ms median", cmd),
-        Row("canvas", "280x280 canvas: the app's full read (segmentation too)", p50_p95(full), "< 5 ms median", cmd),
-        Row("canvas", "560x140 strip of 4 digits: full read", p50_p95(multi), "", cmd),
+        Row("280x280 canvas: preprocess + inference, 1 thread", p50_p95(single), "< 5 ms median", cmd),
+        Row("280x280 canvas: the app's full read (segmentation too)", p50_p95(full), "< 5 ms median", cmd),
+        Row("560x140 strip of 4 digits: full read", p50_p95(multi), "", cmd),
     ]
 
 
@@ -67,7 +67,7 @@ def robustness(ctx) -> list[Row]:
     x, y = ctx.mnist.x_test[:n], ctx.mnist.y_test[:n]
     plain = float((predictor.predict((x / 255.0).astype(np.float32)[..., None]).argmax(1) == y).mean())
     rows, cmd = [], f"python -m benchmarks --only robustness (first {n} test images, seed 0)"
-    rows.append(Row("robustness", "plain MNIST test accuracy (same images)", f"{plain:.2%}", "", cmd))
+    rows.append(Row("plain MNIST test accuracy (same images)", f"{plain:.2%}", "", cmd))
     for thicken, label in ((False, "random position + scale, half inverted"),
                            (True, "... and random stroke thickness")):
         rng = np.random.default_rng(0)
@@ -75,7 +75,7 @@ def robustness(ctx) -> list[Row]:
         missed = np.array([s is None for s in seen])  # "no digit" found: counted as wrong
         inputs = np.stack([np.zeros((28, 28, 1), np.float32) if s is None else s for s in seen])
         acc = float(((predictor.predict(inputs).argmax(1) == y) & ~missed).mean())
-        rows.append(Row("robustness", f"re-drawn on 280x280: {label}",
+        rows.append(Row(f"re-drawn on 280x280: {label}",
                         f"{acc:.2%} ({100 * (acc - plain):+.2f} points; {missed.sum()} read as no digit)",
                         "within 0.3 points" if not thicken else "", cmd))
     return rows
@@ -109,7 +109,7 @@ def memory(ctx) -> list[Row]:
                               capture_output=True, text=True, check=True)
     at100, at1k, at10k = map(float, proc.stdout.split())
     cmd = "python -m benchmarks --only memory"
-    return [Row("memory", "app process peak RSS after 100 / 1,000 / 10,000 canvas reads",
+    return [Row("app process peak RSS after 100 / 1,000 / 10,000 canvas reads",
                 f"{at100:.0f} / {at1k:.0f} / {at10k:.0f} MB", "no growth", cmd)]
 
 
@@ -123,19 +123,19 @@ def executable(ctx) -> list[Row]:
     exe = ctx.exe
     cmd = "make exe && python -m benchmarks --only exe"
     if not exe.is_file():
-        return [Row("executable", "executable", f"not built ({exe})", "", cmd)]
-    rows = [Row("executable", "one-file executable size", f"{exe.stat().st_size / 2**20:.1f} MiB",
+        return [Row("executable", f"not built ({exe})", "", cmd)]
+    rows = [Row("one-file executable size", f"{exe.stat().st_size / 2**20:.1f} MiB",
                 "<= 60 MB (ambition < 45 MB)", cmd)]
     # Cold: after dropping the page cache (root only); otherwise the first run stands in for it.
     dropped = subprocess.run(["sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"], capture_output=True).returncode == 0
     cold = _wall([str(exe), "--self-test"])
     warm = np.median([_wall([str(exe), "--self-test"]) for _ in range(5)])
-    rows.append(Row("executable", f"--self-test wall time, cold ({'page cache dropped' if dropped else 'first run'})",
+    rows.append(Row(f"--self-test wall time, cold ({'page cache dropped' if dropped else 'first run'})",
                     f"{cold:.2f} s", "", cmd))
-    rows.append(Row("executable", "--self-test wall time, warm (median of 5)", f"{warm:.2f} s", "<= 1.5 s", cmd))
+    rows.append(Row("--self-test wall time, warm (median of 5)", f"{warm:.2f} s", "<= 1.5 s", cmd))
     window = _window_seconds(exe)
     if window is not None:
-        rows.append(Row("executable", "GUI window visible (Xvfb, xdotool search)", f"{window:.2f} s", "<= 2 s", cmd))
+        rows.append(Row("GUI window visible (Xvfb, xdotool search)", f"{window:.2f} s", "<= 2 s", cmd))
     return rows
 
 

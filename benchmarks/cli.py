@@ -27,6 +27,18 @@ SECTIONS = {
 }
 
 
+TITLES = {
+    "training": "Training: the three CNNs on the full MNIST (latest run)",
+    "model": "The shipped ONNX model",
+    "latency": "Inference latency: onnxruntime vs Keras",
+    "canvas": "From canvas to answer",
+    "robustness": "Robustness: MNIST re-drawn on a large canvas",
+    "memory": "Memory",
+    "exe": "The executable",
+    "peer": "Peer: the Keras examples' simple MNIST convnet, same data and budget",
+}
+
+
 @dataclass
 class Context:
     """What the sections measure: a training run, the shipped model, the executable, MNIST."""
@@ -60,7 +72,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
     for r in rows:
         if r["section"] != section:
             section = r["section"]
-            lines += ["", f"## {section}", "", "| metric | value | goal | command |", "| --- | --- | --- | --- |"]
+            lines += ["", f"## {TITLES.get(section, section)}", "", "| metric | value | goal | command |", "| --- | --- | --- | --- |"]
         lines.append(f"| {r['metric']} | {r['value']} | {r['goal']} | `{r['command']}` |")
     return "\n".join(lines) + "\n"
 
@@ -111,7 +123,10 @@ def main(argv=None) -> int:
 
     rows = []
     for name in SECTIONS:  # fixed order; untouched sections keep their previous figures
-        rows += [r.as_dict() for r in fresh[name]] if name in fresh else [r for r in previous if r["section"] == name]
+        if name in fresh:
+            rows += [{**r.as_dict(), "section": name} for r in fresh[name]]
+        else:
+            rows += [r for r in previous if r["section"] == name]
     meta = {"measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
     write_atomic(json_path, json.dumps({**meta, "rows": rows}, indent=2) + "\n")
     write_atomic(args.out / "BENCHMARKS.md", markdown(rows, meta))

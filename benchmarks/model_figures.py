@@ -34,15 +34,15 @@ def training(ctx) -> list[Row]:
     for name, m in results["models"].items():
         star = " (chosen)" if name == chosen else ""
         rows += [
-            Row("training", f"{name}{star}: test accuracy / loss",
+            Row(f"{name}{star}: test accuracy / loss",
                 f"{m['test_accuracy']:.2%} / {m['test_loss']:.4f}", ">= 99.6 %" if name == chosen else "", cmd),
-            Row("training", f"{name}: validation accuracy / loss", f"{m['val_accuracy']:.2%} / {m['val_loss']:.4f}",
+            Row(f"{name}: validation accuracy / loss", f"{m['val_accuracy']:.2%} / {m['val_loss']:.4f}",
                 "selection criterion", cmd),
-            Row("training", f"{name}: parameters", f"{m['parameters']:,}", "", cmd),
-            Row("training", f"{name}: training time", f"{m['train_seconds']:.0f} s ({m['epochs_run']} epochs, "
+            Row(f"{name}: parameters", f"{m['parameters']:,}", "", cmd),
+            Row(f"{name}: training time", f"{m['train_seconds']:.0f} s ({m['epochs_run']} epochs, "
                 f"{m['seconds_per_epoch']:.1f} s/epoch)", "", cmd),
         ]
-    rows.append(Row("training", "whole comparison (3 models, wall)", f"{results['wall_seconds'] / 60:.1f} min",
+    rows.append(Row("whole comparison (3 models, wall)", f"{results['wall_seconds'] / 60:.1f} min",
                     "<= 20 min", cmd))
     return rows
 
@@ -53,14 +53,14 @@ def shipped_model(ctx) -> list[Row]:
     acc = onnx_accuracy(session, ctx.x_test, ctx.y_test)
     cmd = "python -m benchmarks --only model"
     rows = [
-        Row("onnx", f"shipped model ({meta.get('model_name', '?')}) test accuracy, onnxruntime only", f"{acc:.2%}",
+        Row(f"shipped model ({meta.get('model_name', '?')}) test accuracy, onnxruntime only", f"{acc:.2%}",
             f"= metadata ({float(meta.get('test_accuracy', 'nan')):.2%})", cmd),
-        Row("onnx", "shipped model size on disk", f"{ctx.model.stat().st_size / 1024:.0f} KB", "a few hundred KB", cmd),
+        Row("shipped model size on disk", f"{ctx.model.stat().st_size / 1024:.0f} KB", "a few hundred KB", cmd),
     ]
     parity_file = ctx.run / "parity.json"
     if parity_file.is_file():
         parity = json.loads(parity_file.read_text())
-        rows.append(Row("onnx", f"parity Keras vs ONNX ({parity['model']}, {parity['images']} images)",
+        rows.append(Row(f"parity Keras vs ONNX ({parity['model']}, {parity['images']} images)",
                         f"max |diff| {parity['max_abs_diff']:.1e}, {parity['argmax_mismatches']} class mismatches",
                         "<= 1e-5, 0", "python -m export"))
     return rows
@@ -75,17 +75,17 @@ def latency(ctx) -> list[Row]:
     for batch in (1, 256):
         x = ctx.x_test[:batch]
         ms = timings_ms(lambda: session.run(None, {"image": x}), ctx.repeats)
-        rows.append(Row("latency", f"onnxruntime, batch {batch}, 1 thread", p50_p95(ms),
+        rows.append(Row(f"onnxruntime, batch {batch}, 1 thread", p50_p95(ms),
                         "< 5 ms with preprocessing" if batch == 1 else "", cmd))
         if keras_ms:
             kp = np.asarray(keras_ms[f"predict_{batch}"])
             kc = np.asarray(keras_ms[f"call_{batch}"])
-            rows.append(Row("latency", f"Keras model.predict, batch {batch}, 1 thread",
+            rows.append(Row(f"Keras model.predict, batch {batch}, 1 thread",
                             f"{p50_p95(kp)} ({np.median(kp) / np.median(ms):.0f}x onnxruntime)", "", cmd))
-            rows.append(Row("latency", f"Keras model(x) direct call, batch {batch}, 1 thread",
+            rows.append(Row(f"Keras model(x) direct call, batch {batch}, 1 thread",
                             f"{p50_p95(kc)} ({np.median(kc) / np.median(ms):.0f}x onnxruntime)", "", cmd))
     if not keras_ms:
-        rows.append(Row("latency", "Keras latency", f"failed: {proc.stderr.strip().splitlines()[-1:]}", "", cmd))
+        rows.append(Row("Keras latency", f"failed: {proc.stderr.strip().splitlines()[-1:]}", "", cmd))
     return rows
 
 
@@ -128,12 +128,12 @@ def peer(ctx) -> list[Row]:
     m = trained.metrics
     cmd = "python -m benchmarks --only peer"
     return [
-        Row("peer", "Keras simple MNIST convnet: test accuracy", f"{m['test_accuracy']:.2%}",
+        Row("Keras simple MNIST convnet: test accuracy", f"{m['test_accuracy']:.2%}",
             f"ours: {ours_acc:.2%}", cmd),
-        Row("peer", "Keras simple MNIST convnet: parameters / ONNX size",
+        Row("Keras simple MNIST convnet: parameters / ONNX size",
             f"{m['parameters']:,} / {size / 1024:.0f} KB", f"ours: {ctx.model.stat().st_size / 1024:.0f} KB", cmd),
-        Row("peer", "Keras simple MNIST convnet: training time",
+        Row("Keras simple MNIST convnet: training time",
             f"{m['train_seconds']:.0f} s ({m['epochs_run']} epochs)", "same data, epochs and schedule", cmd),
-        Row("peer", "Keras simple MNIST convnet: onnxruntime batch 1, 1 thread", p50_p95(ms),
+        Row("Keras simple MNIST convnet: onnxruntime batch 1, 1 thread", p50_p95(ms),
             f"ours: {p50_p95(ours_ms)}", cmd),
     ]

@@ -12,7 +12,6 @@ import numpy as np
 @dataclass(frozen=True)
 class Row:
     """One line of BENCHMARKS.md: what was measured, its value, the goal it answers, how to reproduce."""
-    section: str
     metric: str
     value: str
     goal: str = ""
