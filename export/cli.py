@@ -37,12 +37,11 @@ def parse_args(argv):
 def export(run: str, model_name: str | None, out: Path, opset: int, data: str | None, quantize: bool) -> dict:
     """The whole export; returns the parity summary. Raises on any failure before touching `out`."""
     import keras
-    import numpy as np
     import tf2onnx
 
     from app.preprocess import PREPROCESSING_ID
     from export.convert import LABELS, check, keras_to_onnx, set_metadata
-    from export.parity import ParityError, compare, keras_probabilities, onnx_probabilities
+    from export.parity import ParityError, compare, keras_probabilities, log_loss, onnx_probabilities
     from training.data import load_mnist, to_model_input
     from training.runs import resolve_run, write_atomic
 
@@ -62,7 +61,7 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     x_test, y_test = to_model_input(mnist.x_test), mnist.y_test.astype("int64")
     p_keras = keras_probabilities(model, x_test)
     measured_accuracy = float((p_keras.argmax(1) == y_test).mean())
-    measured_loss = float(-np.log(np.clip(p_keras[np.arange(len(y_test)), y_test], 1e-7, 1.0)).mean())
+    measured_loss = log_loss(p_keras, y_test)
     set_metadata(proto, {
         "model_name": name,
         "test_accuracy": round(measured_accuracy, 6),

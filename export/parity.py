@@ -53,6 +53,11 @@ def compare(p_keras: np.ndarray, p_onnx: np.ndarray, labels: np.ndarray) -> Pari
         keras_accuracy=float((k_cls == labels).mean()), onnx_accuracy=float((o_cls == labels).mean()))
 
 
+def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean cross-entropy of (N, 10) probabilities, clipped as Keras clips them."""
+    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)).mean())
+
+
 def onnx_probabilities(model_bytes: bytes, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Run the ONNX model with onnxruntime, as the app will; a model that cannot run raises ParityError."""
     import onnxruntime as ort

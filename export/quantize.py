@@ -21,7 +21,7 @@ def quantize_checked(float_blob: bytes, mnist, float_accuracy: float) -> tuple[b
     import onnx
 
     from export.convert import set_metadata
-    from export.parity import onnx_probabilities
+    from export.parity import log_loss, onnx_probabilities
     from training.data import to_model_input
 
     calibration = to_model_input(mnist.x_train[:CALIBRATION_IMAGES])
@@ -43,8 +43,7 @@ def quantize_checked(float_blob: bytes, mnist, float_accuracy: float) -> tuple[b
     float_meta = {p.key: p.value for p in onnx.load_from_string(float_blob).metadata_props}
     probs = onnx_probabilities(int8.SerializeToString(), to_model_input(mnist.x_test))
     accuracy = float((probs.argmax(1) == mnist.y_test).mean())
-    y = mnist.y_test.astype(np.int64)
-    loss = float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0)).mean())
+    loss = log_loss(probs, mnist.y_test.astype(np.int64))
     # The app reads the metadata of what it loads: it must describe the int8 model, not the float one.
     set_metadata(int8, {**float_meta, "test_accuracy": round(accuracy, 6), "test_loss": round(loss, 6),
                         "quantization": "int8 static QDQ, per-channel weights"})
