@@ -17,6 +17,7 @@ from benchmarks.stats import Row, machine
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = {
     "training": model_figures.training,
+    "quick": model_figures.quick_run,
     "model": model_figures.shipped_model,
     "latency": model_figures.latency,
     "canvas": app_figures.canvas_latency,
@@ -29,6 +30,7 @@ SECTIONS = {
 
 TITLES = {
     "training": "Training: the three CNNs on the full MNIST (latest run)",
+    "quick": "The smoke run",
     "model": "The shipped ONNX model",
     "latency": "Inference latency: onnxruntime vs Keras",
     "canvas": "From canvas to answer",
