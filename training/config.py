@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Epoch budgets fit the 20-minute comparison on 2 CPU cores: the augmented model needs the most epochs
-# (measured: 15 epochs gave 99.55 % test accuracy, short of the 99.6 % goal) and costs ~27 s each.
+# (measured: 15 epochs gave 99.55 % test accuracy, short of the 99.6 % goal) and costs ~35 s each.
 DEFAULT_EPOCHS = {"baseline": 12, "improved": 24, "simplified": 12}
 
 
