@@ -267,11 +267,7 @@ class DigitApp:
         self._last_predict = time.perf_counter()
         if self.opened is not None:
             return
-        if self.drawing.empty:
-            reading = recognize.Reading()
-        else:
-            reading = recognize.read(self.predictor, self.drawing.pixels)
-        self.show(reading)
+        self.show(recognize.read_drawing(self.predictor, self.drawing))
 
     def show(self, reading):
         """Put a Reading on screen: number, confidence text, bars and preview."""
