@@ -1,0 +1,213 @@
+"""Real pen handwriting (the UNIPEN dev set) as training and validation images, split by writer.
+
+Every image is made by the app's own code: strokes -> app.pen (the canvas rasteriser) -> the app's
+preprocessing, in the two ways the app meets handwriting:
+- "stroke" view: what the window reads for a drawn digit (app.pen.normalised_ink -> center_digit);
+- "picture" view: the strokes drawn on a canvas at a random size and brush width and read as a
+  picture (app.preprocess.to_model_input), as `predict` reads a saved drawing or a scan.
+Augmentation acts on the strokes (slant, rotation, aspect, smooth elastic wobble, brush width), which
+is far cheaper than warping images. The eleventh class, "not a digit", is letters that look like no
+digit plus synthetic scribbles, taps and dashes.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.pen import BadStrokes, NORM_WIDTH, fit, normalised_ink, parse_record, render
+from app.preprocess import center_digit, to_model_input
+
+NOT_A_DIGIT = 10  # class index of "not a digit"
+VAL_WRITER_SHARE = 0.2  # writers (not samples) held out for validation
+# Letters that look like no digit. Left out, as they are often written like one: O o Q D (0),
+# I i l j J (1), Z z (2), S s (5), G b (6), T t (7), B (8), g q y (9).
+REJECT_LETTERS = "AEFHKMNPRWXYaehkmnrwCcdfpuUvVLx"
+BRUSH_RANGE = (4, 60)  # the window's brush slider, canvas pixels
+CANVAS_HEIGHT = 420  # the window's canvas: digits from small to canvas-filling
+PEN_TERMS = ("UNIPEN train_r01_v07 (Guyon et al., ICPR 1994): research use only, not for commercial "
+             "distribution; cite the paper")
+DEFAULT_PEN_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "unipen"
+
+
+class PenDataError(ValueError):
+    """The pen data is missing or unreadable; the message names the file."""
+
+
+@dataclass(frozen=True)
+class PenSets:
+    """Model-ready pen images, float32 (N, 28, 28, 1), int64 labels 0-10; val_* from held-out writers."""
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val_digits: np.ndarray
+    y_val_digits: np.ndarray
+    x_val_reject: np.ndarray
+    y_val_reject: np.ndarray
+    train_writers: int
+    val_writers: int
+
+
+def pen_dir(source: str | os.PathLike | None) -> Path | None:
+    """The pen data directory: `source`, else $PEN_DIR, else ../shared/data/unipen if present."""
+    if source:
+        return Path(source)
+    if os.environ.get("PEN_DIR"):
+        return Path(os.environ["PEN_DIR"])
+    return DEFAULT_PEN_DIR if (DEFAULT_PEN_DIR / "digits.jsonl.gz").is_file() else None
+
+
+def read_records(path: Path) -> list:
+    """PenSamples of one .jsonl(.gz) file; bad lines are skipped and counted on stderr."""
+    samples, bad = [], 0
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                try:
+                    samples.append(parse_record(json.loads(line)))
+                except (ValueError, BadStrokes):
+                    bad += 1
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise PenDataError(f"{path}: cannot read ({e})") from None
+    if bad:
+        print(f"warning: {path}: skipped {bad} unreadable record(s)", file=sys.stderr)
+    if not samples:
+        raise PenDataError(f"{path}: no usable records")
+    return samples
+
+
+def is_val_writer(writer: str) -> bool:
+    """Stable writer-level split: the same writer is always on the same side, on every machine."""
+    digest = hashlib.sha1(writer.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < VAL_WRITER_SHARE
+
+
+def split_by_writer(samples: list) -> tuple[list, list]:
+    train = [s for s in samples if not is_val_writer(s.writer)]
+    val = [s for s in samples if is_val_writer(s.writer)]
+    return train, val
+
+
+# -- augmentation and rendering ---------------------------------------------------
+
+
+def augment(strokes, rng: np.random.Generator):
+    """Strokes slanted, rotated, stretched and wobbled smoothly (elastic), as writers differ."""
+    points = np.concatenate(strokes)
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    extent = max(float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1])), 1e-6)
+    angle = rng.uniform(-0.17, 0.17)
+    shear = rng.uniform(-0.35, 0.35)  # slant: upright to strongly italic either way
+    aspect = np.exp(rng.uniform(-0.2, 0.2))
+    cos, sin = np.cos(angle), np.sin(angle)
+    matrix = np.array([[cos, -sin], [sin, cos]]) @ np.array([[aspect, shear], [0.0, 1.0 / aspect]])
+    # Elastic: a few random low-frequency waves across the digit, amplitude ~3 % of its size.
+    waves = rng.normal(0, 0.03 * extent, (3, 2)), rng.uniform(0.5, 2.0, (3, 2)), rng.uniform(0, 2 * np.pi, (3, 2))
+    out = []
+    for s in strokes:
+        p = (s - centre) @ matrix.T
+        u = (s - centre) / extent
+        for amp, freq, phase in zip(*waves):
+            p = p + amp * np.sin(freq * np.pi * u[:, ::-1] + phase)
+        out.append(p)
+    return tuple(out)
+
+
+def stroke_view(strokes, rng: np.random.Generator | None = None):
+    """The window's input for drawn strokes (optionally with a jittered stroke width)."""
+    share = NORM_WIDTH * (rng.uniform(0.7, 1.4) if rng is not None else 1.0)
+    return center_digit(normalised_ink(strokes, share))
+
+
+def picture_view(strokes, rng: np.random.Generator):
+    """The strokes drawn on a canvas at a random size and brush, read as a picture."""
+    height = rng.uniform(24, CANVAS_HEIGHT - 20)
+    brush = rng.uniform(BRUSH_RANGE[0], min(BRUSH_RANGE[1], max(BRUSH_RANGE[0] + 1, 0.3 * height)))
+    margin = int(height) + int(brush)  # paper around the ink, as on the canvas
+    side = int(height) + 2 * margin
+    placed = fit(strokes, (margin, margin, margin + height, margin + height))
+    return to_model_input(render(placed, (side, side), brush))
+
+
+def synthetic_rejects(n: int, rng: np.random.Generator):
+    """Strokes of things that are not digits: scribbles, taps and dots, dashes, clutter."""
+    out = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:  # dense scribble: a random walk that turns a lot
+            steps = rng.normal(0, 1, (int(rng.integers(30, 90)), 2))
+            out.append((np.cumsum(steps, axis=0) * 10,))
+        elif kind == 1:  # a tap, or a tiny dot
+            p = rng.uniform(0, 100, 2)
+            out.append((p[None, :],) if rng.random() < 0.5 else (p + _circle(rng.uniform(0.5, 3)),))
+        elif kind == 2:  # a dash or underline, a little wavy
+            t = np.linspace(0, 1, 20)[:, None]
+            line = np.hstack([t * 100, rng.normal(0, 1.5) * np.sin(t * rng.uniform(1, 6))])
+            out.append((line,))
+        else:  # clutter: several short random strokes
+            out.append(tuple(rng.uniform(0, 100, 2) + np.cumsum(rng.normal(0, 6, (int(rng.integers(3, 12)), 2)), axis=0)
+                             for _ in range(int(rng.integers(3, 7)))))
+    return out
+
+
+def _circle(radius):
+    t = np.linspace(0, 2 * np.pi, 12)[:, None]
+    return radius * np.hstack([np.cos(t), np.sin(t)])
+
+
+def _images(samples_strokes, labels, views, rng):
+    xs, ys = [], []
+    for strokes, label in zip(samples_strokes, labels):
+        for view in views:
+            if view == "stroke":
+                img = stroke_view(augment(strokes, rng), rng)
+            elif view == "plain":
+                img = stroke_view(strokes)
+            else:
+                img = picture_view(augment(strokes, rng), rng)
+            if img is not None:
+                xs.append(img)
+                ys.append(label)
+    if not xs:
+        return np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int64)
+    return np.stack(xs).astype(np.float32), np.asarray(ys, np.int64)
+
+
+def load_pen_sets(directory: Path, seed: int, digit_views=("stroke", "stroke", "picture", "picture"),
+                  limit: int | None = None, synthetic: int = 4000) -> PenSets:
+    """Render the pen data into training and validation images, split by writer."""
+    digits = read_records(directory / "digits.jsonl.gz")
+    letters = read_records(directory / "letters.jsonl.gz")
+    digits = [s for s in digits if s.label in "0123456789" and len(s.label) == 1]
+    letters = [s for s in letters if s.label in REJECT_LETTERS and len(s.label) == 1]
+    d_train, d_val = split_by_writer(digits)
+    l_train, l_val = split_by_writer(letters)
+    rng = np.random.default_rng(seed)
+    if limit:
+        d_train, d_val, l_train, l_val = (list(rng.permutation(np.array(x, dtype=object))[:limit])
+                                          for x in (d_train, d_val, l_train, l_val))
+        synthetic = min(synthetic, limit)
+    print(f"pen data: rendering {len(d_train)} train / {len(d_val)} val digits, "
+          f"{len(l_train)} / {len(l_val)} letters ...", flush=True)
+    xd, yd = _images([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views, rng)
+    # Letters: one view each, stroke and picture alternating with the sample's parity.
+    xl, yl = _images([s.strokes for s in l_train[0::2]], [NOT_A_DIGIT] * len(l_train[0::2]), ("stroke",), rng)
+    xl2, yl2 = _images([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]), ("picture",), rng)
+    synth = synthetic_rejects(synthetic, rng)
+    xs, ys = _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng)
+    # Validation: each held-out digit once as drawn in the window and once as a picture.
+    xvd, yvd = _images([s.strokes for s in d_val], [int(s.label) for s in d_val], ("plain", "picture"), rng)
+    synth_val = synthetic_rejects(max(synthetic // 8, 8), rng)
+    xvl, yvl = _images([s.strokes for s in l_val] + list(synth_val),
+                       [NOT_A_DIGIT] * (len(l_val) + len(synth_val)), ("plain",), rng)
+    return PenSets(
+        x_train=np.concatenate([xd, xl, xl2, xs]), y_train=np.concatenate([yd, yl, yl2, ys]),
+        x_val_digits=xvd, y_val_digits=yvd, x_val_reject=xvl, y_val_reject=yvl,
+        train_writers=len({s.writer for s in d_train + l_train}),
+        val_writers=len({s.writer for s in d_val + l_val}))
