@@ -11,14 +11,26 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Row:
-    """One line of BENCHMARKS.md: what was measured, its value, the goal it answers, how to reproduce."""
+    """One line of BENCHMARKS.md: what was measured, its value, the goal it answers and whether it is met
+    (None: no goal), how the value was obtained (`basis`: "p50 of 200 runs", "single run", ...), and the
+    command that reproduces it."""
     metric: str
     value: str
     goal: str = ""
     command: str = ""
+    basis: str = ""
+    passed: bool | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def runs(n: int) -> str:
+    """The basis of a timed figure: its p50/p95 over n repetitions."""
+    return f"p50/p95 of {n} runs"
+
+
+SINGLE = "single run"
 
 
 def timings_ms(fn, repeats: int, warmup: int = 3) -> np.ndarray:
