@@ -10,8 +10,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from training.config import TrainConfig
+from training.config import SELECTION_WEIGHTS, TrainConfig
 from training.data import DataError, load_mnist, make_splits
+from training.pen_data import PenDataError
 
 DEFAULTS = TrainConfig()
 
@@ -33,6 +34,10 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     p.add_argument("--data", default=None,
                    help="MNIST as a directory of the four IDX files (.gz or not) or a Keras mnist.npz "
                         "(default: $MNIST_DIR, else the Keras download)")
+    p.add_argument("--pen", default=None,
+                   help="real pen strokes (a directory with digits.jsonl.gz and letters.jsonl.gz, UNIPEN "
+                        "format) trained on by writer (default: $PEN_DIR, else ../shared/data/unipen if present)")
+    p.add_argument("--no-pen", action="store_true", help="train on MNIST alone (plus synthetic non-digits)")
     p.add_argument("--out", default=DEFAULTS.out, help="directory for runs (default %(default)s)")
     p.add_argument("--strategy", default=DEFAULTS.strategy, choices=("auto", "mirrored", "multiworker"),
                    help="tf.distribute strategy; multiworker reads TF_CONFIG (default %(default)s)")
@@ -52,7 +57,34 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     return dataclasses.replace(
         DEFAULTS, models=models, epochs={m: 1 if a.quick else a.epochs or DEFAULTS.epochs[m] for m in models},
         batch_size=a.batch_size, seed=a.seed,
-        data=a.data, out=a.out, strategy=a.strategy, quick=a.quick)
+        data=a.data, pen=a.pen, no_pen=a.no_pen, out=a.out, strategy=a.strategy, quick=a.quick)
+
+
+def with_pen_data(splits, cfg: TrainConfig):
+    """Splits with the pen training images (and synthetic non-digits) added; (splits, pen source or None)."""
+    import numpy as np
+
+    from training.pen_data import load_pen_sets, pen_dir
+
+    source = None if cfg.no_pen else pen_dir(cfg.pen)
+    if source is not None and not source.is_dir():
+        raise PenDataError(f"{source}: no such directory (pen data; --no-pen trains on MNIST alone)")
+    if source is None:
+        print("pen data: none (MNIST alone, plus synthetic non-digits); the report says so", flush=True)
+    pen = load_pen_sets(source, cfg.seed, letters=cfg.pen_letters, synthetic=cfg.synthetic_rejects,
+                        limit=cfg.quick_pen_size if cfg.quick else None)
+    merged = dataclasses.replace(splits, x_train=np.concatenate([splits.x_train, pen.x_train]),
+                                 y_train=np.concatenate([splits.y_train, pen.y_train]), pen=pen)
+    return merged, (str(source) if source else None)
+
+
+def trained_on(pen_source: str | None) -> str:
+    from training.pen_data import PEN_TERMS
+
+    mnist = "MNIST (CC BY-SA 3.0)"
+    if pen_source is None:
+        return f"{mnist} and synthetic non-digits"
+    return f"{mnist}, real pen digits and letters of the training writers of {PEN_TERMS}, synthetic non-digits"
 
 
 def versions() -> dict:
@@ -74,10 +106,11 @@ def run(cfg: TrainConfig) -> Path | None:
     mnist = load_mnist(cfg.data)
     splits = make_splits(mnist, cfg.quick_val_size if cfg.quick else cfg.val_size, cfg.seed,
                          train_limit=cfg.quick_train_size if cfg.quick else None)
+    splits, pen_source = with_pen_data(splits, cfg)
     strategy = make_strategy(cfg.strategy)
     chief = is_chief()
     run_dir = new_run_dir(Path(cfg.out)) if chief else None
-    print(f"data: {len(splits.x_train)} train / {len(splits.x_val)} val / {len(splits.x_test)} test; "
+    print(f"data: {len(splits.x_train)} train / {len(splits.x_val)} MNIST val / {len(splits.x_test)} test; "
           f"strategy {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s)"
           + (f"; writing {run_dir}" if run_dir else ""), flush=True)
 
@@ -99,11 +132,19 @@ def run(cfg: TrainConfig) -> Path | None:
         "strategy": f"{type(strategy).__name__} x{strategy.num_replicas_in_sync}",
         "versions": versions(),
         "data": {"source": cfg.data or os.environ.get("MNIST_DIR") or "keras.datasets.mnist",
-                 "train": len(splits.x_train), "val": len(splits.x_val), "test": len(splits.x_test)},
+                 "train": len(splits.x_train), "val": len(splits.x_val), "test": len(splits.x_test),
+                 "pen_source": pen_source,
+                 "pen_val_digits": len(splits.pen.y_val_digits) if splits.pen else 0,
+                 "pen_val_rejects": len(splits.pen.y_val_reject) if splits.pen else 0,
+                 "pen_train_writers": splits.pen.train_writers if splits.pen else 0,
+                 "pen_val_writers": splits.pen.val_writers if splits.pen else 0,
+                 "trained_on": trained_on(pen_source)},
         "models": per_model,
         "chosen_model": chosen,
         "chosen_path": f"{chosen}.keras",
-        "selection_rule": "highest val_accuracy, then lowest val_loss",
+        "selection_rule": ("highest val_accuracy = weighted mean of validation accuracies "
+                           + ", ".join(f"{k} {w}" for k, w in SELECTION_WEIGHTS.items())
+                           + " (absent sets drop out), then lowest val_loss"),
         "total_train_seconds": round(sum(m["train_seconds"] for m in per_model.values()), 2),
         "wall_seconds": round(time.perf_counter() - started, 2),
     }
@@ -119,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
     try:
         run(cfg)
-    except DataError as e:
+    except (DataError, PenDataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (ValueError, OSError) as e:

@@ -42,13 +42,14 @@ class Mnist:
 
 @dataclass(frozen=True)
 class Splits:
-    """Model-ready arrays: float32 images (N, 28, 28, 1) in [0, 1], int64 labels."""
+    """Model-ready arrays: float32 images (N, 28, 28, 1) in [0, 1], int64 labels; x_val/y_val are MNIST's."""
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    pen: object = None  # training.pen_data.PenSets: real pen validation sets (its training part is in x_train)
 
 
 def _read_bytes(path: Path) -> bytes:

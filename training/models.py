@@ -1,6 +1,6 @@
 """The three CNNs of the brief, as pure builders `() -> keras.Model`, registered in MODELS.
 
-All take float32 (28, 28, 1) in [0, 1] and end in a 10-way softmax. Sizes are chosen for a 2-core CPU:
+All take float32 (28, 28, 1) in [0, 1] and end in an 11-way softmax: the ten digits, then "not a digit". Sizes are chosen for a 2-core CPU:
 one narrow convolution at full 28x28 resolution, the wider ones after pooling.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import keras
 from keras import layers
 
 INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+NUM_CLASSES = 11  # digits 0-9 and "not a digit" (training.pen_data.NOT_A_DIGIT)
 
 
 def _conv_bn(x, filters: int, size: int):

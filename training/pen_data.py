@@ -179,24 +179,36 @@ def _images(samples_strokes, labels, views, rng):
     return np.stack(xs).astype(np.float32), np.asarray(ys, np.int64)
 
 
-def load_pen_sets(directory: Path, seed: int, digit_views=("stroke", "stroke", "picture", "picture"),
-                  limit: int | None = None, synthetic: int = 4000) -> PenSets:
-    """Render the pen data into training and validation images, split by writer."""
-    digits = read_records(directory / "digits.jsonl.gz")
-    letters = read_records(directory / "letters.jsonl.gz")
-    digits = [s for s in digits if s.label in "0123456789" and len(s.label) == 1]
-    letters = [s for s in letters if s.label in REJECT_LETTERS and len(s.label) == 1]
-    d_train, d_val = split_by_writer(digits)
-    l_train, l_val = split_by_writer(letters)
+def _subset(samples: list, n: int | None, rng: np.random.Generator) -> list:
+    if n is None or len(samples) <= n:
+        return samples
+    return [samples[i] for i in sorted(rng.choice(len(samples), n, replace=False))]
+
+
+def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synthetic: int = 4000,
+                  limit: int | None = None,
+                  digit_views=("stroke", "stroke", "picture", "picture")) -> PenSets:
+    """Render the pen data into training and validation images, split by writer.
+
+    Without a directory only the synthetic non-digits are made (the report says so).
+    `limit` caps every split (for smoke runs).
+    """
     rng = np.random.default_rng(seed)
+    d_train = d_val = l_train = l_val = []
+    if directory is not None:
+        digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
+        chars = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
+        d_train, d_val = split_by_writer(digits)
+        l_train, l_val = split_by_writer(chars)
+        l_train = _subset(l_train, letters, rng)
+        l_val = _subset(l_val, max(letters // 6, 1), rng)
+    d_train, d_val, l_train, l_val = (_subset(x, limit, rng) for x in (d_train, d_val, l_train, l_val))
     if limit:
-        d_train, d_val, l_train, l_val = (list(rng.permutation(np.array(x, dtype=object))[:limit])
-                                          for x in (d_train, d_val, l_train, l_val))
         synthetic = min(synthetic, limit)
-    print(f"pen data: rendering {len(d_train)} train / {len(d_val)} val digits, "
-          f"{len(l_train)} / {len(l_val)} letters ...", flush=True)
+    print(f"pen data: rendering {len(d_train)} train / {len(d_val)} validation digits, {len(l_train)} / "
+          f"{len(l_val)} letters, {synthetic} synthetic non-digits ...", flush=True)
     xd, yd = _images([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views, rng)
-    # Letters: one view each, stroke and picture alternating with the sample's parity.
+    # Letters: one view each, drawn and pictured alternately.
     xl, yl = _images([s.strokes for s in l_train[0::2]], [NOT_A_DIGIT] * len(l_train[0::2]), ("stroke",), rng)
     xl2, yl2 = _images([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]), ("picture",), rng)
     synth = synthetic_rejects(synthetic, rng)

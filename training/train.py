@@ -95,7 +95,8 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
         model.compile(optimizer=_optimizer(cfg, steps, epochs),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     train_ds = training_dataset(splits.x_train, splits.y_train, cfg.batch_size, cfg.seed, name in cfg.augment)
-    val_ds = tf.data.Dataset.from_tensor_slices((splits.x_val, splits.y_val)).batch(512)
+    x_val, y_val = validation_arrays(splits)
+    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512)
     timer = _EpochTimer()
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
     print(f"\n== {name}: {model.count_params():,} parameters, up to {epochs} epochs"
@@ -106,12 +107,12 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
                     verbose=1 if sys.stdout.isatty() else 2)
     train_seconds = time.perf_counter() - started
 
-    val_loss, val_acc = model.evaluate(val_ds, verbose=0)
+    val_loss, _ = model.evaluate(val_ds, verbose=0)
     probs = model.predict(splits.x_test, batch_size=512, verbose=0)
     test_loss = float(keras.losses.sparse_categorical_crossentropy(splits.y_test, probs).numpy().mean())
-    predicted = probs.argmax(axis=1)
+    predicted = probs.argmax(axis=1)  # over all classes: a rejected MNIST digit counts as wrong
     test_acc = float((predicted == splits.y_test).mean())
-    confusion = np.zeros((10, 10), dtype=np.int64)
+    confusion = np.zeros((10, probs.shape[1]), dtype=np.int64)
     np.add.at(confusion, (splits.y_test, predicted), 1)
     metrics = {
         "parameters": int(model.count_params()),
@@ -119,11 +120,64 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
         "best_epoch": int(np.argmin(fit.history["val_loss"])) + 1,
         "train_seconds": round(train_seconds, 2),
         "seconds_per_epoch": round(float(np.mean(timer.seconds)), 2),
-        "val_accuracy": float(val_acc),
+        **validation_metrics(model, splits),
         "val_loss": float(val_loss),
         "test_accuracy": test_acc,
         "test_loss": test_loss,
     }
-    print(f"== {name}: val acc {val_acc:.4f}, test acc {test_acc:.4f}, {train_seconds:.0f}s", flush=True)
+    print(f"== {name}: score {metrics['val_accuracy']:.4f} (MNIST val {metrics['mnist_val_accuracy']:.4f}, "
+          f"pen val {metrics['pen_val_accuracy']:.4f}, not-a-digit val {metrics['reject_val_accuracy']:.4f}), "
+          f"test acc {test_acc:.4f}, T={metrics['temperature']:.2f}, sure >= {metrics['sure_threshold']:.3f}, "
+          f"{train_seconds:.0f}s", flush=True)
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items() if k != "learning_rate"}
     return TrainedModel(name, model, metrics, history, confusion)
+
+
+def validation_arrays(splits: Splits) -> tuple[np.ndarray, np.ndarray]:
+    """Every validation image (MNIST, pen digits, non-digits) for early stopping on val_loss."""
+    pen = splits.pen
+    if pen is None:
+        return splits.x_val, splits.y_val
+    return (np.concatenate([splits.x_val, pen.x_val_digits, pen.x_val_reject]),
+            np.concatenate([splits.y_val, pen.y_val_digits, pen.y_val_reject]))
+
+
+def validation_metrics(model: keras.Model, splits: Splits) -> dict:
+    """Per-set validation accuracies, the selection score, and the calibration fitted on validation."""
+    from training.calibrate import (apply_temperature, choose_threshold, expected_calibration_error,
+                                    fit_temperature)
+    from training.config import SELECTION_WEIGHTS
+
+    sets = {"mnist": (splits.x_val, splits.y_val)}
+    if splits.pen is not None:
+        sets["pen"] = (splits.pen.x_val_digits, splits.pen.y_val_digits)
+        sets["reject"] = (splits.pen.x_val_reject, splits.pen.y_val_reject)
+    probs = {k: model.predict(x, batch_size=512, verbose=0) if len(x) else np.zeros((0, 11), np.float32)
+             for k, (x, _) in sets.items()}
+    acc = {k: float((probs[k].argmax(axis=1) == sets[k][1]).mean()) if len(sets[k][1]) else float("nan")
+           for k in sets}
+    weights = {k: w for k, w in SELECTION_WEIGHTS.items() if k in acc and len(sets[k][1])}
+    score = sum(w * acc[k] for k, w in weights.items()) / sum(weights.values())
+    all_p = np.concatenate(list(probs.values()))
+    all_y = np.concatenate([y for _, y in sets.values()])
+    temperature = fit_temperature(all_p, all_y)
+    calibrated = apply_temperature(all_p, temperature)
+    # The "sure" threshold is chosen on the real pen validation writers (digits and non-digits) when present.
+    real = [k for k in ("pen", "reject") if k in sets and len(sets[k][1])] or ["mnist"]
+    real_p = apply_temperature(np.concatenate([probs[k] for k in real]), temperature)
+    real_y = np.concatenate([sets[k][1] for k in real])
+    threshold = choose_threshold(real_p, real_y)
+    sure = real_p.max(axis=1) >= threshold
+    return {
+        "val_accuracy": float(score),
+        "mnist_val_accuracy": acc["mnist"],
+        "pen_val_accuracy": acc.get("pen", float("nan")),
+        "reject_val_accuracy": acc.get("reject", float("nan")),
+        "val_images": {k: int(len(y)) for k, (_, y) in sets.items()},
+        "temperature": temperature,
+        "ece_before": expected_calibration_error(all_p, all_y),
+        "ece_after": expected_calibration_error(calibrated, all_y),
+        "sure_threshold": threshold,
+        "sure_share": float(sure.mean()),
+        "sure_accuracy": float((real_p.argmax(axis=1) == real_y)[sure].mean()) if sure.any() else float("nan"),
+    }
