@@ -1,7 +1,8 @@
 """Command line: the GUI (default), `predict FILE...`, and `--self-test`.
 
 Exit status: 0 success; 1 a file could not be read, the model is unusable, or
-the self-test failed; 2 bad usage. Problems are reported as one line on stderr.
+the self-test failed; 2 bad usage; 130 interrupted (Ctrl+C). Problems are
+reported as one line on stderr; a bad file never stops the files after it.
 """
 
 import argparse
@@ -16,6 +17,7 @@ from app import recognize, samples
 from app.paths import default_model_path
 from app.predictor import ModelError, Predictor
 from app.preprocess import PREPROCESSING_ID, BadImage, load_image
+from app.printable import printable
 
 SELF_TEST_PASS = 0.9  # a strong MNIST model reads all of them; an untrained one about a tenth
 
@@ -48,6 +50,7 @@ def build_parser():
 
 
 def main(argv=None):
+    _tolerant_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.self_test and args.command:
@@ -63,6 +66,9 @@ def main(argv=None):
     except BrokenPipeError:  # `... | head`: the reader has gone, nothing left to say
         sys.stdout = open(os.devnull, "w")
         return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     except ModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if getattr(sys, "frozen", False) and not (args.self_test or args.command):
@@ -70,6 +76,16 @@ def main(argv=None):
 
             gui.show_error(str(exc))
         return 1
+
+
+def _tolerant_output():
+    """Never crash on printing: characters the terminal's encoding lacks come out as escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # detached or closed stream: nothing to adjust
+                pass
 
 
 def load_predictor(path):
@@ -85,24 +101,35 @@ def load_predictor(path):
 
 
 def predict(model_path, files, as_json=False, single=False):
+    """One line (or JSON object) per file, in order; exit status 1 if any file failed."""
     predictor = load_predictor(model_path)
     failed = False
-    results = []
-    for name in files:
-        try:
-            reading = recognize.read(predictor, load_image(name), single=single)
-        except BadImage as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failed = True
-            results.append({"file": name, "error": str(exc)})
-            continue
+    if as_json:  # a JSON list, one file per line, written as each file is read
+        print("[", flush=True)
+    try:
+        for index, name in enumerate(files):
+            record, line = _predict_one(predictor, name, single)
+            failed |= line is None
+            if as_json:
+                separator = ",\n" if index else ""
+                print(separator + json.dumps(record, allow_nan=False), end="", flush=True)
+            elif line is not None:
+                print(line, flush=True)
+    finally:  # even when interrupted, what was printed stays a valid JSON list
         if as_json:
-            results.append(_as_json(name, reading))
-        else:
-            print(f"{name}: {reading.summary()}", flush=True)
-    if as_json:  # a JSON list, one file per line
-        print("[\n" + ",\n".join(json.dumps(r) for r in results) + "\n]", flush=True)
+            print(("\n" if files else "") + "]", flush=True)
     return 1 if failed else 0
+
+
+def _predict_one(predictor, name, single):
+    """(JSON object, text line) for one file; a failure is printed to stderr and its line is None."""
+    try:
+        reading = recognize.read(predictor, load_image(name), single=single)
+    except (BadImage, ModelError) as exc:
+        message = str(exc) if isinstance(exc, BadImage) else f"{printable(name, limit=None)}: {exc}"
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        return {"file": name, "error": message}, None
+    return _as_json(name, reading), f"{printable(name, limit=None)}: {reading.summary()}"
 
 
 def _as_json(name, reading):

@@ -1,21 +1,35 @@
-"""The shipped ONNX model behind one reusable onnxruntime session.
+"""The shipped ONNX model behind one reusable onnxruntime session, guarded.
 
-The contract (DESIGN.md): input `image` float32 [batch, 28, 28, 1] in [0, 1],
-output `probabilities` float32 [batch, 10]; facts about the model live in its
-metadata_props. A model that breaks the contract is refused at load time with
-a message saying what is wrong, so no caller meets a shape error later.
+The contract (DESIGN.md "The ONNX model"): input `image` float32 [batch, 28, 28, 1]
+in [0, 1], output `probabilities` float32 [batch, K] with K = len(labels), 10 digits
+optionally followed by "not a digit"; outputs after it are ignored. A model that
+breaks the contract is refused at load time, with a probe batch run to see its real
+outputs, and every later run is checked too: callers get probabilities of the right
+width that are finite and sum to 1, or a one-line ModelError, never a shape error
+or NaN.
 """
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 
+from app.printable import printable
+
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 INPUT_SHAPE = (28, 28, 1)
-CLASSES = 10
+CLASSES = 10  # the digits; a model may add one more class, NOT_A_DIGIT
+DIGITS = [str(d) for d in range(CLASSES)]
+NOT_A_DIGIT = "not a digit"
+SURE_THRESHOLD = 0.6  # default confidence below which an answer is shown as a guess
+# Softmax rows sum to 1 within float32 rounding; an int8 model's quantized softmax
+# strays further. Logits or a broken head miss this by far more.
+SUM_TOLERANCE = 0.05
+PROBE_BATCH = 3  # more than one image: a graph that only runs with batch 1 fails here, not later
 
 
 class ModelError(Exception):
@@ -23,12 +37,16 @@ class ModelError(Exception):
 
 
 class Predictor:
-    """Load once, then `predict` many times; `metadata` holds the model's metadata_props."""
+    """Load once, then `predict` many times; `metadata` holds the model's metadata_props.
+
+    `labels` are the class names (K of them), `classes` is K, `sure_threshold` the
+    confidence from which an answer counts as sure.
+    """
 
     def __init__(self, path, threads=1):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ModelError(f"model file not found: {self.path}")
+        self._where = f"model {printable(self.path, limit=None)}"
+        _check_file(self.path)
         options = onnxruntime.SessionOptions()
         # One image at a time gains nothing from more threads, and the UI thread
         # should not compete with itself.
@@ -40,16 +58,20 @@ class Predictor:
                 str(self.path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own untyped errors
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"cannot load model {self.path}: {reason}") from None
-        self._check_contract()
-        self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+            raise ModelError(f"cannot load {self._where}: {_reason(exc)}") from None
+        # Metadata ends up in status lines and terminals: no escape sequences, one line each.
+        raw = self._session.get_modelmeta().custom_metadata_map
+        self.metadata = {printable(k): printable(v, limit=None) for k, v in raw.items()}
         self.labels = self._labels()
+        self.classes = len(self.labels)
+        self.sure_threshold = self._sure_threshold()
+        self._check_contract()
         self._fixed_batch = self._session.get_inputs()[0].shape[0] == 1
+        self._probe()
 
     @property
     def name(self):
-        return self.metadata.get("model_name") or self.path.stem
+        return printable(self.metadata.get("model_name") or self.path.stem)
 
     @property
     def test_accuracy(self):
@@ -57,6 +79,8 @@ class Predictor:
         try:
             value = float(self.metadata["test_accuracy"])
         except (KeyError, ValueError):
+            return None
+        if not np.isfinite(value) or not 0.0 <= value <= 100.0:
             return None
         return value / 100.0 if value > 1.0 else value
 
@@ -71,23 +95,56 @@ class Predictor:
         return f"{self.name} (test accuracy {shown})"
 
     def predict(self, batch):
-        """Probabilities float32 (n, 10) for inputs (n, 28, 28, 1) or one (28, 28, 1)."""
+        """Probabilities float32 (n, K) for inputs (n, 28, 28, 1) or one (28, 28, 1).
+
+        Raises ValueError for inputs of another shape (a caller's bug) and ModelError
+        when the model fails or returns something that is not K probabilities per image.
+        """
         batch = np.asarray(batch, dtype=np.float32)
         if batch.shape == INPUT_SHAPE:
             batch = batch[None]
         if batch.ndim != 4 or batch.shape[1:] != INPUT_SHAPE:
             raise ValueError(f"expected inputs of shape (n, 28, 28, 1), got {batch.shape}")
         if len(batch) == 0:
-            return np.zeros((0, CLASSES), np.float32)
+            return np.zeros((0, self.classes), np.float32)
         if self._fixed_batch and len(batch) > 1:
             return np.concatenate([self.predict(one) for one in batch])
-        return self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+        return self._run(batch)
+
+    def _run(self, batch):
+        n = len(batch)
+        try:
+            out = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+        except Exception as exc:  # onnxruntime's run-time failures have no common type
+            raise ModelError(f"{self._where} failed on a batch of {n} image(s): {_reason(exc)}") from None
+        out = np.asarray(out)
+        if out.shape != (n, self.classes):
+            raise ModelError(
+                f"{self._where}: '{OUTPUT_NAME}' has shape {list(out.shape)} for {n} image(s); "
+                f"expected [{n}, {self.classes}] (one column per label)"
+            )
+        if not np.isfinite(out).all():
+            raise ModelError(f"{self._where}: '{OUTPUT_NAME}' holds NaN or infinite values")
+        sums = out.sum(axis=1, dtype=np.float64)
+        if out.min() < -SUM_TOLERANCE or out.max() > 1 + SUM_TOLERANCE or (np.abs(sums - 1) > SUM_TOLERANCE).any():
+            raise ModelError(
+                f"{self._where}: '{OUTPUT_NAME}' are not probabilities (values {out.min():.3g} to "
+                f"{out.max():.3g}, rows summing to {sums.min():.3g} to {sums.max():.3g}; expected a softmax)"
+            )
+        return out.astype(np.float32, copy=False)
+
+    def _probe(self):
+        """Run a small batch now, so a model that only fails at run time is refused at load."""
+        probe = np.zeros((PROBE_BATCH,) + INPUT_SHAPE, np.float32)
+        probe[1, 4:24, 13:15] = 1.0  # a plain stroke, a "1"
+        probe[2, 6:22, 8:20] = 0.5  # a grey block
+        self.predict(probe)
 
     def _check_contract(self):
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
-        where = f"model {self.path}"
+        where = self._where
         if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
-            names = ", ".join(i.name for i in inputs)
+            names = ", ".join(printable(i.name) for i in inputs)
             raise ModelError(f"{where}: expected one input named '{INPUT_NAME}', found: {names}")
         given = inputs[0]
         if given.type != "tensor(float)" or not _shape_matches(given.shape, INPUT_SHAPE):
@@ -97,23 +154,66 @@ class Predictor:
             )
         match = [o for o in outputs if o.name == OUTPUT_NAME]
         if not match:
-            names = ", ".join(o.name for o in outputs)
+            names = ", ".join(printable(o.name) for o in outputs)
             raise ModelError(f"{where}: expected an output named '{OUTPUT_NAME}', found: {names}")
-        if match[0].type != "tensor(float)" or not _shape_matches(match[0].shape, (CLASSES,)):
+        if match[0].type != "tensor(float)" or not _shape_matches(match[0].shape, (self.classes,)):
             raise ModelError(
-                f"{where}: output '{OUTPUT_NAME}' must be float32 [batch, 10], "
-                f"found {_type_name(match[0].type)} {_shape_text(match[0].shape)}"
+                f"{where}: output '{OUTPUT_NAME}' must be float32 [batch, {self.classes}] "
+                f"({self.classes} labels), found {_type_name(match[0].type)} {_shape_text(match[0].shape)}"
             )
 
     def _labels(self):
-        default = [str(i) for i in range(CLASSES)]
+        """The metadata's labels: the ten digits, optionally then NOT_A_DIGIT; the digits if absent."""
+        if "labels" not in self.metadata:
+            return list(DIGITS)
         try:
             labels = json.loads(self.metadata["labels"])
-        except (KeyError, ValueError):
-            return default
-        if not isinstance(labels, list) or len(labels) != CLASSES:
-            return default
-        return [str(label) for label in labels]
+        except ValueError:
+            labels = None
+        if isinstance(labels, list) and all(isinstance(x, (str, int)) for x in labels):
+            labels = [str(x) for x in labels]
+            if labels in (DIGITS, DIGITS + [NOT_A_DIGIT]):
+                return labels
+        raise ModelError(
+            f"{self._where}: metadata 'labels' must be the JSON list [\"0\", ..., \"9\"], optionally "
+            f"followed by \"{NOT_A_DIGIT}\"; found {printable(self.metadata['labels'], limit=80)}"
+        )
+
+    def _sure_threshold(self):
+        """Metadata `sure_threshold` (a confidence in (0, 1)), else SURE_THRESHOLD."""
+        text = self.metadata.get("sure_threshold")
+        if text is None:
+            return SURE_THRESHOLD
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0.0 < value < 1.0:  # also refuses NaN
+            raise ModelError(
+                f"{self._where}: metadata 'sure_threshold' must be a number between 0 and 1, "
+                f"found {printable(text, limit=40)}"
+            )
+        return value
+
+
+def _check_file(path):
+    """ModelError unless `path` is a regular file (a FIFO would block the loader forever)."""
+    where = printable(path, limit=None)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ModelError(f"model file not found: {where}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read model {where}: {exc.strerror or _reason(exc)}") from None
+    if stat.S_ISDIR(mode):
+        raise ModelError(f"model {where} is a directory, not an ONNX file")
+    if not stat.S_ISREG(mode):
+        raise ModelError(f"model {where} is not a regular file")
+
+
+def _reason(exc):
+    lines = str(exc).strip().splitlines()
+    return printable(lines[0] if lines else type(exc).__name__)
 
 
 def _shape_matches(shape, tail):

@@ -12,12 +12,15 @@ All functions are pure (numpy + Pillow) and need no display.
 """
 
 import math
+import os
+import stat
 import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app import components
+from app.printable import printable
 
 PREPROCESSING_ID = "mnist-com-v1"
 
@@ -32,6 +35,11 @@ FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the pa
 BOX = 20
 FIELD = 28
 RESAMPLE = Image.Resampling.LANCZOS  # closest to MNIST's own anti-aliasing, measured
+# The formats the app documents (phones' MPO files come through JPEG). Other decoders
+# (PSD, FITS, EPS, ...) are never tried on a user's file.
+FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP")
+PLAIN_MODES = ("L", "LA", "RGB", "RGBA", "I", "F")  # what _grey reads; reduce() keeps each
+FLOAT_UNIT_TOP = 2.0  # float pictures whose values stay below this are on a 0..1 scale
 
 
 class BadImage(ValueError):
@@ -50,36 +58,70 @@ def check_size(width, height):
 
 
 def load_image(path):
-    """Read an image file into a Pillow image; BadImage names the file on any failure."""
+    """Read an image file into a Pillow image; BadImage names the file on any failure.
+
+    Every decoder failure becomes a BadImage (Pillow's plugins raise many exception
+    types on damaged files), so one bad file never stops a batch. A FIFO, device or
+    directory is refused without reading from it; the image comes back decoded, in one
+    of the modes `to_ink` takes, and upright.
+    """
+    name = printable(path, limit=None)
     try:
-        with warnings.catch_warnings():
-            # Our own, lower limit below speaks instead of Pillow's bomb warning.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-    except FileNotFoundError:
-        raise BadImage(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadImage(f"{path}: is a directory, not an image") from None
+        with _open_regular_file(path, name) as file:
+            with warnings.catch_warnings():
+                # Our own, lower limit below speaks instead of Pillow's bomb warning.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(file, formats=FORMATS)
+            with image:
+                check_size(*image.size)
+                image.load()
+                # Phone photos are stored sideways with an EXIF note saying so.
+                upright = ImageOps.exif_transpose(image)
+                return _plain_mode(upright)
+    except BadImage as exc:
+        raise BadImage(f"{name}: {exc}") from None
     except UnidentifiedImageError:
-        raise BadImage(f"{path}: not an image file this app can read") from None
+        raise BadImage(f"{name}: not an image file this app can read") from None
     except Image.DecompressionBombError:
         raise BadImage(
-            f"{path}: image is too large (over {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
+            f"{name}: image is too large (over {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
             f"the limit is {MAX_SIDE} pixels a side and {MAX_PIXELS // 1_000_000} megapixels)"
         ) from None
+    except MemoryError:
+        raise BadImage(f"{name}: not enough memory to decode this image") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, never a traceback
+        raise BadImage(f"{name}: cannot decode image ({_reason(exc)})") from None
+
+
+def _open_regular_file(path, name):
+    """Open `path` for reading if it is a regular file; never blocks on a FIFO or device."""
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise BadImage("no such file") from None
+    except IsADirectoryError:
+        raise BadImage("is a directory, not an image") from None
     except OSError as exc:
-        raise BadImage(f"{path}: cannot read ({exc.strerror or exc})") from None
-    with image:
-        try:
-            check_size(*image.size)
-        except BadImage as exc:
-            raise BadImage(f"{path}: {exc}") from None
-        try:
-            image.load()
-            # Phone photos are stored sideways with an EXIF note saying so.
-            return ImageOps.exif_transpose(image)
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise BadImage(f"{path}: cannot decode image ({exc})") from None
+        raise BadImage(f"cannot read ({exc.strerror or _reason(exc)})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise BadImage("is a directory, not an image")
+        if not stat.S_ISREG(mode):
+            raise BadImage("not a regular file (a pipe, socket or device), not an image")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _reason(exc):
+    """A decoder's complaint as one short printable line."""
+    lines = str(exc).strip().splitlines()
+    return printable(lines[0] if lines else type(exc).__name__)
 
 
 def to_ink(image):
@@ -162,16 +204,32 @@ def _grey(image):
     """float32 grey levels 0..255, transparency flattened, big inputs shrunk."""
     if isinstance(image, Image.Image):
         check_size(*image.size)
-        image = _shrink_image(image)
-        if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        image = _shrink_image(_plain_mode(image))
+        if image.mode in ("RGBA", "LA"):
             rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
             return _flatten(_luma(rgba[..., :3]), rgba[..., 3] / 255.0)
-        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        if image.mode in ("I", "F"):
             return _from_array(np.asarray(image))
         return np.asarray(image.convert("L"), dtype=np.float32)
     if isinstance(image, np.ndarray):
         return _from_array(image)
     raise TypeError(f"expected a Pillow image or numpy array, got {type(image).__name__}")
+
+
+def _plain_mode(image):
+    """The same picture in one of PLAIN_MODES, keeping 16-bit depth and transparency; else BadImage."""
+    mode = image.mode
+    if mode in PLAIN_MODES and "transparency" not in image.info:
+        return image
+    try:
+        if mode.startswith("I;16"):
+            return image.convert("I")  # not "L": that clips 16-bit levels to 8 bits
+        if mode == "LAB":
+            return image.getchannel("L")  # lightness is the grey level; Pillow has no LAB -> L
+        has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
+        return image.convert("RGBA" if has_alpha else ("L" if mode in ("1", "L", "I", "F") else "RGB"))
+    except (ValueError, OSError, TypeError, KeyError) as exc:
+        raise BadImage(f"cannot read {printable(mode)} images ({_reason(exc)})") from None
 
 
 def _from_array(array):
@@ -186,17 +244,26 @@ def _from_array(array):
         return values
     grey = _luma(values[..., :3])
     if values.shape[2] == 4:
-        return _flatten(grey, values[..., 3] / 255.0)
+        return _flatten(grey, np.clip(values[..., 3] / 255.0, 0.0, 1.0))
     return grey
 
 
 def _to_255(array):
-    """Any numeric dtype to float32 on a 0..255 scale (floats are taken as 0..1)."""
+    """Any numeric dtype to finite float32 on a 0..255 scale.
+
+    Floats below FLOAT_UNIT_TOP are taken as 0..1 (a filter's overshoot to 1.01 stays 0..1);
+    NaN and infinite pixels carry no level and are set to the picture's median.
+    """
     if array.dtype == bool:
         return array.astype(np.float32) * 255
     if np.issubdtype(array.dtype, np.floating):
-        values = np.nan_to_num(array.astype(np.float32))
-        return values * 255 if values.max(initial=0) <= 1.0 else values
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = array.astype(np.float32)  # float64 beyond float32's range becomes inf, handled here
+        finite = np.isfinite(values)
+        if not finite.all():
+            fill = float(np.median(values[finite])) if finite.any() else 0.0
+            values = np.where(finite, values, np.float32(fill))
+        return values * 255 if values.max(initial=0) < FLOAT_UNIT_TOP else values
     if array.dtype == np.uint8:
         return array.astype(np.float32)
     if np.issubdtype(array.dtype, np.integer):
@@ -206,11 +273,10 @@ def _to_255(array):
 
 
 def _shrink_image(image):
+    """A PLAIN_MODES image reduced by a whole factor so its longer side is at most WORK_SIDE."""
     factor = math.ceil(max(image.size) / WORK_SIDE)
     if factor <= 1:
         return image
-    if image.mode not in ("L", "RGB", "RGBA", "LA", "F", "I"):
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     return image.reduce(factor)
 
 
