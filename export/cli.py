@@ -40,7 +40,7 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     import tf2onnx
 
     from app.preprocess import PREPROCESSING_ID
-    from export.convert import LABELS, check, keras_to_onnx, set_metadata
+    from export.convert import check, keras_to_onnx, labels_for, set_metadata
     from export.parity import ParityError, compare, keras_probabilities, log_loss, onnx_probabilities
     from training.data import load_mnist, to_model_input
     from training.runs import resolve_run, write_atomic
@@ -54,12 +54,14 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     model = keras.models.load_model(run_dir / f"{name}.keras")
 
     started = time.perf_counter()
-    proto = keras_to_onnx(model, opset)
+    stats = results["models"][name]
+    temperature = float(stats.get("temperature", 1.0))
+    proto = keras_to_onnx(model, opset, temperature)
     print(f"converted to ONNX opset {opset} in {time.perf_counter() - started:.1f}s", flush=True)
 
     mnist = load_mnist(data)
     x_test, y_test = to_model_input(mnist.x_test), mnist.y_test.astype("int64")
-    p_keras = keras_probabilities(model, x_test)
+    p_keras = keras_probabilities(model, x_test, temperature)
     measured_accuracy = float((p_keras.argmax(1) == y_test).mean())
     measured_loss = log_loss(p_keras, y_test)
     set_metadata(proto, {
@@ -70,7 +72,8 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
         "trained_at": results["finished_at"],
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run_id": results["run_id"],
-        "labels": LABELS,
+        "labels": labels_for(p_keras.shape[1]),
+        **model_card(results, stats),
         "preprocessing": PREPROCESSING_ID,
         "keras_version": keras.__version__,
         "tf2onnx_version": tf2onnx.__version__,
@@ -95,6 +98,16 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     write_atomic(out, blob)
     print(f"installed {out} ({len(blob) / 1024:.0f} KB)", flush=True)
     return summary
+
+
+def model_card(results: dict, stats: dict) -> dict:
+    """What the app's About box and status line show: validation figures, calibration, training data."""
+    card = {key: round(float(stats[key]), 6) for key in
+            ("mnist_val_accuracy", "pen_val_accuracy", "reject_val_accuracy", "temperature", "sure_threshold",
+             "ece_after") if stats.get(key) is not None and stats[key] == stats[key]}
+    if results.get("data", {}).get("trained_on"):
+        card["trained_on"] = results["data"]["trained_on"]
+    return card
 
 
 def main(argv=None) -> int:

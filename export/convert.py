@@ -12,21 +12,42 @@ import onnx
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 BATCH_DIM = "batch"
-LABELS = [str(d) for d in range(10)]
+NOT_A_DIGIT = "not a digit"  # the 11th label, as the app spells it
 
 
-def keras_to_onnx(model, opset: int = 17) -> onnx.ModelProto:
-    """Convert with tf2onnx, name the I/O and the batch dimension per the contract; inference mode only."""
+def labels_for(classes: int) -> list[str]:
+    """The contract's labels for a K-way model: the digits, then "not a digit" when K == 11."""
+    if classes not in (10, 11):
+        raise ValueError(f"the model has {classes} outputs; the contract allows 10 or 11")
+    return [str(d) for d in range(10)] + [NOT_A_DIGIT] * (classes - 10)
+
+
+def serving_function(model, temperature: float = 1.0):
+    """The one function both Keras parity and the ONNX graph compute: image -> {probabilities}.
+
+    With a calibration temperature T != 1 the probabilities are softmax(log p / T), the
+    temperature scaling fitted on validation (training.calibrate).
+    """
     import tensorflow as tf
-    import tf2onnx
 
     spec = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name=INPUT_NAME),)
 
     @tf.function(input_signature=spec)
     def serve(image):
         # training=False: BatchNorm uses its moving statistics and Dropout is off.
-        return {OUTPUT_NAME: model(image, training=False)}
+        probabilities = model(image, training=False)
+        if temperature != 1.0:
+            probabilities = tf.nn.softmax(tf.math.log(tf.maximum(probabilities, 1e-30)) / temperature)
+        return {OUTPUT_NAME: probabilities}
 
+    return serve, spec
+
+
+def keras_to_onnx(model, opset: int = 17, temperature: float = 1.0) -> onnx.ModelProto:
+    """Convert with tf2onnx, name the I/O and the batch dimension per the contract; inference mode only."""
+    import tf2onnx
+
+    serve, spec = serving_function(model, temperature)
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
     graph = proto.graph
     if [i.name for i in graph.input] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
@@ -35,7 +56,8 @@ def keras_to_onnx(model, opset: int = 17) -> onnx.ModelProto:
     for value in (graph.input[0], graph.output[0]):
         value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
     proto.producer_name = "digits-export"
-    proto.doc_string = "Handwritten digit classifier: image float32 [batch,28,28,1] in [0,1] -> probabilities [batch,10]"
+    proto.doc_string = ("Handwritten digit classifier: image float32 [batch,28,28,1] in [0,1] -> probabilities "
+                        "[batch,K], K = len(labels) in the metadata (10 digits, 11 with 'not a digit' last)")
     return proto
 
 
@@ -53,6 +75,8 @@ def check(proto: onnx.ModelProto) -> None:
     onnx.checker.check_model(proto, full_check=True)
     dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
     (inp,), (out,) = proto.graph.input, proto.graph.output
+    labels = {p.key: p.value for p in proto.metadata_props}.get("labels")
+    classes = len(json.loads(labels)) if labels else 10
     if (inp.name, dims(inp)) != (INPUT_NAME, [BATCH_DIM, 28, 28, 1]) or \
-            (out.name, dims(out)) != (OUTPUT_NAME, [BATCH_DIM, 10]):
+            (out.name, dims(out)) != (OUTPUT_NAME, [BATCH_DIM, classes]) or classes not in (10, 11):
         raise ValueError(f"model breaks the I/O contract: {inp.name}{dims(inp)} -> {out.name}{dims(out)}")

@@ -39,7 +39,7 @@ class ParityReport:
 
 
 def compare(p_keras: np.ndarray, p_onnx: np.ndarray, labels: np.ndarray) -> ParityReport:
-    """Pure comparison of two probability arrays (N, 10) against the true labels."""
+    """Pure comparison of two probability arrays (N, K) against the true labels (argmax over all K)."""
     if p_keras.shape != p_onnx.shape:
         raise ParityError(f"output shapes differ: keras {p_keras.shape}, onnx {p_onnx.shape}")
     diff = np.abs(p_keras.astype(np.float64) - p_onnx.astype(np.float64)).max(axis=1)
@@ -54,7 +54,7 @@ def compare(p_keras: np.ndarray, p_onnx: np.ndarray, labels: np.ndarray) -> Pari
 
 
 def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
-    """Mean cross-entropy of (N, 10) probabilities, clipped as Keras clips them."""
+    """Mean cross-entropy of (N, K) probabilities, clipped as Keras clips them."""
     return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)).mean())
 
 
@@ -71,6 +71,10 @@ def onnx_probabilities(model_bytes: bytes, images: np.ndarray, batch_size: int =
         raise ParityError(f"onnxruntime cannot run the model on (N, 28, 28, 1) images: {e}") from None
 
 
-def keras_probabilities(model, images: np.ndarray) -> np.ndarray:
-    # predict() runs in inference mode; calling the model with training=True would move BatchNorm statistics.
-    return model.predict(images, batch_size=1000, verbose=0)
+def keras_probabilities(model, images: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """The Keras side of parity: the same serving function the ONNX graph was converted from."""
+    from export.convert import OUTPUT_NAME, serving_function
+
+    serve, _ = serving_function(model, temperature)
+    # Inference mode inside serve; training=True would move BatchNorm statistics.
+    return np.concatenate([serve(images[i:i + 1000])[OUTPUT_NAME].numpy() for i in range(0, len(images), 1000)])
