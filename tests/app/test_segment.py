@@ -110,3 +110,40 @@ def test_group_columns():
     # 0..40 and 30..60 overlap by 10 of the narrower 30: not enough; 110..140 lies inside 100..150.
     assert group_columns(boxes) == [[1], [2], [0, 3]]
     assert group_columns([]) == []
+
+
+def test_overlap_boundary_is_half_the_narrower_blob():
+    """Blobs sharing half of the narrower one's extent are one digit (a 4's two strokes); a pixel less, two."""
+    assert group_columns([(0, 0, 40, 10), (20, 20, 60, 30)]) == [[0, 1]]
+    assert group_columns([(0, 0, 40, 10), (21, 20, 61, 30)]) == [[0], [1]]
+    assert group_columns([(0, 0, 100, 10), (60, 20, 80, 30)]) == [[0, 1]]  # narrow blob inside a wide one
+    assert group_columns([(0, 0, 100, 10), (89, 20, 109, 30)]) == [[0, 1]]  # 11 of 20 px: still one
+    assert group_columns([(0, 0, 100, 10), (91, 20, 111, 30)]) == [[0], [1]]  # 9 of 20 px: two digits
+
+
+def mnist_number(images, scale=3, gap=24):
+    """MNIST test digits side by side, scaled up, with gaps: a number the model was never trained on."""
+    from PIL import Image
+
+    side = 28 * scale
+    strip = np.zeros((side + 2 * gap, len(images) * (side + gap) + gap), np.uint8)
+    for i, digit in enumerate(images):
+        big = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR))
+        x = gap + i * (side + gap)
+        strip[gap:gap + side, x:x + side] = np.maximum(strip[gap:gap + side, x:x + side], big)
+    return 255 - strip  # dark ink on paper, like a scan
+
+
+def test_shipped_model_reads_numbers_of_unseen_digits(shipped_model, mnist_test):
+    """Segmentation and the real model together, on MNIST test digits (never trained on) written as
+    3-digit numbers: most numbers are read exactly (a split or merged digit makes the number wrong)."""
+    from app.predictor import Predictor
+    from app.recognize import read
+
+    images, labels = mnist_test
+    predictor = Predictor(shipped_model)
+    exact = []
+    for start in range(0, 300, 3):
+        want = "".join(str(d) for d in labels[start:start + 3])
+        exact.append(read(predictor, mnist_number(images[start:start + 3])).number == want)
+    assert np.mean(exact) >= 0.95, np.mean(exact)
