@@ -16,22 +16,29 @@ SHIPPED_MODEL = ROOT / "app" / "models" / "digits.onnx"
 MNIST_DIR = Path(os.environ.get("MNIST_DIR") or ROOT.parent / "shared" / "data" / "mnist")
 
 
-def build_model(path, head, input_shape=("batch", 28, 28, 1), metadata=None):
+def build_model(path, head, input_shape=("batch", 28, 28, 1), metadata=None, width=10, softmax=True,
+                extra_output=None):
     """Write an ONNX model: image -> flatten -> `head` nodes -> softmax 'probabilities'.
 
-    `head(flat_name) -> (nodes, initializers, logits_name)` builds the logits.
+    `head(flat_name) -> (nodes, initializers, logits_name)` builds the logits. `width` is the
+    declared number of columns, `softmax=False` outputs the logits as they are, and
+    `extra_output` names a head value exposed as a second output (e.g. a feature vector).
     """
     import onnx
     from onnx import TensorProto, helper
 
     image = helper.make_tensor_value_info("image", TensorProto.FLOAT, list(input_shape))
-    probabilities = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 10])
+    probabilities = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", width])
     shape = helper.make_tensor("flat_shape", TensorProto.INT64, [2], [-1, 784])
     nodes = [helper.make_node("Reshape", ["image", "flat_shape"], ["flat"])]
     more_nodes, initializers, logits = head("flat")
     nodes += more_nodes
-    nodes.append(helper.make_node("Softmax", [logits], ["probabilities"], axis=-1))
-    graph = helper.make_graph(nodes, "tiny", [image], [probabilities], [shape] + initializers)
+    nodes.append(helper.make_node("Softmax" if softmax else "Identity", [logits], ["probabilities"],
+                                  **({"axis": -1} if softmax else {})))
+    outputs = [probabilities]
+    if extra_output:
+        outputs.append(helper.make_tensor_value_info(extra_output, TensorProto.FLOAT, ["batch", "n"]))
+    graph = helper.make_graph(nodes, "tiny", [image], outputs, [shape] + initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests")
     model.ir_version = 9
     defaults = {
@@ -85,7 +92,7 @@ def constant_head(logits):
             helper.make_node("MatMul", [flat, "zeros"], ["nothing"]),
             helper.make_node("Add", ["nothing", "bias"], ["logits"]),
         ]
-        return nodes, [_weights("zeros", np.zeros((784, 10))), _weights("bias", logits)], "logits"
+        return nodes, [_weights("zeros", np.zeros((784, len(logits)))), _weights("bias", logits)], "logits"
 
     return head
 
