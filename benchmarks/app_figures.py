@@ -41,13 +41,24 @@ GOAL_READ_VS_INFERENCE = 4  # ... as a multiple of one single-image inference (i
 GOAL_ROBUST_POINTS = 0.3    # re-drawn MNIST may lose at most this much accuracy
 
 
+def window_canvas() -> tuple[int, int]:
+    """The size of the canvas the window opens with: gui.CANVAS_SIZE, or layout.BASE_CANVAS where the
+    canvas is resizable (the size at scale 1)."""
+    from app import gui
+    size = getattr(gui, "CANVAS_SIZE", None)
+    if size is None:
+        from app import layout
+        size = layout.BASE_CANVAS
+    return tuple(size)
+
+
 def drawn(digits, canvas_size=None, brush=None):
     """An app.drawing.Drawing of the window's canvas size with `digits` written across it, stroke by
     stroke, with the window's default brush: what the window holds when the user has written them."""
     from app import gui, samples
     from app.drawing import Drawing
 
-    width, height = canvas_size or gui.CANVAS_SIZE
+    width, height = canvas_size or window_canvas()
     brush = brush or gui.BRUSH[2]
     drawing = Drawing(width, height)
     slot = width / max(len(digits), 1)
@@ -71,7 +82,7 @@ def canvas_latency(ctx) -> list[Row]:
     one_image = ctx.x_test[:1]
     inference = timings_ms(lambda: predictor.predict(one_image), ctx.repeats)
     cmd, basis = "python -m benchmarks --only canvas", runs(ctx.repeats)
-    width, height = gui.CANVAS_SIZE
+    width, height = window_canvas()
     rows = [Row("one network inference (predictor.predict, one 28x28 image, 1 thread)", p50_p95(inference),
                 "", cmd, basis)]
     for digits, label in (([7], "one digit"), ([2, 0, 6], "three digits")):
