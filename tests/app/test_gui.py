@@ -109,8 +109,8 @@ def test_prediction_updates_while_drawing(make_window):
 def test_live_prediction_is_throttled(make_window, monkeypatch):
     window = make_window()
     calls = []
-    real = gui.recognize.read
-    monkeypatch.setattr(gui.recognize, "read", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = gui.recognize.read_drawing  # the window's read path
+    monkeypatch.setattr(gui.recognize, "read_drawing", lambda *a, **k: calls.append(1) or real(*a, **k))
     canvas = window.canvas
     canvas.event_generate("<ButtonPress-1>", x=100, y=100)
     for i in range(60):  # a fast scribble: many motion events between two idle moments
@@ -120,9 +120,24 @@ def test_live_prediction_is_throttled(make_window, monkeypatch):
     time.sleep(gui.LIVE_MS / 1000 * 2)
     window.root.update()
     assert 1 <= len(calls) <= 2
+    before = len(calls)
     canvas.event_generate("<ButtonRelease-1>", x=280, y=100)
     window.root.update()
-    assert calls  # and once more at the end of the stroke
+    assert len(calls) == before + 1  # once more when the pen lifts, at once
+
+
+def test_the_pen_lifting_reads_the_whole_stroke(make_window):
+    """A stroke drawn faster than the live reads is read in full when the pen lifts."""
+    window = make_window()
+    path = samples.stroke_paths(7, (200, 60, 300))[0]
+    canvas = window.canvas
+    canvas.event_generate("<ButtonPress-1>", x=round(path[0][0]), y=round(path[0][1]))
+    window.root.update()  # the live read sees a dot
+    for x, y in path[1:]:
+        canvas.event_generate("<B1-Motion>", x=round(x), y=round(y))
+    canvas.event_generate("<ButtonRelease-1>", x=round(path[-1][0]), y=round(path[-1][1]))
+    window.root.update_idletasks()  # no timer has fired: only the pen-up read can have seen the 7
+    assert window.number_var.get() == "7"
 
 
 def test_undo_and_clear(make_window):
@@ -152,6 +167,20 @@ def test_a_whole_number(make_window):
     assert window.number_var.get() == "2026"
     assert window.detail_var.get().startswith("4 digits, each at least")
     assert window.bars_title.get() == "Probabilities for digit 4 of 4"
+
+
+def test_bars_show_the_digit_drawn_last_not_the_rightmost(make_window):
+    window = make_window()
+    draw_digit(window, 7, left=320, top=110, height=200)  # the right-hand digit first ...
+    assert window.bars_title.get() == "Probabilities"
+    draw_digit(window, 1, left=80, top=110, height=200)  # ... then the left-hand one
+    assert window.number_var.get() == "17"
+    assert "digit 1 of 2" in window.bars_title.get()
+    np.testing.assert_allclose(preview_pixels(window), guess_pixels(window, 0), atol=1)
+
+
+def guess_pixels(window, index):
+    return (window.reading.guesses[index].image[:, :, 0] * 255).astype(int)
 
 
 def test_low_confidence_is_shown_as_a_guess(make_window):
