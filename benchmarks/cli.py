@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import app_figures, model_figures
+from benchmarks import app_figures, model_figures, pen_figures
 from benchmarks.stats import Row, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ SECTIONS = {
     "latency": model_figures.latency,
     "canvas": app_figures.canvas_latency,
     "robustness": app_figures.robustness,
-    # "pen" (real handwriting, benchmarks/pen_figures.py) goes here, after "robustness".
+    "pen": pen_figures.pen,
     "memory": app_figures.memory,
     "exe": app_figures.executable,
     "peer": model_figures.peer,
@@ -40,6 +40,7 @@ TITLES = {
     "latency": "Inference latency: onnxruntime vs Keras",
     "canvas": "From canvas to answer: the window's read path",
     "robustness": "Robustness: MNIST re-drawn on a large canvas",
+    "pen": "Real handwriting: held-out pen writers drawn into the window (the measure of the model)",
     "memory": "Memory",
     "exe": "The executable",
     "peer": "Peer: the Keras examples' simple MNIST convnet, trained with our chosen model's budget",
