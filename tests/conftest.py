@@ -6,16 +6,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where the tests find MNIST: $MNIST_DIR, else beside the repository, as the Makefile has it.
+MNIST_DIR = Path(os.environ.get("MNIST_DIR") or ROOT.parent / "shared" / "data" / "mnist")
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The real MNIST; its absence fails loudly (CI and `make test` point MNIST_DIR at it)."""
-    path = os.environ.get("MNIST_DIR")
-    if not path or not Path(path).is_dir():
-        pytest.fail(f"MNIST_DIR={path!r} is not a directory: point it at the MNIST IDX files "
-                    "(make test does: ../shared/data/mnist)")
-    return Path(path)
+    if not MNIST_DIR.is_dir():
+        pytest.fail(f"MNIST not found at {MNIST_DIR}: set MNIST_DIR to the directory of the four IDX files "
+                    "(make test uses ../shared/data/mnist)")
+    return MNIST_DIR
+
+
+def read_mnist_test(directory: Path = MNIST_DIR):
+    """(images uint8 (n, 28, 28), labels) of the MNIST test set in `directory`, IDX files .gz or not;
+    fails the test loudly when they are missing or malformed."""
+    from training.data import IDX_FILES, IMAGES_MAGIC, LABELS_MAGIC, DataError, _find_idx, read_idx
+
+    try:
+        x = read_idx(_find_idx(Path(directory), IDX_FILES["x_test"]), IMAGES_MAGIC)
+        y = read_idx(_find_idx(Path(directory), IDX_FILES["y_test"]), LABELS_MAGIC)
+    except DataError as e:
+        pytest.fail(f"MNIST test set: {e}; set MNIST_DIR to the directory of the IDX files")
+    return x, y
 
 
 @pytest.fixture(scope="session")

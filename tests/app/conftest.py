@@ -141,12 +141,7 @@ def shipped_model():
 
 @pytest.fixture(scope="session")
 def mnist_test():
-    """(images uint8 (n, 28, 28), labels) of the MNIST test set; fails loudly if absent."""
-    import gzip
+    """(images uint8 (n, 28, 28), labels) of the MNIST test set (IDX, .gz or not); fails loudly if absent."""
+    from tests.conftest import read_mnist_test
 
-    images, labels = MNIST_DIR / "t10k-images-idx3-ubyte.gz", MNIST_DIR / "t10k-labels-idx1-ubyte.gz"
-    if not (images.is_file() and labels.is_file()):
-        pytest.fail(f"MNIST test set not found in {MNIST_DIR}: set MNIST_DIR to the IDX files")
-    x = np.frombuffer(gzip.open(images).read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    y = np.frombuffer(gzip.open(labels).read(), np.uint8, offset=8)
-    return x, y
+    return read_mnist_test(MNIST_DIR)
