@@ -11,9 +11,11 @@ canvases to a common form (light ink on a zero background, values in [0, 1]).
 All functions are pure (numpy + Pillow) and need no display.
 """
 
+import contextlib
 import math
 import os
 import stat
+import sys
 import warnings
 
 import numpy as np
@@ -40,6 +42,7 @@ RESAMPLE = Image.Resampling.LANCZOS  # closest to MNIST's own anti-aliasing, mea
 FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP")
 PLAIN_MODES = ("L", "LA", "RGB", "RGBA", "I", "F")  # what _grey reads; reduce() keeps each
 FLOAT_UNIT_TOP = 2.0  # float pictures whose values stay below this are on a 0..1 scale
+FLOAT_LIMIT = 1e6  # float levels are clipped to +-this: damaged files hold 3e38, which overflows later
 
 
 class BadImage(ValueError):
@@ -69,15 +72,17 @@ def load_image(path):
     try:
         with _open_regular_file(path, name) as file:
             with warnings.catch_warnings():
-                # Our own, lower limit below speaks instead of Pillow's bomb warning.
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                # One line per file: our own message speaks, not Pillow's warnings about a damaged
+                # file (corrupt EXIF, oversized tags) nor its bomb warning (our limit is lower).
+                warnings.simplefilter("ignore")
                 image = Image.open(file, formats=FORMATS)
-            with image:
-                check_size(*image.size)
-                image.load()
-                # Phone photos are stored sideways with an EXIF note saying so.
-                upright = ImageOps.exif_transpose(image)
-                return _plain_mode(upright)
+                with image:
+                    check_size(*image.size)
+                    with _quiet_stderr(image.format == "TIFF"):
+                        image.load()
+                    # Phone photos are stored sideways with an EXIF note saying so.
+                    upright = ImageOps.exif_transpose(image)
+                    return _plain_mode(upright)
     except BadImage as exc:
         raise BadImage(f"{name}: {exc}") from None
     except UnidentifiedImageError:
@@ -116,6 +121,28 @@ def _open_regular_file(path, name):
     except BaseException:
         os.close(fd)
         raise
+
+
+@contextlib.contextmanager
+def _quiet_stderr(active):
+    """Send file descriptor 2 to nowhere while libtiff decodes: it prints its complaints there itself."""
+    if not active:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        sink = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to silence
+        yield
+        return
+    try:
+        os.dup2(sink, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
 
 
 def _reason(exc):
@@ -252,7 +279,8 @@ def _to_255(array):
     """Any numeric dtype to finite float32 on a 0..255 scale.
 
     Floats below FLOAT_UNIT_TOP are taken as 0..1 (a filter's overshoot to 1.01 stays 0..1);
-    NaN and infinite pixels carry no level and are set to the picture's median.
+    NaN and infinite pixels carry no level and are set to the picture's median; absurd
+    levels are clipped to +-FLOAT_LIMIT so nothing downstream overflows to NaN.
     """
     if array.dtype == bool:
         return array.astype(np.float32) * 255
@@ -263,6 +291,7 @@ def _to_255(array):
         if not finite.all():
             fill = float(np.median(values[finite])) if finite.any() else 0.0
             values = np.where(finite, values, np.float32(fill))
+        values = np.clip(values, -FLOAT_LIMIT, FLOAT_LIMIT)
         return values * 255 if values.max(initial=0) < FLOAT_UNIT_TOP else values
     if array.dtype == np.uint8:
         return array.astype(np.float32)
