@@ -50,8 +50,11 @@ def choose_threshold(probs: np.ndarray, labels: np.ndarray, target: float = SURE
     right = probs.argmax(axis=1) == labels
     order = np.argsort(-conf)
     # Accuracy of the k most confident answers, for every k; the largest k that meets the target wins.
+    # Answers of equal confidence are sure or unsure together: look only at the end of each tie.
+    ranked = conf[order]
     running = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
-    ok = np.flatnonzero(running >= target)
+    tie_end = np.append(ranked[1:] < ranked[:-1], True)
+    ok = np.flatnonzero((running >= target) & tie_end)
     if len(ok) == 0:
         return 1.0
-    return float(max(conf[order][ok[-1]], MIN_SURE))
+    return float(max(ranked[ok[-1]], MIN_SURE))

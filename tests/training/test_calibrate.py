@@ -1,0 +1,50 @@
+"""training.calibrate: temperature scaling, calibration error, the sure threshold."""
+import numpy as np
+import pytest
+
+from training.calibrate import (apply_temperature, choose_threshold, expected_calibration_error,
+                                fit_temperature)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def overconfident():
+    """Labels drawn from softmax(z); the 'model' says softmax(3 z): three times too sure."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 1.5, (20000, 11))
+    truth = _softmax(z)
+    labels = np.array([rng.choice(11, p=p) for p in truth])
+    return _softmax(3 * z), labels
+
+
+def test_temperature_recovers_the_overconfidence(overconfident):
+    probs, labels = overconfident
+    assert fit_temperature(probs, labels) == pytest.approx(3.0, rel=0.08)
+
+
+def test_calibration_lowers_the_calibration_error(overconfident):
+    probs, labels = overconfident
+    before = expected_calibration_error(probs, labels)
+    after = expected_calibration_error(apply_temperature(probs, fit_temperature(probs, labels)), labels)
+    assert before > 0.1 and after < 0.02
+
+
+def test_temperature_one_is_the_identity_and_argmax_never_changes(overconfident):
+    probs, _ = overconfident
+    np.testing.assert_allclose(apply_temperature(probs, 1.0), probs, atol=1e-9)
+    assert (apply_temperature(probs, 2.5).argmax(1) == probs.argmax(1)).all()
+
+
+def test_threshold_keeps_sure_answers_right_often_enough():
+    # 1000 answers at confidence 0.99 all right, 100 at 0.8 half right: only the first group may be sure.
+    probs = np.zeros((1100, 2))
+    probs[:1000] = [0.99, 0.01]
+    probs[1000:] = [0.8, 0.2]
+    labels = np.zeros(1100, int)
+    labels[1000::2] = 1
+    assert choose_threshold(probs, labels, target=0.995) == pytest.approx(0.99)
+    assert choose_threshold(probs, labels, target=0.9) == pytest.approx(0.8)
