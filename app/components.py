@@ -114,3 +114,13 @@ def _connect(n, a, b):
                 break
             parent = grand
     return parent
+
+
+def subset(found, keep):
+    """The components where boolean `keep` (one per component) is True, renumbered 1..k in order."""
+    keep = np.asarray(keep, dtype=bool)
+    if keep.all():
+        return found
+    new_id = np.zeros(found.count + 1, np.int32)
+    new_id[1:][keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    return Components(new_id[found.labels], found.boxes[keep], found.mass[keep])

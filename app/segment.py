@@ -1,8 +1,11 @@
-"""Split an ink map holding a written number into its digits, left to right.
+"""Split an ink map holding a written number into pieces: digits and decimal separators.
 
-A digit is one or more blobs of connected ink; blobs whose horizontal extents
-mostly overlap belong to the same digit (the bar of a 5 written apart, the two
-strokes of a 4). Digits that touch each other stay one piece: see README.
+Lines first (digits stacked vertically are read as rows, top to bottom), then, in each line,
+columns: a digit is one or more blobs of connected ink whose horizontal extents mostly overlap
+(the bar of a 5 written apart, the two strokes of a 4). A small mark low between two digits is a
+decimal separator. Digits whose ink touches stay one piece here; app.cuts splits them.
+Every step is linear or n log n in the number of blobs, and a picture with more separate marks
+than a number could hold is refused (BadImage) rather than read.
 """
 
 from dataclasses import dataclass
@@ -10,63 +13,190 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import components
-from app.preprocess import INK_THRESHOLD, speck_components
+from app.preprocess import INK_THRESHOLD, BadImage, speck_components
 
 OVERLAP = 0.5  # share of the narrower extent two blobs must share to be one digit
+MAX_MARKS = 300  # more separate (non-speck) marks than this is no number
+LINE_SHARE = 0.5  # a band of ink this much as tall as the tallest is a line of its own ...
+LINE_GAP = 0.2  # ... when paper this share of the taller one's height parts it from the next
+DOT_SIZE = 0.4  # a separator is at most this share of its line's digit height on its longer side
+DOT_LOW = 0.55  # ... and its centre lies below this share of the way down the digits beside it
 
 
 @dataclass(frozen=True)
 class Piece:
-    """One digit: its box (x0, y0, x1, y1, ends exclusive) in the ink map, and an
-    ink map of the same size as the box with every other digit's ink removed."""
+    """One digit or separator: its box (x0, y0, x1, y1, ends exclusive) in the ink map, an ink
+    map of the same size as the box with every other piece's ink removed, its kind ("digit" or
+    "separator"), and the line (row of writing, 0 at the top) it belongs to."""
 
     box: tuple
     ink: np.ndarray
+    kind: str = "digit"
+    line: int = 0
 
 
-def split_digits(ink):
-    """Pieces of `ink` (float (H, W), from preprocess.to_ink), sorted left to right."""
-    found = components.label(ink > INK_THRESHOLD, ink)
+def split_digits(ink, found=None):
+    """Pieces of `ink` (float (H, W), from preprocess.to_ink), line by line, left to right.
+
+    `found` is the ink's labelling (preprocess.ink_and_blobs) when the caller has it.
+    Raises BadImage when the picture holds too many separate marks to be a number.
+    """
+    if found is None:
+        found = components.label(ink > INK_THRESHOLD, ink)
     if found.count == 0:
         return []
-    kept = np.flatnonzero(~speck_components(found))
-    groups = group_columns([found.boxes[i] for i in kept])
+    specks = speck_components(found)
+    kept = np.flatnonzero(~specks)
+    if len(kept) > MAX_MARKS:
+        raise BadImage(f"too many separate marks ({len(kept)}) to be a number")
+    boxes = found.boxes
     pieces = []
-    for members in groups:
-        ids = kept[members] + 1
-        boxes = found.boxes[ids - 1]
-        x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-        x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
-        labels = found.labels[y0:y1, x0:x1]
-        window = ink[y0:y1, x0:x1]
-        # Faint unlabelled pixels (anti-aliasing) stay; only other blobs' ink goes.
-        mine = np.isin(labels, ids) | (labels == 0)
-        pieces.append(Piece((int(x0), int(y0), int(x1), int(y1)), np.where(mine, window, np.float32(0))))
+    for line, members in enumerate(group_lines(boxes[kept])):
+        ids = kept[members]
+        columns = [ids[c] for c in group_columns(boxes[ids])]
+        heights = [_span(boxes[c], 1, 3) for c in columns]
+        digit_height = float(np.median([y1 - y0 for y0, y1 in heights]))
+        kinds = ["digit"] * len(columns)
+        for i in range(1, len(columns) - 1):
+            if _is_separator(boxes[columns[i]], heights[i - 1], heights[i + 1], digit_height):
+                kinds[i] = "separator"
+        columns, kinds = _with_speck_dots(found, specks, columns, kinds, heights, digit_height)
+        for c, kind in zip(columns, kinds):
+            pieces.append(_piece(ink, found, c, kind, line))
     return pieces
 
 
+def group_lines(boxes):
+    """Indices of `boxes` grouped into lines of writing, top to bottom (each sorted).
+
+    Bands are the union of the boxes' vertical extents (a sort and a sweep); a band much
+    shorter than the tallest (the bar of a 5 written apart, a dot) joins the nearest line.
+    """
+    n = len(boxes)
+    if n == 0:
+        return []
+    boxes = np.asarray(boxes)
+    order = np.argsort(boxes[:, 1], kind="stable")
+    tops, bottoms = boxes[order, 1], boxes[order, 3]
+    reach = np.maximum.accumulate(bottoms)
+    # A new band starts where a box begins below everything above it.
+    starts = np.concatenate(([True], tops[1:] >= reach[:-1]))
+    band_top = tops[starts]
+    band_bottom = np.maximum.reduceat(bottoms, np.flatnonzero(starts))
+    # Bands parted by a narrow strip of paper (the bar of a 5 above its body) are one.
+    joined = [0]
+    for k in range(1, len(band_top)):
+        taller = max(band_bottom[k] - band_top[k], band_bottom[joined[-1]] - band_top[joined[-1]])
+        if band_top[k] - band_bottom[joined[-1]] < LINE_GAP * taller:
+            band_bottom[joined[-1]] = max(band_bottom[joined[-1]], band_bottom[k])
+        else:
+            joined.append(k)
+    merged_into = np.searchsorted(joined, np.arange(len(band_top)), side="right") - 1
+    band = merged_into[np.cumsum(starts) - 1]
+    band_top, band_bottom = band_top[joined], band_bottom[joined]
+    height = band_bottom - band_top
+    major = np.flatnonzero(height >= LINE_SHARE * height.max())
+    # Each band joins the major band nearest to it (itself when major).
+    centre = (band_top + band_bottom) / 2
+    major_centre = centre[major]
+    pos = np.clip(np.searchsorted(major_centre, centre), 1, max(len(major) - 1, 1))
+    below, above = major[np.minimum(pos, len(major) - 1)], major[pos - 1]
+    gap_below = np.maximum(band_top[below] - band_bottom, 0)
+    gap_above = np.maximum(band_top - band_bottom[above], 0)
+    target = np.where(gap_below < gap_above, below, above)
+    target[major] = major
+    line_of_band = np.searchsorted(major, target)
+    line = np.empty(n, np.int64)
+    line[order] = line_of_band[band]
+    return [np.sort(np.flatnonzero(line == k)) for k in range(len(major))]
+
+
 def group_columns(boxes):
-    """Indices of `boxes` grouped into digits by horizontal overlap, groups left to right."""
-    groups = [[i] for i in range(len(boxes))]
-    spans = [(int(b[0]), int(b[2])) for b in boxes]
-    merged = True
-    while merged:
-        merged = False
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                if _same_digit(spans[a], spans[b]):
-                    groups[a] += groups.pop(b)
-                    other = spans.pop(b)
-                    spans[a] = (min(spans[a][0], other[0]), max(spans[a][1], other[1]))
-                    merged = True
-                    break
-            if merged:
-                break
-    order = sorted(range(len(groups)), key=lambda g: spans[g][0] + spans[g][1])
-    return [sorted(groups[g]) for g in order]
+    """Indices of `boxes` grouped into digits by horizontal overlap, groups left to right.
+
+    Sort by left edge, then sweep with a stack of groups: each box joins the last group when
+    they overlap by OVERLAP of the narrower, and the last two groups merge while they do.
+    """
+    n = len(boxes)
+    if n == 0:
+        return []
+    boxes = np.asarray(boxes)
+    order = np.argsort(boxes[:, 0], kind="stable")
+    stack = []  # [x0, x1, members]
+    for i in order.tolist():
+        x0, x1 = int(boxes[i, 0]), int(boxes[i, 2])
+        stack.append([x0, x1, [i]])
+        while len(stack) > 1 and _same_digit(stack[-2], stack[-1]):
+            last = stack.pop()
+            top = stack[-1]
+            top[0], top[1] = min(top[0], last[0]), max(top[1], last[1])
+            top[2] += last[2]
+    stack.sort(key=lambda g: g[0] + g[1])
+    return [sorted(g[2]) for g in stack]
 
 
 def _same_digit(a, b):
     shared = min(a[1], b[1]) - max(a[0], b[0])
     narrower = min(a[1] - a[0], b[1] - b[0])
     return shared >= OVERLAP * narrower
+
+
+def _span(boxes, lo, hi):
+    return int(boxes[:, lo].min()), int(boxes[:, hi].max())
+
+
+def _is_separator(boxes, left, right, digit_height):
+    """A small mark whose centre lies low between two digits (their vertical spans `left`, `right`)."""
+    x0, x1 = _span(boxes, 0, 2)
+    y0, y1 = _span(boxes, 1, 3)
+    if max(x1 - x0, y1 - y0) > DOT_SIZE * digit_height:
+        return False
+    top = (left[0] + right[0]) / 2
+    bottom = (left[1] + right[1]) / 2
+    return (y0 + y1) / 2 >= top + DOT_LOW * (bottom - top)
+
+
+def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):
+    """Add specks (too light to be kept as ink) that are separators: between two digit columns."""
+    if len(columns) < 2 or not specks.any():
+        return columns, kinds
+    boxes = found.boxes
+    spans = np.array([_span(boxes[c], 0, 2) for c in columns])
+    line_top = min(h[0] for h in heights)
+    line_bottom = max(h[1] for h in heights) + DOT_SIZE * digit_height
+    dots = np.flatnonzero(specks)
+    b = boxes[dots]
+    size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    near = (size >= 0.05 * digit_height) & (size <= DOT_SIZE * digit_height)
+    near &= (cy >= line_top) & (cy <= line_bottom)
+    # The column whose right edge is the last one left of the dot; the dot must end before the next.
+    after = np.searchsorted(spans[:, 1], cx, side="right") - 1
+    ok = near & (after >= 0) & (after < len(columns) - 1)
+    after = np.clip(after, 0, len(columns) - 2)
+    ok &= (b[:, 0] >= spans[after, 1]) & (b[:, 2] <= spans[after + 1, 0])
+    # At most one separator per gap: the heaviest dot in it.
+    dots, after = dots[ok], after[ok]
+    heaviest = {}
+    for d, a in zip(dots.tolist(), after.tolist()):
+        if a not in heaviest or found.mass[d] > found.mass[heaviest[a]]:
+            heaviest[a] = d
+    out_columns, out_kinds = list(columns), list(kinds)
+    for a in sorted(heaviest, reverse=True):  # from the right, so earlier positions stay valid
+        d = heaviest[a]
+        if kinds[a] == kinds[a + 1] == "digit" and _is_separator(boxes[[d]], heights[a], heights[a + 1], digit_height):
+            out_columns.insert(a + 1, np.array([d]))
+            out_kinds.insert(a + 1, "separator")
+    return out_columns, out_kinds
+
+
+def _piece(ink, found, members, kind, line):
+    ids = np.asarray(members) + 1
+    boxes = found.boxes[ids - 1]
+    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
+    x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
+    labels = found.labels[y0:y1, x0:x1]
+    window = ink[y0:y1, x0:x1]
+    # Faint unlabelled pixels (anti-aliasing) stay; only other blobs' ink goes.
+    mine = np.isin(labels, ids) | (labels == 0)
+    return Piece((int(x0), int(y0), int(x1), int(y1)), np.where(mine, window, np.float32(0)), kind, line)

@@ -1,0 +1,243 @@
+"""Split touching digits by recognition: candidate cuts, one batched model run, dynamic programming.
+
+A piece of ink wider than a digit usually is may hold several touching digits. Candidate cuts
+start at valleys of its column profile and at even spacings, and each follows the path of least
+ink from top to bottom (so a slanted join is cut along the join, not across a digit). Every run
+of consecutive cut-slices that could be one digit is centred MNIST-style; all of them, from all
+pieces, go through the model in ONE predict call; then, per piece, dynamic programming picks the
+cuts whose digits are most probable, weighed by how much ink each cut crosses and how wide and
+tall a digit usually is next to its neighbours. A piece narrow for a digit is never cut.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.preprocess import INK_THRESHOLD, center_digit
+
+NOT_A_DIGIT = "not a digit"
+SPLIT_RATIO = 0.6  # a piece narrower than this share of its height is one digit: never cut
+MAX_CUTS = 10  # candidate cuts per piece
+MAX_SPAN = 4  # cut-slices one digit may span
+MAX_WIDTH = 1.6  # no candidate digit wider than this share of the piece's height
+MIN_GAP = 0.12  # candidate cuts closer than this share of the height are one
+SEAM_ROWS = 96  # seams are traced on the ink shrunk to at most this many rows
+BAND = 0.3  # a seam strays at most this share of the height from where it starts
+STRAY_COST = 0.05  # per pixel of sideways step: seams through empty paper stay straight
+# Weights of the piece score (log-probabilities of the model plus these log-priors), fitted on
+# numbers made from the UNIPEN training writers (never the validation writers).
+WIDE = 1.05  # wider than this share of the height a digit becomes unlikely ...
+WIDE_COST = 1.0  # ... at this cost per tenth of the height
+NARROW = 0.12  # narrower than this share of the height: a sliver, not a digit
+LOW = 0.6  # a digit shorter than this share of the piece's height is unlikely ...
+LOW_COST = 1.0  # ... at this cost per tenth
+DIGIT_COST = 0.5  # each extra digit must earn its place
+CROSS_COST = 1.0  # per stroke a cut crosses
+
+
+@dataclass(frozen=True)
+class Found:
+    """A piece as read: the ink map it was cut to, its box, the 28x28x1 model input, probabilities."""
+
+    box: tuple
+    ink: np.ndarray
+    image: np.ndarray
+    probabilities: np.ndarray
+
+
+def read_pieces(predictor, pieces):
+    """For each digit piece (app.segment.Piece) the digits it holds, as lists of Found, in order.
+
+    One predictor.predict call for all candidates of all pieces.
+    """
+    plans = [_plan(p) for p in pieces]
+    images = [img for plan in plans for img in plan.images if img is not None]
+    if images:
+        probabilities = predictor.predict(np.stack(images))
+    else:
+        probabilities = np.zeros((0, len(predictor.labels)), np.float32)
+    reject = len(predictor.labels) == 11 and predictor.labels[-1] == NOT_A_DIGIT
+    out, start = [], 0
+    for piece, plan in zip(pieces, plans):
+        model_run = np.array([img is not None for img in plan.images], bool)
+        p = np.zeros((len(plan.images), probabilities.shape[1]), np.float32)
+        p[model_run] = probabilities[start : start + int(model_run.sum())]
+        start += int(model_run.sum())
+        found = []
+        for k in _best_path(plan, p, reject):
+            x0, y0, x1, y1 = plan.boxes[k]
+            box = (piece.box[0] + x0, piece.box[1] + y0, piece.box[0] + x1, piece.box[1] + y1)
+            found.append(Found(box, plan.inks[k], plan.images[k], p[k]))
+        out.append(found)
+    return out
+
+
+@dataclass
+class _Plan:
+    """Candidate digits of one piece: spans (i, j) of cut-slices with their ink, box, input, prior."""
+
+    ends: int  # cut indices run 0..ends
+    spans: list
+    inks: list
+    boxes: list
+    images: list
+    shapes: list  # (width, height) as shares of the piece's height; None: never cut, or blank
+    crossed: list  # strokes each cut crosses (index 1..ends-1; 0 for the piece's edges)
+
+
+def _plan(piece):
+    ink = piece.ink
+    mask = ink > INK_THRESHOLD
+    h, w = ink.shape
+    height = int(np.count_nonzero(mask.any(axis=1)))
+    if w < SPLIT_RATIO * height or height == 0:
+        return _whole(ink)
+    stroke = _stroke_width(mask)
+    starts = _cut_starts(mask, height, stroke)
+    if not starts:
+        return _whole(ink)
+    seams, crossed = _seams(ink, starts, height)
+    seams = [np.zeros(h, np.int64)] + seams + [np.full(h, w, np.int64)]
+    plan = _Plan(len(seams) - 1, [], [], [], [], [], [0.0] + [c / stroke for c in crossed])
+    xs = np.arange(w)
+    for i in range(len(seams) - 1):
+        for j in range(i + 1, min(i + MAX_SPAN, len(seams) - 1) + 1):
+            if j > i + 1 and float(np.mean(seams[j] - seams[i])) > MAX_WIDTH * height:
+                break
+            inside = (xs >= seams[i][:, None]) & (xs < seams[j][:, None])
+            part = np.where(inside, ink, np.float32(0))
+            _add(plan, (i, j), part, height)
+    return plan
+
+
+def _whole(ink):
+    plan = _Plan(1, [], [], [], [], [], [0.0])
+    _add(plan, (0, 1), ink, None)
+    return plan
+
+
+def _add(plan, span, part, height):
+    """Candidate digit `part` (ink of the piece's size) with its prior log-probability."""
+    mask = part > INK_THRESHOLD
+    rows = np.flatnonzero(mask.any(axis=1))
+    image = center_digit(part) if len(rows) else None
+    if image is None:  # blank: a stretch of paper the path may pass over, no digit
+        plan.spans.append(span)
+        plan.inks.append(None)
+        plan.boxes.append(None)
+        plan.images.append(None)
+        plan.shapes.append(None)
+        return
+    cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    plan.spans.append(span)
+    plan.inks.append(part[y0:y1, x0:x1])
+    plan.boxes.append((x0, y0, x1, y1))
+    plan.images.append(image)
+    plan.shapes.append(((x1 - x0) / height, (y1 - y0) / height) if height else None)
+
+
+def _best_path(plan, probabilities, reject):
+    """Indices of the candidates on the best-scoring path from cut 0 to the last cut."""
+    digits = probabilities[:, :10] if reject else probabilities
+    blank = np.array([img is None for img in plan.images], bool)
+    score = np.where(blank, 0.0, np.log(np.maximum(digits.max(axis=1), 1e-6)) - DIGIT_COST)
+    best = np.full(plan.ends + 1, -np.inf)
+    best[0] = DIGIT_COST  # the first digit is free
+    back = [None] * (plan.ends + 1)
+    # Spans are generated in order of their start, so each start is final when used.
+    for k, (i, j) in enumerate(plan.spans):
+        value = best[i] + score[k] + _prior(plan.shapes[k]) - CROSS_COST * plan.crossed[i]
+        if value > best[j]:
+            best[j], back[j] = value, k
+    path, j = [], plan.ends
+    while j and back[j] is not None:
+        k = back[j]
+        path.append(k)
+        j = plan.spans[k][0]
+    return [k for k in path[::-1] if not blank[k]]
+
+
+def _prior(shape):
+    """Log-prior of a candidate digit's shape: too wide, too low, or a sliver is unlikely."""
+    if shape is None:
+        return 0.0
+    wide, tall = shape
+    prior = -WIDE_COST * max(0.0, wide - WIDE) * 10 - LOW_COST * max(0.0, LOW - tall) * 10
+    return prior - 10.0 if wide < NARROW else prior
+
+
+def _stroke_width(mask):
+    """Median length of the ink's horizontal runs: about the pen's width."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    _, cols = np.nonzero(edges)
+    runs = cols[1::2] - cols[0::2]
+    return float(max(np.median(runs), 1.0)) if len(runs) else 1.0
+
+
+def _cut_starts(mask, height, stroke):
+    """Columns where a cut may start: valleys of the smoothed column profile and even spacings."""
+    w = mask.shape[1]
+    profile = mask.sum(axis=0).astype(np.float64)
+    k = max(1, int(round(stroke)))
+    smooth = np.convolve(profile, np.ones(k) / k, mode="same")
+    lo, hi = int(0.15 * height), int(w - 0.15 * height)
+    if hi <= lo:
+        return []
+    inner = smooth[1:-1]
+    valley = np.flatnonzero((inner <= smooth[:-2]) & (inner < smooth[2:])) + 1
+    valley = [int(x) for x in valley if lo <= x < hi]
+    most = min(MAX_SPAN + 1, max(2, math.ceil(w / (0.45 * height))))
+    even = [int(round(w * k / n)) for n in range(2, most + 1) for k in range(1, n)]
+    # Valleys first (deepest first), then even spacings, each kept if far from those kept.
+    ordered = sorted(valley, key=lambda x: smooth[x]) + sorted(set(even), key=lambda x: smooth[x])
+    kept = []
+    for x in ordered:
+        if lo <= x < hi and all(abs(x - y) >= MIN_GAP * height for y in kept):
+            kept.append(x)
+        if len(kept) == MAX_CUTS:
+            break
+    return sorted(kept)
+
+
+def _seams(ink, starts, height):
+    """Least-ink top-to-bottom paths near each start column: (per seam int x per row, ink crossed).
+
+    Traced on the ink shrunk to at most SEAM_ROWS rows, all seams at once; a seam moves at most
+    one (shrunk) pixel sideways per row and never further than BAND of the height from its start.
+    """
+    h, w = ink.shape
+    f = max(1, math.ceil(h / SEAM_ROWS))
+    hs, ws = math.ceil(h / f), math.ceil(w / f)
+    padded = np.zeros((hs * f, ws * f), np.float32)
+    padded[:h, :w] = ink
+    small = padded.reshape(hs, f, ws, f).mean(axis=(1, 3))
+    band = max(2, int(round(BAND * height / f)))
+    offsets = np.arange(-band, band + 1)
+    x = np.asarray(starts) // f
+    cols = x[:, None] + offsets[None, :]  # (seams, 2*band+1)
+    outside = (cols < 0) | (cols >= ws)
+    cols = np.clip(cols, 0, ws - 1)
+    acc = np.where(outside, np.inf, small[0][cols])
+    moves = np.zeros((hs,) + cols.shape, np.int8)
+    inf_col = np.full((len(x), 1), np.inf)
+    for y in range(1, hs):
+        from_left = np.concatenate([inf_col, acc[:, :-1]], axis=1) + STRAY_COST
+        from_right = np.concatenate([acc[:, 1:], inf_col], axis=1) + STRAY_COST
+        choice = np.stack([from_left, acc, from_right])
+        step = np.argmin(choice, axis=0)
+        acc = np.take_along_axis(choice, step[None], axis=0)[0]
+        acc = acc + np.where(outside, np.inf, small[y][cols])
+        moves[y] = step.astype(np.int8) - 1  # -1: came from the left
+    pos = np.argmin(acc, axis=1)
+    crossed = acc[np.arange(len(x)), pos] * f
+    path = np.empty((hs, len(x)), np.int64)
+    for y in range(hs - 1, -1, -1):
+        path[y] = pos
+        pos = pos + moves[y, np.arange(len(x)), pos]
+    seam_x = (x[None, :] + offsets[path]) * f + f // 2  # (hs, seams) in full-size columns
+    seam_x = np.repeat(seam_x, f, axis=0)[:h]
+    return [np.clip(seam_x[:, k], 0, w) for k in range(len(x))], crossed.tolist()
