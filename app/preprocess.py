@@ -78,7 +78,7 @@ def load_image(path):
                 image = Image.open(file, formats=FORMATS)
                 with image:
                     check_size(*image.size)
-                    with _quiet_stderr(image.format == "TIFF"):
+                    with _quiet_stderr(False):
                         image.load()
                     # Phone photos are stored sideways with an EXIF note saying so.
                     upright = ImageOps.exif_transpose(image)
@@ -159,12 +159,24 @@ def to_ink(image):
     part, and the paper's level and noise are subtracted.
     """
     ink = _normalise(_grey(image))
-    return None if ink is None else _drop_frame(ink)
+    return None if ink is None else _drop_frame(ink)[0]
 
 
-def drop_specks(ink):
-    """Zero connected blobs that are tiny next to the biggest one (dust, stray taps)."""
-    found = components.label(ink > INK_THRESHOLD, ink)
+def ink_and_blobs(image):
+    """(ink map as `to_ink` gives it, its labelled components), or None: the one labelling per read."""
+    ink = _normalise(_grey(image))
+    if ink is None:
+        return None
+    ink, found = _drop_frame(ink)
+    return ink, found if found is not None else components.label(ink > INK_THRESHOLD, ink)
+
+
+def drop_specks(ink, found=None):
+    """Zero connected blobs that are tiny next to the biggest one (dust, stray taps).
+
+    `found` is the labelling of `ink` when the caller has it already."""
+    if found is None:
+        found = components.label(ink > INK_THRESHOLD, ink)
     noise = speck_components(found)
     if not noise.any():
         return ink
@@ -369,11 +381,12 @@ def _drop_frame(ink):
 
     A blob that covers FRAME_SHARE of one side of the picture is taken for the
     world outside the paper, provided a digit-sized blob remains without it; a
-    digit cropped tightly is the only blob and so stays.
+    digit cropped tightly is the only blob and so stays. Returns (ink, its labelling or
+    None when it did not need one).
     """
     sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
     if max(float((side > 0.5).mean()) for side in sides) < FRAME_SHARE:
-        return ink
+        return ink, None
     found = components.label(ink > INK_THRESHOLD, ink)
     labels = found.labels
     frame = np.zeros(found.count + 1, bool)
@@ -383,8 +396,8 @@ def _drop_frame(ink):
     rest = ~frame[1:]
     sizes = np.maximum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
     if not (rest & (sizes >= max(5, 0.02 * max(ink.shape)))).any():
-        return ink
-    return np.where(frame[labels], np.float32(0), ink)
+        return ink, found
+    return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
 
 
 def _paper_surface(sample, blocks=8):
