@@ -1,0 +1,93 @@
+"""training.pen_data: the pen data split by writer, rendered by the app's own code, with a not-a-digit class."""
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from training.pen_data import (DEFAULT_PEN_DIR, NOT_A_DIGIT, PenDataError, augment, is_val_writer,
+                               load_pen_sets, read_records, split_by_writer, synthetic_rejects)
+
+SEVEN = [[[0, 0], [40, 0], [15, 60]]]
+
+
+@pytest.fixture(scope="module")
+def real_digits():
+    path = DEFAULT_PEN_DIR / "digits.jsonl.gz"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: the pen data lies in ../shared/data/unipen beside the repository")
+    return read_records(path)
+
+
+def _write(path, records):
+    with gzip.open(path, "wt") as f:
+        for r in records:
+            f.write(r if isinstance(r, str) else json.dumps(r))
+            f.write("\n")
+
+
+def test_the_writer_split_never_shares_a_writer(real_digits):
+    train, val = split_by_writer(real_digits)
+    assert {s.writer for s in train}.isdisjoint({s.writer for s in val})
+    writers = {s.writer for s in real_digits}
+    share = len({s.writer for s in val}) / len(writers)
+    assert 0.12 < share < 0.28 and len(train) + len(val) == len(real_digits)
+
+
+def test_the_split_is_stable():
+    assert [is_val_writer(f"w/{i}") for i in range(200)] == [is_val_writer(f"w/{i}") for i in range(200)]
+    assert 10 < sum(is_val_writer(f"w/{i}") for i in range(200)) < 70
+
+
+def test_bad_lines_are_skipped_with_a_warning(tmp_path, capsys):
+    path = tmp_path / "digits.jsonl.gz"
+    _write(path, [{"writer": "a", "label": "7", "strokes": SEVEN}, "{not json",
+                  {"writer": "a", "label": "1", "strokes": [[[0, float("nan")]]]}])
+    samples = read_records(path)
+    assert [s.label for s in samples] == ["7"]
+    assert "skipped 2" in capsys.readouterr().err
+
+
+def test_missing_or_empty_files_are_named(tmp_path):
+    with pytest.raises(PenDataError, match="digits.jsonl.gz"):
+        read_records(tmp_path / "digits.jsonl.gz")
+    _write(tmp_path / "empty.jsonl.gz", ["{}"])
+    with pytest.raises(PenDataError, match="no usable records"):
+        read_records(tmp_path / "empty.jsonl.gz")
+
+
+def test_augment_keeps_strokes_finite_and_similar_in_size():
+    rng = np.random.default_rng(0)
+    strokes = (np.array(SEVEN[0], float),)
+    for _ in range(50):
+        out = augment(strokes, rng)
+        assert out[0].shape == (3, 2) and np.isfinite(out[0]).all()
+        assert 30 < np.ptp(out[0][:, 1]) < 90
+
+
+def test_pen_sets_from_a_small_directory(tmp_path):
+    rng = np.random.default_rng(1)
+    digits, letters = [], []
+    for w in range(30):
+        for d in range(10):
+            pts = (rng.normal(0, 10, (12, 2)).cumsum(axis=0)).tolist()
+            digits.append({"writer": f"inst/w{w}", "label": str(d), "strokes": [pts]})
+        letters.append({"writer": f"inst/w{w}", "label": "A", "strokes": [[[0, 40], [20, 0], [40, 40]], [[10, 20], [30, 20]]]})
+        letters.append({"writer": f"inst/w{w}", "label": "O", "strokes": SEVEN})  # looks like a digit: left out
+    _write(tmp_path / "digits.jsonl.gz", digits)
+    _write(tmp_path / "letters.jsonl.gz", letters)
+    sets = load_pen_sets(tmp_path, seed=0, synthetic=40)
+    val_writers = sum(is_val_writer(f"inst/w{w}") for w in range(30))
+    assert len(sets.y_val_digits) == 2 * 10 * val_writers  # each held-out digit drawn and pictured
+    assert sets.x_train.shape[1:] == (28, 28, 1) and sets.x_train.dtype == np.float32
+    assert 0.0 <= sets.x_train.min() and sets.x_train.max() <= 1.0
+    train_digits = (sets.y_train < NOT_A_DIGIT).sum()
+    assert train_digits == 4 * 10 * (30 - val_writers)  # four views of every training digit
+    # Rejects: the training writers' A's (not their O's) and the synthetic non-digits.
+    assert (sets.y_train == NOT_A_DIGIT).sum() == (30 - val_writers) + 40
+    assert set(np.unique(sets.y_val_reject)) == {NOT_A_DIGIT}
+
+
+def test_synthetic_rejects_include_true_taps():
+    taps = [s for s in synthetic_rejects(40, np.random.default_rng(0)) if len(s) == 1 and len(s[0]) == 1]
+    assert len(taps) >= 3
