@@ -4,6 +4,9 @@ Kept apart from Tk so that the GUI, the self-test samples and the tests all
 rasterise ink the same way. Ink is white (255) on black (0), as MNIST.
 """
 
+import os
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -49,7 +52,11 @@ def stamp_polyline(pixels, points, width):
 
 
 class Drawing:
-    """Strokes on a width x height raster, with undo; `pixels` is always up to date."""
+    """Strokes on a width x height raster, with undo; `pixels` is always up to date.
+
+    `strokes` is a list of (brush width, [(x, y), ...]) in drawing order, in raster pixels;
+    `resize` scales them (points and widths) so a drawing keeps its look on a larger canvas.
+    """
 
     def __init__(self, width, height):
         self.size = (width, height)
@@ -86,12 +93,44 @@ class Drawing:
         self.strokes.clear()
         self.pixels[:] = 0
 
+    def resize(self, width, height):
+        """Become a width x height raster, scaling every stroke by the same factor."""
+        width, height = int(width), int(height)
+        if (width, height) == self.size:
+            return
+        factor = min(width / self.size[0], height / self.size[1])
+        self.strokes = _scaled(self.strokes, factor)
+        self.size = (width, height)
+        self.pixels = np.zeros((height, width), np.uint8)
+        self._redraw()
+
+    def snapshot(self):
+        """An immutable copy of the strokes and the size they were drawn at, for `restore`."""
+        return (self.size, tuple((w, tuple(points)) for w, points in self.strokes))
+
+    def restore(self, snapshot):
+        """Go back to a `snapshot`, scaled to the current size if the canvas was resized since."""
+        size, strokes = snapshot
+        factor = min(self.size[0] / size[0], self.size[1] / size[1])
+        self.strokes = _scaled(strokes, factor)
+        self._redraw()
+
     def last_stroke_box(self):
         """(x0, y0, x1, y1) of the newest stroke's points, or None."""
         if not self.strokes:
             return None
         xs, ys = zip(*self.strokes[-1][1])
         return (min(xs), min(ys), max(xs), max(ys))
+
+    def save_png(self, path):
+        """Write the raster as a PNG (white ink on black) atomically: a temp file, then a rename."""
+        path = Path(path)
+        temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        try:
+            self.image().save(temp, format="PNG")
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
 
     def image(self):
         """The raster as a Pillow "L" image (a copy)."""
@@ -101,3 +140,10 @@ class Drawing:
         self.pixels[:] = 0
         for width, points in self.strokes:
             stamp_polyline(self.pixels, points, width)
+
+
+def _scaled(strokes, factor):
+    """Copies of `strokes` with every point and brush width multiplied by `factor`."""
+    if factor == 1:
+        return [(w, list(points)) for w, points in strokes]
+    return [(w * factor, [(x * factor, y * factor) for x, y in points]) for w, points in strokes]

@@ -74,7 +74,7 @@ def test_drawing_a_digit_shows_it(make_window, digit):
     draw_digit(window, digit)
     assert window.number_var.get() == str(digit)
     assert window.detail_var.get().endswith("% sure")
-    bars = [window.bars.coords(bar)[2] - window.bars.coords(bar)[0] for bar, _ in window._bar_items]
+    bars = window.bars.lengths()
     assert int(np.argmax(bars)) == digit
     seen = (window.reading.guesses[0].image[:, :, 0] * 255).astype(int)
     np.testing.assert_allclose(preview_pixels(window), seen, atol=1)  # the model's input, scaled up
@@ -207,6 +207,7 @@ def test_open_image(make_window, tmp_path):
     path = tmp_path / "number.png"
     Image.fromarray(255 - write([4, 2])).save(path)  # dark ink on white, like a scan
     window.open_image(path)
+    assert window.wait_for_read()
     assert window.number_var.get() == "42"
     assert "Opened number.png" in window.status_var.get()
     draw_digit(window, 1)  # drawing starts over
@@ -220,7 +221,8 @@ def test_unreadable_image_opens_an_error_dialog(make_window, tmp_path, monkeypat
     bad = tmp_path / "scan.png"
     bad.write_text("garbage")
     window.open_image(bad)
-    assert shown == [f"{bad}: not an image file this app can read"]
+    assert window.wait_for_read()
+    assert shown == ["Cannot open scan.png"]
     assert window.status_var.get() == "Could not open scan.png"
     draw_digit(window, 7)  # still alive
     assert window.number_var.get() == "7"

@@ -1,0 +1,45 @@
+"""The model card shown by Help > About: what the model is, how well it reads, what it learnt from.
+
+Built from the ONNX model's metadata_props (DESIGN.md), which come from a file: every value is
+cleaned of control characters before it reaches the screen.
+"""
+
+# (title, metadata keys tried in order, is an accuracy)
+FIELDS = (
+    ("Model", ("model_name",), False),
+    ("MNIST test accuracy", ("test_accuracy",), True),
+    ("Real handwriting accuracy", ("pen_accuracy", "real_accuracy", "unipen_accuracy"), True),
+    ("Trained on", ("trained_on", "training_data"), False),
+    ("Trained at", ("trained_at",), False),
+    ("Data terms", ("data_terms", "data_license", "terms"), False),
+)
+MAX_VALUE = 400  # characters of one value shown; metadata is not a place for essays
+
+
+def model_card(metadata, version):
+    """[(title, text), ...] for the fields the metadata has, then the app's version."""
+    card = []
+    for title, keys, is_accuracy in FIELDS:
+        value = next((metadata[k] for k in keys if str(metadata.get(k, "")).strip()), None)
+        if value is None:
+            continue
+        text = _accuracy(value) if is_accuracy else _clean(value)
+        card.append((title, text))
+    card.append(("App version", _clean(version)))
+    return card
+
+
+def _accuracy(value):
+    """'0.9966' or '99.66' -> '99.66%'; anything else shown as it is."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _clean(value)
+    if number != number:  # NaN
+        return _clean(value)
+    return f"{number / 100 if number > 1 else number:.2%}"
+
+
+def _clean(value):
+    text = "".join(c if c.isprintable() else " " for c in str(value)).strip()
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"

@@ -1,0 +1,123 @@
+"""What the window says: texts and choices made from a Reading, kept apart from the widgets.
+
+Pure functions (no Tk), so the wording and the rules are tested without a display. A guess is
+read only through label, confidence, probabilities, box and sure (app.recognize).
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+NOT_A_DIGIT = "not a digit"  # the label of the optional last class (DESIGN.md)
+NOT_A_DIGIT_MARK = "\u00d7"  # stands for such a piece inside a number; in every font
+
+
+def is_not_digit(guess):
+    return guess.label == NOT_A_DIGIT
+
+
+def bar_labels(labels):
+    """Short names for the probability bars: the digits, and "none" for "not a digit"."""
+    return ["none" if label == NOT_A_DIGIT else str(label) for label in labels]
+
+
+def percent(p):
+    """Whole percent, rounded down: 99.96% is not yet 100% sure."""
+    return f"{int(p * 100)}%"
+
+
+def confidence(reading):
+    """The weakest piece's confidence, 0 for an empty reading."""
+    return min((g.confidence for g in reading.guesses), default=0.0)
+
+
+def number_items(reading):
+    """[(text, kind), ...] to show, one per guess; kind is "sure", "unsure" or "none"."""
+    items = []
+    for guess in reading.guesses:
+        if is_not_digit(guess):
+            items.append((NOT_A_DIGIT_MARK, "none"))
+        else:
+            items.append((guess.label, "sure" if guess.sure else "unsure"))
+    return items
+
+
+def nothing_but_marks(reading):
+    """True when pieces were found and none of them is a digit: show "Not a digit"."""
+    return bool(reading.guesses) and all(is_not_digit(g) for g in reading.guesses)
+
+
+def number_text(reading):
+    """The answer in one string: '42', '42?' when unsure, 'Not a digit', or '–' for nothing."""
+    if not reading.guesses:
+        return "–"
+    if nothing_but_marks(reading):
+        return "Not a digit"
+    return reading.number + ("" if reading.sure else "?")
+
+
+def detail(reading, labels, empty_canvas):
+    """The line under the number: how sure, or what is unclear."""
+    guesses = reading.guesses
+    if not guesses:
+        return "Nothing drawn yet." if empty_canvas else "No digit found."
+    if len(guesses) == 1:
+        g = guesses[0]
+        if is_not_digit(g):
+            return f"Not a digit ({percent(g.confidence)} sure)"
+        if g.sure:
+            return f"{percent(g.confidence)} sure"
+        return f"Not sure: maybe {g.label} ({percent(g.confidence)}), or {runner_up(g, labels)}"
+    marks = sum(is_not_digit(g) for g in guesses)
+    digits = len(guesses) - marks
+    if marks:
+        return f"{digits} digits and {marks} mark{'s' if marks > 1 else ''} that {'are' if marks > 1 else 'is'} not a digit"
+    if reading.sure:
+        return f"{len(guesses)} digits, each at least {percent(confidence(reading))} sure. Click one to see its scores."
+    unsure = ", ".join(str(i + 1) for i, g in enumerate(guesses) if not g.sure)
+    return f"Not sure: maybe {reading.number} (digit {unsure} unclear)"
+
+
+def runner_up(guess, labels):
+    """The second most likely label of a guess."""
+    order = np.argsort(guess.probabilities)
+    return str(labels[int(order[-2])]) if len(order) > 1 else ""
+
+
+def bars_title(index, count):
+    return f"Probabilities for digit {index + 1} of {count}" if count > 1 else "Probabilities"
+
+
+def focus_index(guesses, newest_stroke_box):
+    """The piece whose bars to show: the one under the newest stroke, else the least certain one."""
+    if newest_stroke_box is None or len(guesses) == 1:
+        return min(range(len(guesses)), key=lambda i: guesses[i].confidence)
+    middle = (newest_stroke_box[0] + newest_stroke_box[2]) / 2
+    return min(range(len(guesses)), key=lambda i: abs((guesses[i].box[0] + guesses[i].box[2]) / 2 - middle))
+
+
+def error_reason(exc, path):
+    """The reason of a failed read without the path the message may start with (shown apart)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    name = os.path.basename(str(path))
+    head, sep, rest = text.partition(": ")
+    if sep and name and name in head:
+        text = rest
+    if not isinstance(exc, ValueError):  # not the reader's own message: say what kind of failure
+        text = f"{type(exc).__name__}: {text}"
+    return text
+
+
+def initial_folder(home=None):
+    """Where file dialogs start: the user's Pictures folder if there is one, else home."""
+    home = Path(home) if home is not None else Path.home()
+    pictures = home / "Pictures"
+    return str(pictures if pictures.is_dir() else home)
+
+
+def predict_hint(frozen, executable):
+    """The command that reads pictures without a window, as this program is started."""
+    if frozen:
+        return f"{os.path.basename(executable)} predict FILE"
+    return "python -m app predict FILE"
