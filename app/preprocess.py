@@ -78,7 +78,7 @@ def load_image(path):
                 image = Image.open(file, formats=FORMATS)
                 with image:
                     check_size(*image.size)
-                    with _quiet_stderr(False):
+                    with _quiet_stderr(image.format == "TIFF"):
                         image.load()
                     # Phone photos are stored sideways with an EXIF note saying so.
                     upright = ImageOps.exif_transpose(image)
