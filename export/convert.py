@@ -11,6 +11,7 @@ import onnx
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+FEATURES_NAME = "features"  # second output: what the last layer reads, for per-user adaptation in the app
 BATCH_DIM = "batch"
 NOT_A_DIGIT = "not a digit"  # the 11th label, as the app spells it
 
@@ -23,22 +24,25 @@ def labels_for(classes: int) -> list[str]:
 
 
 def serving_function(model, temperature: float = 1.0):
-    """The one function both Keras parity and the ONNX graph compute: image -> {probabilities}.
+    """The one function both Keras parity and the ONNX graph compute: image -> {probabilities, features}.
 
     With a calibration temperature T != 1 the probabilities are softmax(log p / T), the
-    temperature scaling fitted on validation (training.calibrate).
+    temperature scaling fitted on validation (training.calibrate). `features` is the input of the
+    final softmax layer (named "probabilities" in every builder of training.models).
     """
+    import keras
     import tensorflow as tf
 
     spec = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name=INPUT_NAME),)
+    both = keras.Model(model.inputs, [model.outputs[0], model.get_layer(OUTPUT_NAME).input])
 
     @tf.function(input_signature=spec)
     def serve(image):
         # training=False: BatchNorm uses its moving statistics and Dropout is off.
-        probabilities = model(image, training=False)
+        probabilities, features = both(image, training=False)
         if temperature != 1.0:
             probabilities = tf.nn.softmax(tf.math.log(tf.maximum(probabilities, 1e-30)) / temperature)
-        return {OUTPUT_NAME: probabilities}
+        return {OUTPUT_NAME: probabilities, FEATURES_NAME: features}
 
     return serve, spec
 
@@ -50,14 +54,21 @@ def keras_to_onnx(model, opset: int = 17, temperature: float = 1.0) -> onnx.Mode
     serve, spec = serving_function(model, temperature)
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
     graph = proto.graph
-    if [i.name for i in graph.input] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
+    if [i.name for i in graph.input] != [INPUT_NAME] or \
+            sorted(o.name for o in graph.output) != sorted([OUTPUT_NAME, FEATURES_NAME]):
         raise ValueError(f"unexpected converted I/O: inputs {[i.name for i in graph.input]}, "
                          f"outputs {[o.name for o in graph.output]}")
-    for value in (graph.input[0], graph.output[0]):
+    # The contract puts `probabilities` first; tf2onnx orders a dict's outputs by key.
+    outputs = sorted(graph.output, key=lambda o: o.name != OUTPUT_NAME)
+    outputs = [type(o).FromString(o.SerializeToString()) for o in outputs]
+    del graph.output[:]
+    graph.output.extend(outputs)
+    for value in (graph.input[0], *graph.output):
         value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
     proto.producer_name = "digits-export"
     proto.doc_string = ("Handwritten digit classifier: image float32 [batch,28,28,1] in [0,1] -> probabilities "
-                        "[batch,K], K = len(labels) in the metadata (10 digits, 11 with 'not a digit' last)")
+                        "[batch,K], K = len(labels) in the metadata (10 digits, 11 with 'not a digit' last); "
+                        "features [batch,F]: the final layer's input")
     return proto
 
 
@@ -74,9 +85,10 @@ def check(proto: onnx.ModelProto) -> None:
     """onnx.checker plus the contract's I/O shapes; raises ValueError."""
     onnx.checker.check_model(proto, full_check=True)
     dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
-    (inp,), (out,) = proto.graph.input, proto.graph.output
+    (inp,), (out, *extra) = proto.graph.input, proto.graph.output
     labels = {p.key: p.value for p in proto.metadata_props}.get("labels")
     classes = len(json.loads(labels)) if labels else 10
     if (inp.name, dims(inp)) != (INPUT_NAME, [BATCH_DIM, 28, 28, 1]) or \
-            (out.name, dims(out)) != (OUTPUT_NAME, [BATCH_DIM, classes]) or classes not in (10, 11):
+            (out.name, dims(out)) != (OUTPUT_NAME, [BATCH_DIM, classes]) or classes not in (10, 11) or \
+            [(e.name, len(dims(e))) for e in extra] not in ([], [(FEATURES_NAME, 2)]):
         raise ValueError(f"model breaks the I/O contract: {inp.name}{dims(inp)} -> {out.name}{dims(out)}")
