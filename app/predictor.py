@@ -21,6 +21,7 @@ from app.printable import printable
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
+FEATURES_NAME = "features"  # optional second output: the final layer's input, for app.adapt
 INPUT_SHAPE = (28, 28, 1)
 CLASSES = 10  # the digits; a model may add one more class, NOT_A_DIGIT
 DIGITS = [str(d) for d in range(CLASSES)]
@@ -111,10 +112,27 @@ class Predictor:
             return np.concatenate([self.predict(one) for one in batch])
         return self._run(batch)
 
-    def _run(self, batch):
+    def predict_with_features(self, batch):
+        """(probabilities as `predict` returns them, features float32 (n, F)) in one model run; features
+        is None when the model has no usable `features` output (then per-user adaptation is off)."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.shape == INPUT_SHAPE:
+            batch = batch[None]
+        names = {o.name: o for o in self._session.get_outputs()}
+        usable = FEATURES_NAME in names and names[FEATURES_NAME].type == "tensor(float)" \
+            and len(names[FEATURES_NAME].shape) == 2
+        if not usable or batch.ndim != 4 or batch.shape[1:] != INPUT_SHAPE or len(batch) == 0 \
+                or (self._fixed_batch and len(batch) > 1):
+            return self.predict(batch), None
+        out, features = self._run(batch, with_features=True)
+        if features.ndim != 2 or features.shape[0] != len(batch) or not np.isfinite(features).all():
+            return out, None
+        return out, features.astype(np.float32, copy=False)
+
+    def _run(self, batch, with_features=False):
         n = len(batch)
         try:
-            out = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+            out, *more = self._session.run([OUTPUT_NAME] + [FEATURES_NAME] * with_features, {INPUT_NAME: batch})
         except Exception as exc:  # onnxruntime's run-time failures have no common type
             raise ModelError(f"{self._where} failed on a batch of {n} image(s): {_reason(exc)}") from None
         out = np.asarray(out)
@@ -131,7 +149,8 @@ class Predictor:
                 f"{self._where}: '{OUTPUT_NAME}' are not probabilities (values {out.min():.3g} to "
                 f"{out.max():.3g}, rows summing to {sums.min():.3g} to {sums.max():.3g}; expected a softmax)"
             )
-        return out.astype(np.float32, copy=False)
+        out = out.astype(np.float32, copy=False)
+        return (out, np.asarray(more[0])) if with_features else out
 
     def _probe(self):
         """Run a small batch now, so a model that only fails at run time is refused at load."""
