@@ -120,7 +120,7 @@ class DigitApp:
         self.left = left
         self.canvas = tk.Canvas(left, bg="black", cursor="pencil", highlightthickness=0, borderwidth=0)
         self.canvas.grid(row=0, column=0)
-        self.photo = ImageTk.PhotoImage("L", self.drawing.size)
+        self.photo = ImageTk.PhotoImage("L", self.drawing.size, master=root)
         self.canvas_image = self.canvas.create_image(0, 0, anchor="nw", image=self.photo)
         self.hint = ttk.Label(left, text="Draw a digit or a whole number.")
         self.hint.grid(row=1, column=0, sticky="w")
@@ -202,7 +202,7 @@ class DigitApp:
             title.grid_configure(pady=(px(8), px(2)))
         self.preview_zoom = max(1, round(PREVIEW_ZOOM * m.scale))
         side = 28 * self.preview_zoom
-        self.preview = ImageTk.PhotoImage("L", (side, side))
+        self.preview = ImageTk.PhotoImage("L", (side, side), master=self.root)
         self.preview_label.configure(image=self.preview)
         self._show_preview(None)  # a Pillow photo has no size until something is pasted
         self.status.configure(padding=(px(12), px(3)))
@@ -589,7 +589,7 @@ class DigitApp:
         if not changed and self.photo.width() == width:
             return
         self.drawing.resize(width, height)
-        self.photo = ImageTk.PhotoImage("L", (width, height))
+        self.photo = ImageTk.PhotoImage("L", (width, height), master=self.root)
         self.canvas.itemconfigure(self.canvas_image, image=self.photo)
         self._refresh_canvas()
         self._trace(f"resized {width} {height}")

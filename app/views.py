@@ -78,18 +78,18 @@ class BarsView:
         c = self.canvas
         c.delete("all")
         names = presentation.bar_labels(labels)
-        label_w = max(label_font.measure(n) for n in names)
+        label_w = max(label_font.measure(n) for n in names) + px(2)  # a margin: text boxes bleed a pixel
         percent_w = bar_font.measure("100%")
         row = max(label_font.metrics("linespace"), bar_font.metrics("linespace")) + px(3)
         self.bar_x = label_w + px(8)
         self.bar_length = px(150)
         self.row_height = row
-        width = self.bar_x + self.bar_length + px(8) + percent_w
-        c.configure(width=width, height=len(names) * row + px(2))
+        width = self.bar_x + self.bar_length + px(8) + percent_w + px(2)
+        c.configure(width=width, height=len(names) * row + px(4))
         self.rows = []
         inner = max(px(2), (row - bar_font.metrics("linespace")) // 2)
         for i, name in enumerate(names):
-            top = px(1) + i * row
+            top = px(2) + i * row
             middle = top + row / 2
             label = c.create_text(label_w, middle, text=name, anchor="e", font=label_font, tags=("label",))
             frame = c.create_rectangle(self.bar_x, top + inner, self.bar_x + self.bar_length,
