@@ -17,11 +17,11 @@ import numpy as np
 from app.preprocess import INK_THRESHOLD, center_digit
 
 NOT_A_DIGIT = "not a digit"
-SPLIT_RATIO = 0.6  # a piece narrower than this share of its height is one digit: never cut
-MAX_CUTS = 10  # candidate cuts per piece
+SPLIT_RATIO = 0.8  # a piece narrower than this share of its height is one digit: never cut
+MAX_CUTS = 16  # candidate cuts per piece
 MAX_SPAN = 4  # cut-slices one digit may span
 MAX_WIDTH = 1.6  # no candidate digit wider than this share of the piece's height
-MIN_GAP = 0.12  # candidate cuts closer than this share of the height are one
+MIN_GAP = 0.1  # candidate cuts closer than this share of the height are one
 SEAM_ROWS = 96  # seams are traced on the ink shrunk to at most this many rows
 BAND = 0.3  # a seam strays at most this share of the height from where it starts
 STRAY_COST = 0.05  # per pixel of sideways step: seams through empty paper stay straight
@@ -32,7 +32,7 @@ WIDE_COST = 1.0  # ... at this cost per tenth of the height
 NARROW = 0.12  # narrower than this share of the height: a sliver, not a digit
 LOW = 0.6  # a digit shorter than this share of the piece's height is unlikely ...
 LOW_COST = 1.0  # ... at this cost per tenth
-DIGIT_COST = 0.5  # each extra digit must earn its place
+DIGIT_COST = 1.5  # each extra digit must earn its place
 CROSS_COST = 1.0  # per stroke a cut crosses
 
 

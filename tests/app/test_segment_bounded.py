@@ -1,0 +1,79 @@
+"""Reading is bounded: grouping is n log n, a picture of thousands of marks is refused at once."""
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import recognize, segment
+from app.predictor import Predictor
+from app.preprocess import BadImage, ink_and_blobs
+
+
+def dots(rows, cols, pitch=8, radius=2):
+    """A picture of rows x cols round dots, dark on white, like the 5 KB PNG of the issue."""
+    y, x = np.mgrid[: rows * pitch, : cols * pitch]
+    near = ((y % pitch - pitch // 2) ** 2 + (x % pitch - pitch // 2) ** 2) <= radius**2
+    return Image.fromarray(np.where(near, 0, 255).astype(np.uint8))
+
+
+def columns_time(n):
+    rng = np.random.default_rng(n)
+    x0 = rng.integers(0, 40 * n, n)
+    boxes = np.stack([x0, np.zeros(n, int), x0 + rng.integers(5, 30, n), np.full(n, 10)], axis=1)
+    start = time.perf_counter()
+    segment.group_columns(boxes)
+    segment.group_lines(boxes)
+    return time.perf_counter() - start
+
+
+def test_grouping_grows_no_faster_than_n_log_n():
+    columns_time(1000)  # warm up
+    small = min(columns_time(4000) for _ in range(3))
+    big = min(columns_time(32000) for _ in range(3))
+    # 8x the boxes: n log n costs about 10x; the old all-pairs rescan cost 64x and more.
+    assert big / small < 20, (small, big)
+
+
+def test_grouping_matches_overlap_rule_on_random_boxes():
+    """The sweep gives the same groups as merging overlapping groups until none overlap."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(1, 12))
+        x0 = rng.integers(0, 200, n)
+        boxes = np.stack([x0, np.zeros(n, int), x0 + rng.integers(1, 60, n), np.ones(n, int)], axis=1)
+        groups = segment.group_columns(boxes)
+        assert sorted(i for g in groups for i in g) == list(range(n))
+        spans = [(boxes[g, 0].min(), boxes[g, 2].max()) for g in groups]
+        for a in range(len(spans)):
+            for b in range(a + 1, len(spans)):
+                assert not segment._same_digit(spans[a], spans[b])
+
+
+def test_thousands_of_dots_are_refused_fast(shipped_model):
+    predictor = Predictor(shipped_model)
+    picture = dots(64, 64)  # 4,096 dots
+    start = time.perf_counter()
+    with pytest.raises(BadImage, match=r"too many separate marks \(4096\)"):
+        recognize.read(predictor, picture)
+    assert time.perf_counter() - start < 3.0
+
+
+def test_a_few_dots_are_still_read(shipped_model):
+    """The refusal is about count: a picture with a handful of marks is read, not refused."""
+    predictor = Predictor(shipped_model)
+    reading = recognize.read(predictor, dots(1, 3, pitch=60, radius=12))
+    assert len(reading.guesses) >= 1
+
+
+def test_stacked_digits_are_read_as_lines_top_to_bottom():
+    from app.drawing import stamp_polyline
+
+    pixels = np.zeros((420, 300), np.uint8)
+    stamp_polyline(pixels, [(150, 30), (150, 170)], 16)  # a 1 on top ...
+    stamp_polyline(pixels, [(100, 260), (200, 260), (100, 390), (200, 390)], 16)  # ... a Z-like 2 below
+    ink, found = ink_and_blobs(pixels)
+    pieces = segment.split_digits(ink, found)
+    assert [p.line for p in pieces] == [0, 1]
+    assert pieces[0].box[1] < pieces[1].box[1]
