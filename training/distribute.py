@@ -14,15 +14,16 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     logical CPUs; multiworker: MultiWorkerMirroredStrategy configured by $TF_CONFIG."""
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "multiworker":
+        # First: collective ops can only be configured before anything (listing devices too) starts TF.
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("--strategy multiworker needs TF_CONFIG (cluster and task) in the environment")
+        return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = gpus or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
-    if not os.environ.get("TF_CONFIG"):
-        raise ValueError("--strategy multiworker needs TF_CONFIG (cluster and task) in the environment")
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    devices = gpus or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
 
 
 def is_chief() -> bool:
