@@ -38,16 +38,16 @@ def test_predict_generated_png(exe, tmp_path):
     image.save(path)
     proc = subprocess.run([str(exe), "predict", "--json", str(path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
-    result = result[0] if isinstance(result, list) else result
-    assert "1" in json.dumps(result)
+    (result,) = json.loads(proc.stdout)
+    assert result["file"] == str(path) and result["number"] == "1" and result["digits"][0]["sure"]
 
 
 def test_unreadable_file_fails_cleanly(exe, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not a png")
     proc = subprocess.run([str(exe), "predict", str(bad)], capture_output=True, text=True, timeout=60)
-    assert proc.returncode != 0 and "bad.png" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 1, proc.stderr  # the README: 1 when a file could not be read
+    assert proc.stderr.strip().splitlines() == [f"error: {bad}: not an image file this app can read"]
 
 
 def bundled_names() -> set[str]:
