@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ IMAGES_MAGIC = 2051  # IDX: unsigned byte, 3 dimensions
 LABELS_MAGIC = 2049  # IDX: unsigned byte, 1 dimension
 ROWS = COLS = 28
 TRAIN_COUNT, TEST_COUNT = 60000, 10000
+MAX_SAMPLES = 1_000_000  # IDX sets of 28x28 digits (MNIST, EMNIST) hold fewer; a header claiming more is a bomb
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -52,31 +54,39 @@ class Splits:
     pen: object = None  # training.pen_data.PenSets: real pen validation sets (its training part is in x_train)
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise DataError(f"{path}: cannot read ({e})") from None
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def read_idx(path: Path, expected_magic: int) -> np.ndarray:
-    """Parse one IDX file of unsigned bytes; shape from its header, validated against its length."""
-    raw = _read_bytes(path)
+    """Parse one IDX file of unsigned bytes; shape from its header, validated against its length.
+
+    The header is checked first and the body read only up to the size it promises (plus one byte to
+    see whether there is more), so a gzip bomb or a huge file is refused without being inflated.
+    """
     ndim = 3 if expected_magic == IMAGES_MAGIC else 1
     header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
-        raise DataError(f"{path}: truncated header ({len(raw)} bytes)")
-    magic = struct.unpack(">I", raw[:4])[0]
-    if magic != expected_magic:
-        raise DataError(f"{path}: wrong magic number {magic}, expected {expected_magic}")
-    dims = struct.unpack(f">{ndim}I", raw[4:header_len])
-    expected_len = header_len + int(np.prod(dims, dtype=np.int64))
-    if len(raw) != expected_len:
-        raise DataError(f"{path}: {len(raw)} bytes but header {dims} needs {expected_len} (truncated or padded)")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(dims)
+    try:
+        with _open(path) as f:
+            header = f.read(header_len)
+            if len(header) < header_len:
+                raise DataError(f"{path}: truncated header ({len(header)} bytes)")
+            magic = struct.unpack(">I", header[:4])[0]
+            if magic != expected_magic:
+                raise DataError(f"{path}: wrong magic number {magic}, expected {expected_magic}")
+            dims = struct.unpack(f">{ndim}I", header[4:header_len])
+            if ndim == 3 and dims[1:] != (ROWS, COLS):
+                raise DataError(f"{path}: images of {dims[1]}x{dims[2]} pixels, expected {ROWS}x{COLS}")
+            if dims[0] > MAX_SAMPLES:
+                raise DataError(f"{path}: header claims {dims[0]} samples (more than {MAX_SAMPLES}); not MNIST")
+            body_len = int(np.prod(dims, dtype=np.int64))
+            body = f.read(body_len + 1)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise DataError(f"{path}: cannot read ({e})") from None
+    if len(body) != body_len:
+        what = "more data than" if len(body) > body_len else f"{header_len + len(body)} bytes but"
+        raise DataError(f"{path}: {what} header {dims} needs {header_len + body_len} (truncated or padded)")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
 def _find_idx(directory: Path, stem: str) -> Path:

@@ -26,31 +26,72 @@ def new_run_dir(out: Path) -> Path:
     raise RuntimeError(f"{out}: cannot create a unique run directory")
 
 
+class LatestNotUpdated(OSError):
+    """The run is complete under its final name, but the `latest` link could not be switched to it."""
+
+
 def finish_run(partial: Path) -> Path:
-    """Rename the complete run to its final name and point `latest` at it; returns the final path."""
+    """Rename the complete run to its final name and point `latest` at it; returns the final path.
+
+    If the link cannot be made (a full inode table, a read-only directory) the run is still complete:
+    LatestNotUpdated says so and names it, and `latest` keeps naming the previous run.
+    """
     final = partial.with_name(partial.name.removesuffix(".partial"))
     partial.rename(final)
     link = final.parent / LATEST
     tmp = final.parent / f".{LATEST}.{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(final.name, target_is_directory=True)
-    os.replace(tmp, link)  # atomic on POSIX: readers see the old run or the new one, never neither
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(final.name, target_is_directory=True)
+        os.replace(tmp, link)  # atomic on POSIX: readers see the old run or the new one, never neither
+    except OSError as e:
+        _unlink_quietly(tmp)
+        raise LatestNotUpdated(e.errno, f"the run is complete in {final}, but {link} could not be pointed at it "
+                               f"({e.strerror or e}); pass --run {final} to use it") from None
     return final
 
 
 def resolve_run(path: str | os.PathLike) -> Path:
-    """A run directory from its path or a `latest` link; raises FileNotFoundError with a clear message."""
+    """A complete run directory from its path or a `latest` link; FileNotFoundError says what is wrong."""
     run = Path(path).resolve()
+    if run.name.endswith(".partial"):
+        raise FileNotFoundError(f"{path}: an incomplete run (still .partial: interrupted or still training); "
+                                "export a complete run")
     if not run.is_dir() or not (run / "results.json").is_file():
         raise FileNotFoundError(f"{path}: not a complete training run (no results.json); run `python -m training` first")
     return run
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write to a temp file beside `path`, fsync, then rename over it."""
+    """Write to a temp file beside `path`, fsync, then rename over it.
+
+    On any failure (disk full, `path` a directory, Ctrl+C) the temp file is removed, `path` is as it
+    was, and the OSError names `path`.
+    """
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        _unlink_quietly(tmp)
+        if isinstance(e, OSError) and e.filename != str(path):
+            raise OSError(e.errno, f"cannot write: {e.strerror or e}", str(path)) from None
+        raise
+
+
+def describe_os_error(e: OSError) -> str:
+    """'path: reason' for an OSError, the way every one-line error here names its file."""
+    if e.filename is not None:
+        return f"{e.filename}: {e.strerror or e}"
+    return str(e)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
