@@ -7,6 +7,7 @@ lifts. Every size follows the desktop's scaling (app.layout); the canvas grows w
 the strokes with it. Pictures are read on a worker thread, so the window never freezes.
 """
 
+import gc
 import os
 import sys
 import time
@@ -407,6 +408,9 @@ class DigitApp:
                 return
         self.folder = os.path.dirname(os.path.abspath(path))
         self.cancel_read(quiet=True)
+        # Tk objects in garbage cycles (a closed dialog's images, variables) must be freed on this
+        # thread: freed by a collection on the worker, each would wait on the Tcl interpreter.
+        gc.collect()
         self.job = (BackgroundCall(read_file, self.predictor, path), path)
         self._busy(True, f"Reading {os.path.basename(str(path))}…  Esc cancels")
         self._trace(f"reading {path}")
