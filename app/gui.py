@@ -502,9 +502,23 @@ class DigitApp:
             self.pick(min(max(current + step, 0), count - 1))
 
     def set_zoom(self, zoom):
-        """Scale the whole window by `zoom` on top of the desktop's own scaling."""
+        """Scale the whole window by `zoom` on top of the desktop's own scaling.
+
+        A zoom whose smallest window would not fit on the screen is refused (a bell).
+        """
         if zoom == self.zoom:
             return
+        before = self.zoom
+        self._scale_to(zoom)
+        smallest = self.root.minsize()
+        if zoom > before and (smallest[0] > self.root.winfo_screenwidth()
+                              or smallest[1] > self.root.winfo_screenheight()):
+            self._scale_to(before)
+            self.root.bell()
+            return
+        self._trace(f"zoom {zoom}")
+
+    def _scale_to(self, zoom):
         self.zoom = zoom
         self.root.tk.call("tk", "scaling", self.desktop_tk_scaling * zoom)
         self.metrics = Metrics(layout.ui_scale(self.desktop_ppi, zoom))
@@ -512,7 +526,6 @@ class DigitApp:
             named = font.nametofont(name, root=self.root)
             named.configure(size=named.cget("size"))
         self._apply_sizes()
-        self._trace(f"zoom {zoom}")
 
     def step_zoom(self, step):
         steps = ZOOM_STEPS

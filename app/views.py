@@ -145,6 +145,11 @@ class AboutBox:
         self.window.bind("<Escape>", lambda _e: self.close())
         self.window.bind("<Return>", lambda _e: self.close())
         close.focus_set()
+        # Over the middle of the main window, where the eye is (not wherever the WM puts it).
+        self.window.update_idletasks()
+        x = root.winfo_rootx() + (root.winfo_width() - self.window.winfo_reqwidth()) // 2
+        y = root.winfo_rooty() + (root.winfo_height() - self.window.winfo_reqheight()) // 3
+        self.window.geometry(f"+{max(x, 0)}+{max(y, 0)}")
 
     def text(self):
         """Everything the box says, one 'name: value' per line."""

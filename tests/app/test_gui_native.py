@@ -213,6 +213,14 @@ def test_zoom_in_the_view_menu_rescales_the_window(make_window):
     assert window.bars.row_height == before[0]
 
 
+def test_zoom_that_would_not_fit_the_screen_is_refused(make_window):
+    window = make_window(scaling=2.0)  # the test screen is 1280x1024: already about as large as it fits
+    window.step_zoom(1)
+    assert window.zoom == 1.0 and window.metrics.scale == pytest.approx(2.0, rel=0.01)
+    window.step_zoom(-1)
+    assert window.zoom == 0.75 and window.metrics.scale == pytest.approx(1.5, rel=0.01)
+
+
 # -- resizing --------------------------------------------------------------------------------
 
 
