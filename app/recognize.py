@@ -1,70 +1,162 @@
-"""From a picture to what is written in it: preprocessing, splitting, one model run.
+"""From a drawing or a picture to what is written in it: pieces, centring, one batched model run.
 
-Shared by the GUI and the command line so both read pictures the same way.
+Shared by the GUI and the command line. Two front doors converge on the same pieces: a drawing's
+strokes are grouped into digits by app.strokes (on-line: by place, order and the model's scores),
+a picture's ink is split by app.segment (off-line). Each piece is centred MNIST-style and all of
+them go through the model in one predict call.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from app import strokes as pen_strokes
+from app.pen import normalised_ink
+from app.predictor import NOT_A_DIGIT
 from app.preprocess import center_digit, drop_specks, to_ink
 from app.segment import Piece, split_digits
 
-LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess
+LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model says otherwise
+DIGITS = tuple(str(d) for d in range(10))
+DECIMAL_POINT = "."
+SIZEABLE = 0.3  # a not-a-digit piece this tall next to the digits (longer side) spoils a reading
+INPUT_CACHE = 256  # model inputs of stroke groups kept between reads (the live window re-reads)
 
 
 @dataclass(frozen=True)
 class Guess:
-    """The model's answer for one digit; `image` is the 28x28x1 input it saw."""
+    """The model's answer for one piece; `image` is the 28x28x1 input it saw, `box` the piece's
+    box (x0, y0, x1, y1) in canvas or picture pixels. A decimal point is a Guess labelled "." with
+    no probabilities of its own (all zero)."""
 
     label: str
     confidence: float
     probabilities: np.ndarray
     image: np.ndarray
     box: tuple
+    labels: tuple = DIGITS
+    threshold: float = LOW_CONFIDENCE
 
     @property
     def sure(self):
-        return self.confidence >= LOW_CONFIDENCE
+        return self.confidence >= self.threshold
+
+    @property
+    def is_digit(self):
+        return self.label in DIGITS
 
     @property
     def runner_up(self):
-        return str(int(np.argsort(self.probabilities)[-2]))
+        return self.labels[int(np.argsort(self.probabilities)[-2])]
 
 
 @dataclass(frozen=True)
 class Reading:
-    """Every digit found, left to right; empty when the picture holds no ink."""
+    """Every piece found, left to right (digits, decimal points, not-a-digit pieces); empty when
+    there is no ink. `number` holds the digits and decimal points only."""
 
     guesses: tuple = field(default_factory=tuple)
 
     @property
+    def digits(self):
+        """The digit guesses, left to right."""
+        return tuple(g for g in self.guesses if g.is_digit)
+
+    @property
     def number(self):
-        return "".join(g.label for g in self.guesses)
+        if not self.digits:
+            return ""
+        return "".join(g.label for g in self.guesses if g.is_digit or g.label == DECIMAL_POINT)
+
+    @property
+    def not_a_digit(self):
+        """True when there is something, and none of it is a digit."""
+        return bool(self.guesses) and not self.digits
 
     @property
     def confidence(self):
-        """The weakest digit's confidence (0 for no digit)."""
-        return min((g.confidence for g in self.guesses), default=0.0)
+        """The weakest digit's confidence (for no digit: the weakest piece's, or 0)."""
+        read = self.digits or tuple(g for g in self.guesses if g.label != DECIMAL_POINT)
+        return min((g.confidence for g in read), default=0.0)
 
     @property
     def sure(self):
-        return bool(self.guesses) and all(g.sure for g in self.guesses)
+        """Every digit sure and no sizeable not-a-digit piece beside them (or: surely no digit)."""
+        if self.not_a_digit:
+            return all(g.sure for g in self.guesses if g.label != DECIMAL_POINT)
+        if not self.digits or not all(g.sure for g in self.digits):
+            return False
+        height = max(_side(g.box) for g in self.digits)
+        return not any(g.label == NOT_A_DIGIT and _side(g.box) >= SIZEABLE * height for g in self.guesses)
 
     def summary(self):
-        """One line: '7 (99.1%)', 'not sure: maybe 7 (41.0%)', or 'no digit'."""
+        """One line: '7 (99.1%)', 'not sure: maybe 7 (41.0%)', 'not a digit' or 'no digit'."""
         if not self.guesses:
             return "no digit"
+        if self.not_a_digit:
+            return "not a digit"
         if self.sure:
             return f"{self.number} ({self.confidence:.1%})"
         return f"not sure: maybe {self.number} ({self.confidence:.1%})"
 
+    def as_json(self):
+        """A JSON-ready dict: number (None for no digit), not_a_digit, sure, confidence, a list of
+        the pieces ("digits"), and for exactly one piece its digit, confidence and probabilities."""
+        pieces = [
+            {
+                "label": g.label,
+                "digit": int(g.label) if g.is_digit else None,
+                "confidence": round(g.confidence, 6),
+                "sure": g.sure,
+                "probabilities": [round(float(p), 6) for p in g.probabilities],
+                "box": [int(round(v)) for v in g.box],
+            }
+            for g in self.guesses
+        ]
+        one = pieces[0] if len(pieces) == 1 else None
+        return {
+            "number": self.number or None,
+            "not_a_digit": self.not_a_digit,
+            "sure": self.sure,
+            "digit": one["digit"] if one else None,
+            "confidence": round(self.confidence, 6) if pieces else None,
+            "probabilities": one["probabilities"] if one else None,
+            "digits": pieces,
+        }
+
 
 def read_drawing(predictor, drawing):
-    """Read a canvas Drawing (app.drawing): the window's read path, the one benchmarks time."""
-    if drawing.empty:
-        return Reading()
-    return read(predictor, drawing.pixels)
+    """Read a canvas Drawing (app.drawing) from its strokes: the window's read path."""
+    strokes = pen_strokes.from_drawing(drawing.strokes)
+    plan = pen_strokes.plan(strokes)
+    if not plan.candidates:
+        return Reading()  # nothing, or only taps: no digit
+    # The single atoms first; then only the merges that could still beat them (usually none).
+    images, probabilities = {}, np.zeros((len(plan.candidates), len(predictor.labels)), np.float32)
+    scores = np.full(len(plan.candidates), -np.inf)
+    todo = pen_strokes.singles(plan)
+    while todo:
+        for k in todo:
+            images[k] = _stroke_input(strokes, _members(plan, plan.candidates[k]))
+        probabilities[todo] = _run(predictor, [images[k] for k in todo])
+        scores[todo] = _digit_scores(predictor, probabilities[todo])
+        todo = [k for k in pen_strokes.worth_scoring(plan, scores) if k not in images]
+    runs = pen_strokes.choose(plan, scores)
+    chosen = {c: k for k, c in enumerate(plan.candidates)}
+    width, height = drawing.size
+    guesses = []
+    for group in pen_strokes.arrange(plan, runs):
+        pad = max(strokes[i].width for i in group.members) / 2
+        x0, y0, x1, y1 = group.box
+        box = (max(0, int(np.floor(x0 - pad))), max(0, int(np.floor(y0 - pad))),
+               min(width, int(np.ceil(x1 + pad)) + 1), min(height, int(np.ceil(y1 + pad)) + 1))
+        if group.kind == "point":
+            guesses.append(_point(predictor, box))
+            continue
+        k = chosen[group.run]
+        guesses.append(_guess(predictor, probabilities[k], images[k], box))
+    return Reading(tuple(guesses))
 
 
 def read(predictor, image, single=False):
@@ -85,10 +177,86 @@ def read(predictor, image, single=False):
             boxes.append(piece.box)
     if not inputs:
         return Reading()
-    batch = np.stack(inputs)
-    probabilities = predictor.predict(batch)
-    guesses = []
-    for model_input, box, p in zip(batch, boxes, probabilities):
-        best = int(np.argmax(p))
-        guesses.append(Guess(predictor.labels[best], float(p[best]), p, model_input, box))
-    return Reading(tuple(guesses))
+    probabilities = _run(predictor, inputs)
+    return Reading(tuple(_guess(predictor, p, x, box) for x, box, p in zip(inputs, boxes, probabilities)))
+
+
+# -- the shared end of both paths -------------------------------------------------
+
+
+def _run(predictor, images):
+    """Probabilities (n, K) of the model inputs: one predict call."""
+    if not images:
+        return np.zeros((0, len(predictor.labels)), np.float32)
+    return predictor.predict(np.stack(images))
+
+
+def _guess(predictor, probabilities, image, box):
+    best = int(np.argmax(probabilities))
+    labels = tuple(predictor.labels)
+    return Guess(labels[best], float(probabilities[best]), probabilities, image, tuple(box), labels,
+                 _threshold(predictor))
+
+
+def _point(predictor, box):
+    labels = tuple(predictor.labels)
+    return Guess(DECIMAL_POINT, 1.0, np.zeros(len(labels), np.float32), np.zeros((28, 28, 1), np.float32),
+                 box, labels, _threshold(predictor))
+
+
+def _threshold(predictor):
+    return float(getattr(predictor, "sure_threshold", LOW_CONFIDENCE))
+
+
+def _digit_scores(predictor, probabilities):
+    """Log of each candidate's most probable digit (a not-a-digit answer scores low)."""
+    digit_columns = [k for k, label in enumerate(predictor.labels) if label in DIGITS] or slice(None)
+    best = probabilities[:, digit_columns].max(axis=1)
+    return np.log(np.maximum(best, 1e-6))
+
+
+# -- strokes to model inputs --------------------------------------------------------
+
+
+def _members(plan, run):
+    start, end = run
+    return tuple(sorted(i for atom in plan.atoms[start:end] for i in atom))
+
+
+class _InputCache:
+    """Model inputs of stroke groups by their exact points: the live window re-reads a drawing
+    every few dozen milliseconds and only the newest stroke's groups change."""
+
+    def __init__(self, size):
+        self.size = size
+        self.items = OrderedDict()
+
+    def get(self, key, make):
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = self.items[key] = make()
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+
+_inputs = _InputCache(INPUT_CACHE)
+
+
+def _stroke_input(strokes, members):
+    """The window's model input of one group of strokes: width-normalised ink, centred."""
+    chosen = [strokes[i] for i in members]
+    key = tuple((s.width, s.points.tobytes()) for s in chosen)
+
+    def make():
+        points = tuple(s.points for s in chosen)
+        # A tap with a pixel of jitter stays a dot instead of being blown up into a line.
+        ink = normalised_ink(points, min_extent=max(s.width for s in chosen))
+        return center_digit(ink)
+
+    return _inputs.get(key, make)
+
+
+def _side(box):
+    return max(box[2] - box[0], box[3] - box[1])

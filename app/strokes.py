@@ -1,0 +1,246 @@
+"""Group a drawing's strokes into digits: the canvas is on-line handwriting.
+
+Strokes are read by their place and their order, not by their ink, so digits whose ink touches or
+overlaps stay apart. Three steps, each linear-log in the number of strokes:
+- `plan`: taps (tiny strokes) are set aside; a stroke that is plainly part of another (a flat bar
+  or base over its span, or one lying inside its box: a 5's bar, a crossed 7, a 1's base, a slash
+  through a 0) joins it into an "atom"; atoms are ordered left to right, and every run of up to
+  MAX_RUN neighbouring atoms that could be one digit becomes a candidate for the model to score;
+- `choose`: the best split of the atoms into digits from the model's scores (dynamic programming);
+- `arrange`: the chosen digits left to right, with a tap on the baseline between or after digits
+  as a decimal point; other taps are dropped, never read as a digit.
+Pure geometry on numpy: the model's scores come in from app.recognize.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TAP_SHARE = 0.12  # a stroke smaller than this share of the tallest stroke is a tap or a dot ...
+TAP_PX = 3.0  # ... and so is one within a few pixels: a click with the mouse's jitter
+FLAT = 0.4  # a stroke at most this share of another's height, lying over its span, is part of it
+OVER = 0.5  # share of the flat stroke's width that must lie over the other's span
+INSIDE = 0.9  # share of a stroke's box inside another's box that makes it part of that digit
+MAX_RUN = 3  # atoms one digit may be made of
+MAX_WIDTH = 1.6  # a candidate of several atoms wider than this share of the line's height: no digit
+POINT_LOW = 0.35  # a decimal point's centre lies in this lowest share of its neighbour's height ...
+POINT_BELOW = 0.3  # ... or at most this share of it below the neighbour's bottom
+# Log-priors of a candidate digit, added to the model's log-probability; fitted on numbers made
+# from the UNIPEN training writers (never the validation writers). Sizes are shares of the line's
+# height (the tallest stroke).
+SPLIT_BONUS = 0.0  # per digit: above 0 favours reading more, smaller digits
+WIDE, WIDE_COST = 0.8, 3.0  # wider than WIDE costs this per line height
+LOW, LOW_COST = 0.75, 6.0  # lower than LOW (a bar, the top of a 4) costs this per line height
+GAP_COST = 3.0  # per line height of empty space between its atoms
+TIME_COST = 0.0  # when other strokes were drawn between its strokes
+TALL, SIDE, SIDE_COST = 0.8, 0.6, 4.0  # two atoms this tall sharing less than SIDE of the wider one's span
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One pen-down stroke: float (n, 2) points in canvas pixels, brush width, place in time."""
+
+    points: np.ndarray
+    width: float
+    order: int
+
+    @property
+    def box(self):
+        """(x0, y0, x1, y1) of the points."""
+        return (*self.points.min(axis=0), *self.points.max(axis=0))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Atoms (tuples of stroke indices) left to right, candidate runs (start, end) of atoms to
+    score with their log-priors, and the taps (stroke indices) set aside."""
+
+    strokes: tuple
+    atoms: tuple
+    candidates: tuple
+    taps: tuple
+    priors: np.ndarray = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """One piece of the number: `kind` "digit" or "point", its stroke indices, its points' box,
+    and for a digit the run (start, end) of atoms it was chosen as."""
+
+    kind: str
+    members: tuple
+    box: tuple
+    run: tuple = None
+
+
+def from_drawing(strokes):
+    """Strokes of app.drawing.Drawing.strokes ((width, [(x, y), ...]) in drawing order)."""
+    return tuple(
+        Stroke(np.asarray(points, dtype=np.float64).reshape(-1, 2), float(width), i)
+        for i, (width, points) in enumerate(strokes)
+        if points
+    )
+
+
+def plan(strokes):
+    """Plan of a tuple of Strokes: atoms, candidate digits to score, taps."""
+    if not strokes:
+        return Plan((), (), (), (), np.zeros(0))
+    boxes = np.array([s.box for s in strokes], dtype=np.float64)
+    heights = boxes[:, 3] - boxes[:, 1]
+    sizes = np.maximum(boxes[:, 2] - boxes[:, 0], heights)
+    tiny = sizes <= max(TAP_SHARE * float(heights.max()), TAP_PX)
+    big = np.flatnonzero(~tiny)
+    parent = {int(i): int(i) for i in big}
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    # Sweep in x: only strokes whose spans overlap can be parts of one another.
+    order = big[np.argsort(boxes[big, 0], kind="stable")]
+    open_ = []
+    for i in order:
+        open_ = [j for j in open_ if boxes[j, 2] >= boxes[i, 0]]
+        for j in open_:
+            if _part_of(boxes[i], boxes[j]) or _part_of(boxes[j], boxes[i]):
+                parent[root(i)] = root(j)
+        open_.append(i)
+    members = {}
+    for i in big:
+        members.setdefault(root(int(i)), []).append(int(i))
+    atoms = [tuple(m) for m in members.values()]
+    atom_boxes = [_union(boxes[list(a)]) for a in atoms]
+
+    # A tap inside a digit's box is part of it (a pen lift); the rest wait for `arrange`.
+    taps = []
+    for t in np.flatnonzero(tiny):
+        cx, cy = (boxes[t, 0] + boxes[t, 2]) / 2, (boxes[t, 1] + boxes[t, 3]) / 2
+        home = next((k for k, b in enumerate(atom_boxes) if b[0] <= cx <= b[2] and b[1] <= cy <= b[3]), None)
+        if home is None:
+            taps.append(int(t))
+        else:
+            atoms[home] = atoms[home] + (int(t),)
+
+    by_x = sorted(range(len(atoms)), key=lambda k: (atom_boxes[k][0] + atom_boxes[k][2]) / 2)
+    atoms = tuple(tuple(sorted(atoms[k])) for k in by_x)
+    atom_boxes = [atom_boxes[k] for k in by_x]
+    line = float(heights[big].max()) if len(big) else 1.0
+    candidates, priors = [], []
+    for start in range(len(atoms)):
+        for end in range(start + 1, min(start + MAX_RUN, len(atoms)) + 1):
+            box = _union(np.array(atom_boxes[start:end]))
+            if end > start + 1 and box[2] - box[0] > MAX_WIDTH * line:
+                break
+            candidates.append((start, end))
+            priors.append(_prior(atoms[start:end], atom_boxes[start:end], box, line, tiny))
+    return Plan(tuple(strokes), atoms, tuple(candidates), tuple(taps), np.array(priors))
+
+
+def _prior(atoms, boxes, box, line, tiny):
+    """Log-prior of reading these neighbouring atoms as one digit: wide, low, gappy or
+    interrupted-in-time candidates are less likely digits."""
+    width, height = (box[2] - box[0]) / line, (box[3] - box[1]) / line
+    gaps = [max(0.0, b[0] - a[2]) / line for a, b in zip(boxes, boxes[1:])]
+    # Two tall atoms side by side are two digits (a 1 beside another digit), not one in two strokes.
+    sides = sum(_tall_pair(a, b, line) for a, b in zip(boxes, boxes[1:]))
+    orders = sorted(i for atom in atoms for i in atom if not tiny[i])
+    others = (orders[-1] - orders[0] + 1 - len(orders)) - int(np.sum(tiny[orders[0]:orders[-1] + 1]))
+    return (SPLIT_BONUS - WIDE_COST * max(0.0, width - WIDE) - LOW_COST * max(0.0, LOW - height)
+            - GAP_COST * sum(gaps) - TIME_COST * (others > 0) - SIDE_COST * sides)
+
+
+def _tall_pair(a, b, line):
+    if min(a[3] - a[1], b[3] - b[1]) < TALL * line:
+        return False
+    shared = min(a[2], b[2]) - max(a[0], b[0])
+    return shared < SIDE * max(a[2] - a[0], b[2] - b[0])
+
+
+def singles(plan):
+    """Indices of the candidates that are one atom each: always scored, first."""
+    return [k for k, (start, end) in enumerate(plan.candidates) if end == start + 1]
+
+
+def worth_scoring(plan, scores):
+    """Indices of the multi-atom candidates that could still win, given the single atoms' scores.
+
+    A model's log-probability is at most 0, so a run whose own prior is already below the sum of
+    its atoms' scores read apart can never be chosen: skipping it changes no answer.
+    """
+    alone = np.zeros(len(plan.atoms))
+    for k in singles(plan):
+        alone[plan.candidates[k][0]] = scores[k] + plan.priors[k]
+    return [k for k, (start, end) in enumerate(plan.candidates)
+            if end > start + 1 and plan.priors[k] > alone[start:end].sum()]
+
+
+def choose(plan, scores):
+    """The runs (start, end) of atoms that make the best reading, left to right.
+
+    `scores[k]` is the model's log-score of `plan.candidates[k]` read as one digit (-inf where it
+    was not scored); the plan's own log-priors (shape and order) are added to it.
+    """
+    n = len(plan.atoms)
+    best = np.full(n + 1, -np.inf)
+    best[0] = 0.0
+    back = [None] * (n + 1)
+    ending = {}
+    for k, (start, end) in enumerate(plan.candidates):
+        ending.setdefault(end, []).append((start, k))
+    for end in range(1, n + 1):
+        for start, k in ending.get(end, ()):
+            value = best[start] + float(scores[k]) + plan.priors[k]
+            if value > best[end]:
+                best[end], back[end] = value, (start, end)
+    runs, end = [], n
+    while end > 0:
+        runs.append(back[end])
+        end = back[end][0]
+    return runs[::-1]
+
+
+def arrange(plan, runs):
+    """Groups left to right: the chosen digits, and taps that stand for a decimal point."""
+    def box_of(members):
+        return _union(np.array([plan.strokes[i].box for i in members]))
+
+    digits = []
+    for start, end in runs:
+        members = tuple(sorted(i for atom in plan.atoms[start:end] for i in atom))
+        digits.append(Group("digit", members, box_of(members), (start, end)))
+    points = []
+    for t in plan.taps:
+        x0, y0, x1, y1 = plan.strokes[t].box
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if any(g.box[0] <= x1 and x0 <= g.box[2] for g in digits):
+            continue  # over or under a digit: a stray mark
+        left = [g for g in digits if g.box[2] < cx]
+        if not left:
+            continue  # before the first digit
+        near = max(left, key=lambda g: g.box[2])
+        bottom, height = near.box[3], near.box[3] - near.box[1]
+        if bottom - POINT_LOW * height <= cy <= bottom + POINT_BELOW * height:
+            points.append(Group("point", (t,), (x0, y0, x1, y1)))
+    pieces = digits + points
+    return sorted(pieces, key=lambda g: (g.box[0] + g.box[2]) / 2)
+
+
+def _part_of(a, b):
+    """Whether stroke box `a` is plainly a part of the digit of stroke box `b`."""
+    aw, ah = a[2] - a[0], a[3] - a[1]
+    bh = b[3] - b[1]
+    shared_x = min(a[2], b[2]) - max(a[0], b[0])
+    if ah <= FLAT * bh and shared_x >= OVER * max(aw, 1e-9):
+        # A bar or base: flat, over the other's span, and near it in height.
+        return a[1] >= b[1] - 0.5 * bh and a[3] <= b[3] + 0.5 * bh
+    shared_y = min(a[3], b[3]) - max(a[1], b[1])
+    if shared_x <= 0 or shared_y <= 0:
+        return False
+    return shared_x * shared_y >= INSIDE * max(aw, 1e-9) * max(ah, 1e-9)
+
+
+def _union(boxes):
+    return (float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()), float(boxes[:, 3].max()))
