@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import app_figures, model_figures, pen_figures
+from benchmarks import adapt_figures, app_figures, model_figures, pen_figures
 from benchmarks.stats import Row, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,8 @@ SECTIONS = {
     "canvas": app_figures.canvas_latency,
     "robustness": app_figures.robustness,
     "pen": pen_figures.pen,
+    "adaptation": adapt_figures.adaptation,
+    "why": adapt_figures.why,
     "memory": app_figures.memory,
     "exe": app_figures.executable,
     "peer": model_figures.peer,
@@ -41,6 +43,8 @@ TITLES = {
     "canvas": "From canvas to answer: the window's read path",
     "robustness": "Robustness: MNIST re-drawn on a large canvas",
     "pen": "Real handwriting: held-out pen writers drawn into the window (the measure of the model)",
+    "adaptation": "Personal adaptation: held-out pen writers' own corrections, read right at once",
+    "why": "Why-view: occlusion maps, faithful and fast",
     "memory": "Memory",
     "exe": "The executable",
     "peer": "Peer: the Keras examples' simple MNIST convnet, trained with our chosen model's budget",
