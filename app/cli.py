@@ -133,25 +133,7 @@ def _predict_one(predictor, name, single):
 
 
 def _as_json(name, reading):
-    digits = [
-        {
-            "digit": int(g.label) if g.label.isdigit() else g.label,
-            "confidence": round(g.confidence, 6),
-            "sure": g.sure,
-            "probabilities": [round(float(p), 6) for p in g.probabilities],
-        }
-        for g in reading.guesses
-    ]
-    one = digits[0] if len(digits) == 1 else None
-    return {
-        "file": name,
-        "number": reading.number,
-        "sure": reading.sure,
-        "digit": one["digit"] if one else None,
-        "confidence": one["confidence"] if one else (round(reading.confidence, 6) if digits else None),
-        "probabilities": one["probabilities"] if one else None,
-        "digits": digits,
-    }
+    return {"file": name, **reading.as_json()}
 
 
 def self_test(model_path):

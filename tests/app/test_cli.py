@@ -72,7 +72,7 @@ def test_predict_json_has_all_probabilities(models, images, capsys):
     assert seven["confidence"] == max(seven["probabilities"])
     assert number["number"] == "2026" and number["digit"] is None
     assert [len(d["probabilities"]) for d in number["digits"]] == [10, 10, 10, 10]
-    assert blank["number"] == "" and blank["digits"] == [] and blank["confidence"] is None
+    assert blank["number"] is None and blank["digits"] == [] and blank["confidence"] is None
 
 
 def test_low_confidence_is_said(models, images, capsys):
