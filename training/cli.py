@@ -38,6 +38,9 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
                    help="real pen strokes (a directory with digits.jsonl.gz and letters.jsonl.gz, UNIPEN "
                         "format) trained on by writer (default: $PEN_DIR, else ../shared/data/unipen if present)")
     p.add_argument("--no-pen", action="store_true", help="train on MNIST alone (plus synthetic non-digits)")
+    p.add_argument("--extra-data", default=None, metavar="PATH",
+                   help="more pen records to train on: the app's corrections.jsonl, the UNIPEN dev set or a "
+                        "directory of .jsonl(.gz) files in that format (validation writers stay held out)")
     p.add_argument("--out", default=DEFAULTS.out, help="directory for runs (default %(default)s)")
     p.add_argument("--strategy", default=DEFAULTS.strategy, choices=("auto", "mirrored", "multiworker"),
                    help="tf.distribute strategy; multiworker reads TF_CONFIG (default %(default)s)")
@@ -57,7 +60,7 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     return dataclasses.replace(
         DEFAULTS, models=models, epochs={m: 1 if a.quick else a.epochs or DEFAULTS.epochs[m] for m in models},
         batch_size=a.batch_size, seed=a.seed,
-        data=a.data, pen=a.pen, no_pen=a.no_pen, out=a.out, strategy=a.strategy, quick=a.quick)
+        data=a.data, pen=a.pen, no_pen=a.no_pen, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
 
 
 def with_pen_data(splits, cfg: TrainConfig):
@@ -75,6 +78,13 @@ def with_pen_data(splits, cfg: TrainConfig):
                         limit=cfg.quick_pen_size if cfg.quick else None)
     merged = dataclasses.replace(splits, x_train=np.concatenate([splits.x_train, pen.x_train]),
                                  y_train=np.concatenate([splits.y_train, pen.y_train]), pen=pen)
+    if cfg.extra_data:
+        from training.extra_data import load_extra
+
+        x_extra, y_extra, summary = load_extra(cfg.extra_data, cfg.seed)
+        print(summary, flush=True)
+        merged = dataclasses.replace(merged, x_train=np.concatenate([merged.x_train, x_extra]),
+                                     y_train=np.concatenate([merged.y_train, y_extra]))
     return merged, (str(source) if source else None)
 
 

@@ -24,6 +24,7 @@ class TrainConfig:
     data: str | None = None       # IDX dir or mnist.npz; None: $MNIST_DIR, then the Keras download
     pen: str | None = None        # UNIPEN dir (digits/letters.jsonl.gz); None: $PEN_DIR, then ../shared/data/unipen
     no_pen: bool = False          # train on MNIST alone (plus synthetic non-digits)
+    extra_data: str | None = None  # pen records (app corrections, UNIPEN) mixed into training by writer
     pen_letters: int = 12000      # training letters rendered as "not a digit" (a random subset)
     synthetic_rejects: int = 4000  # scribbles, taps, dashes and clutter rendered as "not a digit"
     out: str = "runs"             # runs/<timestamp>/ and the runs/latest link
