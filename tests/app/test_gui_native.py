@@ -253,6 +253,22 @@ def test_resizing_grows_the_canvas_and_scales_the_strokes(make_window):
     assert window.drawing.strokes[-1][0] == pytest.approx(window.brush_width * factor, rel=0.05)
 
 
+def test_the_canvas_is_never_rescaled_under_the_pen(make_window):
+    window = make_window()
+    canvas = window.canvas
+    canvas.event_generate("<ButtonPress-1>", x=100, y=100)
+    canvas.event_generate("<B1-Motion>", x=200, y=150)
+    window.root.update()
+    size = window.drawing.size
+    window._resize_canvas(size[0] + 100, size[1] + 75)  # the window was resized mid-stroke
+    assert window.drawing.size == size
+    canvas.event_generate("<B1-Motion>", x=300, y=200)
+    canvas.event_generate("<ButtonRelease-1>", x=300, y=200)
+    assert window.drawing.strokes[0][1] == [(100, 100), (200, 150), (300, 200)]
+    settle(window)  # once the pen lifts, the canvas catches up
+    assert window.drawing.size == (size[0] + 100, size[1] + 75)
+
+
 def test_a_smaller_window_shrinks_the_drawing_and_reads_the_same(make_window):
     window = make_window()
     draw_number(window, [2, 6])
@@ -466,7 +482,9 @@ def test_reading_a_picture_keeps_the_window_responsive_and_esc_cancels(make_wind
     monkeypatch.setattr(gui, "read_file", slow)
     path = tmp_path / "seven.png"
     samples.render(7, 0).save(path)
+    started = time.monotonic()
     window.open_image(path)
+    assert time.monotonic() - started < 2  # returns at once: the read happens elsewhere
     ticks = []
     window.root.after(10, lambda: ticks.append(1))
     deadline = time.monotonic() + 2
