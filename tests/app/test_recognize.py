@@ -1,0 +1,203 @@
+"""The window's read path (recognize.read_drawing) on real pen digits of held-out writers, with the
+shipped model; and the Reading contract (not a digit, decimal points, JSON) with stand-in models."""
+
+import numpy as np
+import pytest
+
+from app import recognize
+from app.predictor import NOT_A_DIGIT, Predictor
+
+from .test_strokes import BRUSH, CANVAS, draw, place, validation_digits
+
+
+@pytest.fixture(scope="module")
+def predictor(shipped_model):
+    return Predictor(shipped_model)
+
+
+@pytest.fixture(scope="module")
+def pick(predictor):
+    """pick(label, strokes=None): the first validation-writer sample of `label` (with that many
+    strokes) that the model reads right on its own, so that these tests judge the grouping."""
+    chosen = {}
+
+    def pick(label, strokes=None, skip=0):
+        key = (label, strokes, skip)
+        if key not in chosen:
+            found = (s for s in validation_digits()
+                     if s.label == label and (strokes is None or len(s.strokes) == strokes)
+                     and recognize.read_drawing(predictor, draw(place([s])[0])).number == label)
+            for _ in range(skip):
+                next(found)
+            chosen[key] = next(found)
+        return chosen[key]
+
+    return pick
+
+
+class Counting:
+    """A predictor that counts its predict calls and images."""
+
+    def __init__(self, inner):
+        self.inner, self.calls, self.images = inner, 0, 0
+        self.labels = inner.labels
+
+    def predict(self, batch):
+        self.calls += 1
+        self.images += len(batch)
+        return self.inner.predict(batch)
+
+
+def strokes_of(placed):
+    return [s for digit in placed for s in digit]
+
+
+def test_a_five_whose_bar_is_drawn_after_the_next_digit(predictor, pick):
+    five, three = place([pick("5", strokes=2), pick("3")])
+    bar = min(range(2), key=lambda i: np.ptp(five[i][:, 1]))  # the flatter stroke
+    order = [five[1 - bar], *three, five[bar]]
+    assert recognize.read_drawing(predictor, draw(order)).number == "53"
+
+
+@pytest.mark.parametrize("digits", ["4", "7", "47", "74"])
+def test_fours_and_sevens_in_two_strokes(predictor, pick, digits):
+    placed = place([pick(d, strokes=2) for d in digits], gap=0.25)
+    reading = recognize.read_drawing(predictor, draw(strokes_of(placed)))
+    assert reading.number == digits
+
+
+def test_2026_drawn_touching_stroke_by_stroke(predictor, pick):
+    placed = place([pick("2"), pick("0"), pick("2", skip=1), pick("6")], gap=-0.04)
+    drawing = draw(strokes_of(placed))
+    reading = recognize.read_drawing(predictor, drawing)
+    assert reading.number == "2026"
+    assert [g.box[0] for g in reading.guesses] == sorted(g.box[0] for g in reading.guesses)
+    # Touching: the ink of neighbours meets (the brush is wider than the gap).
+    assert reading.guesses[0].box[2] > reading.guesses[1].box[0]
+
+
+def test_77_overlapping(predictor, pick):
+    placed = place([pick("7", strokes=1), pick("7", strokes=1, skip=1)], gap=-0.12)
+    reading = recognize.read_drawing(predictor, draw(strokes_of(placed)))
+    assert reading.number == "77"
+
+
+def test_3_point_14_with_a_tapped_dot(predictor, pick):
+    three, one, four = place([pick("3"), pick("1"), pick("4")], gap=0.45)
+    right = max(p[:, 0].max() for p in three)
+    left = min(p[:, 0].min() for p in one)
+    x, y = (right + left) / 2, 300 - 4  # on the baseline, between the 3 and the 1
+    tap = np.array([(x, y), (x + 1, y + 1)])
+    reading = recognize.read_drawing(predictor, draw([*three, tap, *one, *four]))
+    assert reading.number == "3.14"
+    point = reading.guesses[1]
+    assert point.label == "." and point.box[0] <= x <= point.box[2]
+
+
+def test_digits_drawn_out_of_order_read_left_to_right(predictor, pick):
+    two, zero, two2, six = place([pick("2"), pick("0"), pick("2", skip=1), pick("6")], gap=0.3)
+    reading = recognize.read_drawing(predictor, draw([*six, *zero, *two, *two2]))
+    assert reading.number == "2026"
+
+
+def test_a_single_tap_is_never_a_sure_digit(predictor):
+    for tap in ([(280, 210)], [(280, 210), (281, 211)], [(280, 210), (282, 209), (281, 211)]):
+        reading = recognize.read_drawing(predictor, draw([np.array(tap, float)]))
+        assert reading.number == "" and not reading.sure
+        assert reading.summary() in ("no digit", "not a digit")
+
+
+def test_one_model_run_for_a_clear_number_and_at_most_two_ever(predictor, pick):
+    counting = Counting(predictor)
+    placed = place([pick("2"), pick("0"), pick("6")], gap=0.4)
+    assert recognize.read_drawing(counting, draw(strokes_of(placed))).number == "206"
+    assert counting.calls == 1 and counting.images == 3
+    touching = place([pick("4", strokes=2), pick("1"), pick("7", strokes=2)], gap=0.0)
+    counting.calls = 0
+    recognize.read_drawing(counting, draw(strokes_of(touching)))
+    assert 1 <= counting.calls <= 2
+
+
+def test_exact_numbers_of_held_out_writers(predictor):
+    """Numbers of 2-5 digits of one validation writer, natural spacing and touching, in the window's
+    canvas with its default brush. The floor is far above what reading the ink as blobs gets."""
+    samples = validation_digits()
+    writers = sorted({s.writer for s in samples})
+    by_writer = {w: [s for s in samples if s.writer == w] for w in writers}
+    writers = [w for w in writers if len(by_writer[w]) >= 5]
+    rng = np.random.default_rng(12)
+    right = {"natural": 0, "touching": 0}
+    n = 40
+    for kind, gaps in (("natural", (0.1, 0.45)), ("touching", (-0.1, 0.15))):
+        for _ in range(n):
+            mine = by_writer[writers[rng.integers(len(writers))]]
+            chosen = [mine[i] for i in rng.choice(len(mine), int(rng.integers(2, 6)), replace=False)]
+            height = rng.uniform(70, 110)
+            placed = place(chosen, height=height, gap=rng.uniform(*gaps), left=20)
+            truth = "".join(s.label for s in chosen)
+            right[kind] += recognize.read_drawing(predictor, draw(strokes_of(placed))).number == truth
+    assert right["natural"] >= 0.75 * n and right["touching"] >= 0.7 * n, right
+
+
+# -- the Reading contract, with stand-in models --------------------------------------------
+
+
+class Fixed:
+    """A stand-in model: the same probabilities for every input; 11 labels, the last NOT_A_DIGIT."""
+
+    def __init__(self, probabilities, sure_threshold=None):
+        self.p = np.asarray(probabilities, np.float32)
+        self.labels = [str(d) for d in range(10)] + [NOT_A_DIGIT]
+        if sure_threshold is not None:
+            self.sure_threshold = sure_threshold
+
+    def predict(self, batch):
+        return np.tile(self.p, (len(batch), 1))
+
+
+def one_hot(k, p=0.97):
+    out = np.full(11, (1 - p) / 10, np.float32)
+    out[k] = p
+    return out
+
+
+SCRIBBLE = np.array([(200, 150), (260, 260), (230, 140), (300, 250), (250, 160)], float)
+
+
+def test_a_drawing_the_model_rejects_is_not_a_digit():
+    reading = recognize.read_drawing(Fixed(one_hot(10)), draw([SCRIBBLE]))
+    assert reading.not_a_digit and reading.number == "" and reading.summary() == "not a digit"
+    record = reading.as_json()
+    assert record["number"] is None and record["not_a_digit"] is True and record["digit"] is None
+    assert len(record["probabilities"]) == 11 and record["digits"][0]["label"] == NOT_A_DIGIT
+
+
+def test_sure_follows_the_models_threshold():
+    assert recognize.read_drawing(Fixed(one_hot(7, 0.8)), draw([SCRIBBLE])).sure
+    assert not recognize.read_drawing(Fixed(one_hot(7, 0.8), sure_threshold=0.9), draw([SCRIBBLE])).sure
+
+
+def guess(label, box, confidence=0.99):
+    labels = tuple(str(d) for d in range(10)) + (NOT_A_DIGIT,)
+    p = np.zeros(11, np.float32)
+    if label in labels:
+        p[labels.index(label)] = confidence
+    return recognize.Guess(label, confidence, p, np.zeros((28, 28, 1), np.float32), box, labels)
+
+
+def test_a_sizeable_not_a_digit_beside_digits_makes_the_reading_unsure():
+    digits = [guess("4", (0, 0, 60, 100)), guess("2", (80, 0, 140, 100))]
+    small = recognize.Reading((*digits, guess(NOT_A_DIGIT, (150, 90, 160, 100))))
+    big = recognize.Reading((*digits, guess(NOT_A_DIGIT, (150, 0, 210, 80))))
+    assert small.number == big.number == "42"
+    assert small.sure and not big.sure and not big.not_a_digit
+    assert big.summary().startswith("not sure: maybe 42")
+
+
+def test_as_json_of_a_number_lists_every_piece_with_its_box():
+    reading = recognize.Reading((guess("3", (0, 0, 60, 100)), guess(".", (70, 90, 80, 100), 1.0),
+                                 guess("1", (90, 0, 110, 100))))
+    record = reading.as_json()
+    assert record["number"] == "3.1" and record["digit"] is None and record["sure"]
+    assert [d["label"] for d in record["digits"]] == ["3", ".", "1"]
+    assert record["digits"][2]["box"] == [90, 0, 110, 100] and record["digits"][0]["digit"] == 3

@@ -1,0 +1,145 @@
+"""Stroke grouping (app.strokes): pure geometry and the dynamic programming, no model.
+
+Also the helpers the recognition tests share: real pen digits from the UNIPEN dev set's
+validation writers, placed with app.pen.fit and drawn into a Drawing stroke by stroke.
+"""
+
+import gzip
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app import strokes
+from app.drawing import Drawing
+from app.pen import bounds, fit, parse_record
+
+from .conftest import ROOT
+
+PEN_DIGITS = ROOT.parent / "shared" / "data" / "unipen" / "digits.jsonl.gz"
+CANVAS = (560, 420)  # app.gui.CANVAS_SIZE (not imported: it pulls in Tk)
+BRUSH = 28  # app.gui.BRUSH[2]
+
+
+@lru_cache(maxsize=1)
+def validation_digits():
+    """PenSamples of the held-out writers (training.pen_data.is_val_writer), file order."""
+    from training.pen_data import is_val_writer
+
+    if not PEN_DIGITS.is_file():
+        pytest.fail(f"pen data not found: {PEN_DIGITS} (see ../shared/data/unipen/README.md)")
+    with gzip.open(PEN_DIGITS, "rt", encoding="utf-8") as f:
+        records = [parse_record(json.loads(line)) for line in f]
+    return [r for r in records if is_val_writer(r.writer) and r.label in "0123456789"]
+
+
+def place(samples, height=120.0, gap=0.3, left=40.0, baseline=300.0):
+    """Each sample's strokes fitted to `height` and set on a baseline, left to right, `gap`
+    (a share of the height, negative to overlap) between the points of neighbours."""
+    placed, x = [], left
+    for sample in samples:
+        digit = fit(sample.strokes, (0, 0, height, height))
+        x0, _, x1, y1 = bounds(digit)
+        placed.append(tuple(s - np.array([x0 - x, y1 - baseline]) for s in digit))
+        x += x1 - x0 + gap * height
+    return placed
+
+
+def draw(stroke_lists, brush=BRUSH, size=CANVAS):
+    """A Drawing holding the strokes in the given order, drawn as the window records a mouse."""
+    drawing = Drawing(*size)
+    for stroke in stroke_lists:
+        points = [(round(float(x)), round(float(y))) for x, y in stroke]
+        drawing.begin(*points[0], brush)
+        for point in points[1:]:
+            drawing.extend(*point)
+    return drawing
+
+
+def segment(x0, y0, x1, y1, n=12):
+    return np.linspace((x0, y0), (x1, y1), n)
+
+
+def plan_of(*stroke_points, width=BRUSH):
+    return strokes.plan(tuple(strokes.Stroke(np.asarray(p, float), float(width), i)
+                              for i, p in enumerate(stroke_points)))
+
+
+FIVE_BODY = [(100, 100), (100, 160), (150, 170), (150, 215), (95, 220)]
+
+
+def test_a_flat_bar_over_a_digit_joins_it_even_drawn_last():
+    other = segment(300, 100, 330, 220)  # another digit, drawn in between
+    bar = segment(100, 100, 160, 104)  # flat, mostly over the body, drawn last
+    plan = plan_of(FIVE_BODY, other, bar)
+    assert plan.atoms == ((0, 2), (1,))
+
+
+def test_a_flat_stroke_beside_a_digit_is_left_to_the_model():
+    plan = plan_of(FIVE_BODY, segment(140, 100, 220, 104))  # a bar mostly right of the body
+    assert plan.atoms == ((0,), (1,)) and (0, 2) in plan.candidates
+
+
+def test_two_tall_strokes_side_by_side_are_separate_atoms_and_ordered_left_to_right():
+    right, left = segment(300, 100, 310, 220), segment(100, 100, 110, 220)  # right one drawn first
+    plan = plan_of(right, left)
+    assert plan.atoms == ((1,), (0,))
+    assert (0, 1) in plan.candidates and (1, 2) in plan.candidates
+
+
+def test_a_run_much_wider_than_the_line_is_no_candidate():
+    plan = plan_of(segment(0, 100, 10, 200), segment(400, 100, 410, 200))
+    assert (0, 2) not in plan.candidates
+
+
+def test_choose_takes_the_best_split_and_the_priors_count():
+    plan = plan_of(segment(100, 100, 100, 220), segment(130, 100, 130, 220))
+    k = {c: i for i, c in enumerate(plan.candidates)}
+    scores = np.full(len(plan.candidates), np.log(0.5))
+    scores[k[(0, 2)]] = np.log(0.99)
+    merged_prior = plan.priors[k[(0, 2)]]
+    chosen = strokes.choose(plan, scores)
+    expect_merged = np.log(0.99) + merged_prior > 2 * np.log(0.5) + plan.priors[k[(0, 1)]] + plan.priors[k[(1, 2)]]
+    assert chosen == ([(0, 2)] if expect_merged else [(0, 1), (1, 2)])
+    scores[k[(0, 1)]] = scores[k[(1, 2)]] = 0.0  # both sure alone: never merged
+    assert strokes.choose(plan, scores) == [(0, 1), (1, 2)]
+
+
+def test_worth_scoring_skips_only_merges_that_cannot_win():
+    plan = plan_of(segment(100, 100, 100, 220), segment(160, 100, 160, 220))
+    k = {c: i for i, c in enumerate(plan.candidates)}
+    scores = np.full(len(plan.candidates), -np.inf)
+    scores[k[(0, 1)]] = scores[k[(1, 2)]] = 0.0  # both sure: the merge's prior cannot beat that
+    assert strokes.worth_scoring(plan, scores) == [] or plan.priors[k[(0, 2)]] > plan.priors[k[(0, 1)]] + plan.priors[k[(1, 2)]]
+    scores[k[(0, 1)]] = scores[k[(1, 2)]] = np.log(0.05)  # both doubtful: the merge must be scored
+    assert strokes.worth_scoring(plan, scores) == [k[(0, 2)]]
+
+
+def test_a_tap_on_the_baseline_between_digits_is_a_decimal_point():
+    three, one = segment(100, 100, 140, 220), segment(200, 100, 200, 220)
+    dot = [(165, 218), (166, 219)]
+    plan = plan_of(three, dot, one)
+    assert plan.taps == (1,)
+    groups = strokes.arrange(plan, [(0, 1), (1, 2)])
+    assert [g.kind for g in groups] == ["digit", "point", "digit"]
+
+
+@pytest.mark.parametrize("where", [(165, 110), (60, 218)], ids=["high between digits", "before the first digit"])
+def test_a_tap_elsewhere_is_dropped(where):
+    plan = plan_of(segment(100, 100, 140, 220), [where], segment(200, 100, 200, 220))
+    assert [g.kind for g in strokes.arrange(plan, [(0, 1), (1, 2)])] == ["digit", "digit"]
+
+
+def test_a_tap_alone_is_no_candidate():
+    plan = plan_of([(200, 200), (201, 201)])
+    assert plan.candidates == () and plan.taps == (0,)
+
+
+def test_planning_stays_near_linear_in_the_number_of_strokes():
+    """A long scribbled line of 1s: the plan's candidates grow linearly, not quadratically."""
+    ones = [segment(40 + 30 * i, 100, 40 + 30 * i, 200) for i in range(300)]
+    plan = plan_of(*ones)
+    assert len(plan.atoms) == 300
+    assert len(plan.candidates) <= strokes.MAX_RUN * 300
