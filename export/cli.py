@@ -1,4 +1,9 @@
-"""`python -m export`: a run's chosen Keras model -> ONNX, proven equal on the MNIST test set, installed atomically."""
+"""`python -m export`: a run's chosen Keras model -> ONNX, proven equal on the MNIST test set, installed atomically.
+
+Exit status: 0 installed; 2 bad input (no such run, unknown model, bad data, bad results.json); 3 parity failed;
+4 not installed because the installed model is more accurate (--force overrides); 1 the file could not be
+written; 130 interrupted (the message says whether the new model was already in place).
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from training.data import DataError
+from training.runs import describe_os_error
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "app" / "models" / "digits.onnx"
 
@@ -27,34 +33,51 @@ def parse_args(argv):
     p.add_argument("--data", help="MNIST for the parity check (default: $MNIST_DIR, else the Keras download)")
     p.add_argument("--quantize", action="store_true",
                    help="also quantize to int8 (static, calibrated on training images) and install that instead "
-                        "if test accuracy drops by at most 0.1 point")
+                        "if test accuracy drops by at most 0.1 point (else the float model, with a warning)")
+    p.add_argument("--force", action="store_true",
+                   help="install even if the model already at --out is more accurate on the MNIST test set")
     a = p.parse_args(argv)
     if not 13 <= a.opset <= 18:
         p.error("--opset must be between 13 and 18")
     return a
 
 
-def export(run: str, model_name: str | None, out: Path, opset: int, data: str | None, quantize: bool) -> dict:
-    """The whole export; returns the parity summary. Raises on any failure before touching `out`."""
+def export(run: str, model_name: str | None, out: Path, opset: int, data: str | None, quantize: bool,
+           force: bool = False, progress: dict | None = None) -> dict:
+    """The whole export; returns the parity summary. Raises on any failure before touching `out`.
+
+    `progress["blob"]` holds the model about to be installed, so that an interrupt can tell whether it is in place.
+    """
+    from export.source import find_source
+
+    progress = {} if progress is None else progress
+    source = find_source(run, model_name)  # before TensorFlow: a bad run costs no import and no log lines
+    if out.is_dir():
+        raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
+    run_dir, results, name = source.run_dir, source.results, source.name
+
+    from training.quiet_tf import import_tensorflow
+    import_tensorflow()  # without its start-up log lines
     import keras
     import tf2onnx
 
     from app.preprocess import PREPROCESSING_ID
     from export.convert import check, keras_to_onnx, labels_for, set_metadata
+    from export.install import install
     from export.parity import ParityError, compare, keras_probabilities, log_loss, onnx_probabilities
     from training.data import load_mnist, to_model_input
-    from training.runs import resolve_run, write_atomic
+    from training.runs import write_atomic
 
-    run_dir = resolve_run(run)
-    results = json.loads((run_dir / "results.json").read_text())
-    name = model_name or results["chosen_model"]
-    if name not in results["models"]:
-        raise ValueError(f"{run_dir}: no model {name!r}; the run has {', '.join(results['models'])}")
     print(f"exporting {name} from {run_dir}", flush=True)
-    model = keras.models.load_model(run_dir / f"{name}.keras")
+    try:
+        model = keras.models.load_model(source.keras_path)
+    except Exception as e:  # noqa: BLE001 - Keras reports a corrupt file as "File not found" or worse
+        lines = str(e).strip().splitlines()
+        raise ValueError(f"{source.keras_path}: cannot load the Keras model (damaged or not a .keras file: "
+                         f"{type(e).__name__}{': ' + lines[0][:200] if lines else ''})") from None
 
     started = time.perf_counter()
-    stats = results["models"][name]
+    stats = source.stats
     temperature = float(stats.get("temperature", 1.0))
     proto = keras_to_onnx(model, opset, temperature)
     print(f"converted to ONNX opset {opset} in {time.perf_counter() - started:.1f}s", flush=True)
@@ -90,14 +113,31 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     print(f"parity ok: {report.describe()}", flush=True)
 
     if quantize:
-        from export.quantize import quantize_checked
-        blob, summary["quantized"] = quantize_checked(blob, mnist, report.onnx_accuracy)
+        from export.quantize import QuantizationRefused, quantize_checked
+        try:
+            blob, summary["quantized"] = quantize_checked(blob, mnist, report.onnx_accuracy)
+        except QuantizationRefused as e:  # the float model passed parity: it is still worth installing
+            print(f"warning: {e}; installing the float model instead", file=sys.stderr, flush=True)
+            summary["quantized"] = {"refused": str(e)}
         write_atomic(run_dir / "parity.json", json.dumps(summary, indent=2) + "\n")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, blob)
-    print(f"installed {out} ({len(blob) / 1024:.0f} KB)", flush=True)
+    progress["blob"] = blob
+    done = install(blob, out, x_test, y_test, force=force)
+    if done.note:
+        print(f"warning: {done.note}; replacing it", file=sys.stderr, flush=True)
+    was = f", was {done.previous_accuracy:.2%}" if done.previous_accuracy is not None else ""
+    print(f"installed {out} ({len(blob) / 1024:.0f} KB, test accuracy {done.candidate_accuracy:.2%}{was})", flush=True)
+    summary["installed"] = {"path": str(out), "test_accuracy": done.candidate_accuracy,
+                            "previous_test_accuracy": done.previous_accuracy, "forced": force}
     return summary
+
+
+def _installed(out: Path | None, blob: bytes | None) -> bool:
+    """Whether `out` now holds exactly `blob` (asked after an interrupt: the rename may just have happened)."""
+    try:
+        return out is not None and blob is not None and out.read_bytes() == blob
+    except OSError:
+        return False
 
 
 def model_card(results: dict, stats: dict) -> dict:
@@ -111,17 +151,29 @@ def model_card(results: dict, stats: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    from export.parity import ParityError
+    progress: dict = {}
     try:
-        export(args.run, args.model, args.out, args.opset, args.data, args.quantize)
-    except ParityError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    except (DataError, FileNotFoundError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        args = parse_args(argv)
+        from export.install import WorseModel
+        from export.parity import ParityError
+        try:
+            export(args.run, args.model, args.out, args.opset, args.data, args.quantize, args.force, progress)
+        except ParityError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 3
+        except WorseModel as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 4
+        except (DataError, FileNotFoundError, IsADirectoryError, ValueError) as e:
+            print(f"error: {describe_os_error(e) if isinstance(e, OSError) else e}", file=sys.stderr)
+            return 2
+        except OSError as e:
+            print(f"error: {describe_os_error(e)}", file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: the installed model is unchanged", file=sys.stderr)
+        if _installed(args.out if "blob" in progress else None, progress.get("blob")):
+            print(f"\ninterrupted: the new model was already installed at {args.out}", file=sys.stderr)
+        else:
+            print("\ninterrupted: the installed model is unchanged", file=sys.stderr)
         return 130
     return 0

@@ -11,11 +11,11 @@ CALIBRATION_IMAGES = 1000
 
 
 class QuantizationRefused(ValueError):
-    """Quantization lost too much accuracy; the float model is not replaced."""
+    """Quantization lost too much accuracy; the caller installs the checked float model instead."""
 
 
 def quantize_checked(float_blob: bytes, mnist, float_accuracy: float) -> tuple[bytes, dict]:
-    """Quantize `float_blob`; return the int8 model and a summary, or raise QuantizationRefused."""
+    """Quantize `float_blob`; return the int8 model and a summary, or raise QuantizationRefused (int8 too inaccurate)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     import onnx
@@ -54,5 +54,5 @@ def quantize_checked(float_blob: bytes, mnist, float_accuracy: float) -> tuple[b
           f"{accuracy:.4%} (float {float_accuracy:.4%})", flush=True)
     if float_accuracy - accuracy > MAX_ACCURACY_DROP:
         raise QuantizationRefused(f"int8 model loses {100 * (float_accuracy - accuracy):.2f} points of test "
-                                  f"accuracy (limit {100 * MAX_ACCURACY_DROP:.1f}); nothing installed")
+                                  f"accuracy (limit {100 * MAX_ACCURACY_DROP:.1f})")
     return int8_blob, summary

@@ -167,16 +167,26 @@ def run(cfg: TrainConfig) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = parse_args(argv)
-    try:
+    from training.quiet_tf import import_tensorflow
+    from training.runs import LatestNotUpdated, describe_os_error
+    cfg = None
+    try:  # Ctrl+C during TensorFlow's import is an interrupt too, not a traceback
+        import_tensorflow()  # its start-up log lines would precede every one-line error
+        cfg = parse_args(argv)
         run(cfg)
     except (DataError, PenDataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except LatestNotUpdated as e:
+        print(f"error: {e.strerror}", file=sys.stderr)
+        return 1
     except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {describe_os_error(e) if isinstance(e, OSError) else e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if cfg is None:
+            print("\ninterrupted before training started", file=sys.stderr)
+            return 130
         print("\ninterrupted: the incomplete run stays in its .partial directory; runs/latest is unchanged",
               file=sys.stderr)
         return 130
