@@ -1,8 +1,10 @@
 """The model card shown by Help > About: what the model is, how well it reads, what it learnt from.
 
 Built from the ONNX model's metadata_props (DESIGN.md), which come from a file: every value is
-cleaned of control characters before it reaches the screen.
+cleaned of control characters (app.printable) before it reaches the screen.
 """
+
+from app.printable import printable
 
 # (title, metadata keys tried in order, is an accuracy)
 FIELDS = (
@@ -41,5 +43,4 @@ def _accuracy(value):
 
 
 def _clean(value):
-    text = "".join(c if c.isprintable() else " " for c in str(value)).strip()
-    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+    return printable(str(value).strip(), limit=MAX_VALUE)
