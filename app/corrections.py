@@ -219,3 +219,60 @@ class Store:
         for path in (self.corrections_path, self.confirmed_path):
             path.unlink(missing_ok=True)
         return count
+
+
+class Memory:
+    """The window's side of corrections: the store, and `predictor`, the network adapted to them
+    (an app.adapt.Personal whose adapter is rebuilt after every change). `store` None: nothing is
+    kept and nothing adapts (windows made by tests and scripts)."""
+
+    def __init__(self, network, store=None):
+        from app.adapt import Personal
+
+        self.network = network
+        self.store = store
+        self.predictor = Personal(network)
+        self.status = "corrections off"
+        self.refresh()
+
+    @property
+    def enabled(self):
+        return self.store is not None
+
+    def count(self):
+        return self.store.count() if self.store else 0
+
+    def refresh(self):
+        """Rebuild the adaptation from what is kept; returns its one-line status."""
+        from app.adapt import personal
+
+        if self.store is None:
+            return self.status
+        rebuilt, self.status = personal(self.network, self.store.corrections(), self.store.confirmed())
+        self.predictor.adapter = rebuilt.adapter
+        return self.status
+
+    def correct(self, guess, label, strokes=()):
+        """Keep `guess` (an app.recognize.Guess) as `label`, with its strokes; adapt at once."""
+        metadata = getattr(self.network, "metadata", {})
+        self.store.add(correction_record(label, guess.image, strokes, read_as=guess.label,
+                                         model=getattr(self.network, "name", ""), run_id=metadata.get("run_id", "")))
+        return self.refresh()
+
+    def confirm(self, reading):
+        """Keep the sure digits of a reading the user let stand (guards against over-adapting)."""
+        if self.store is None:
+            return
+        for guess in reading.guesses:
+            if guess.is_digit and guess.sure:
+                self.store.confirm(guess.image, guess.label)
+
+    def forget_all(self):
+        count = self.store.forget_all() if self.store else 0
+        self.refresh()
+        return count
+
+
+def menu_label(count):
+    """The menu entry that shows how many corrections are kept and forgets them."""
+    return f"Corrections: {count} kept — Forget all…"

@@ -69,7 +69,7 @@ def tint(ink, signed, scale=None):
     ink = np.clip(np.asarray(ink, np.float32), 0, 1)[..., None]
     signed = np.asarray(signed, np.float32)
     scale = scale if scale is not None else float(np.abs(signed).max())
-    strength = np.clip(np.abs(signed) / max(scale, TINY), 0, 1)[..., None]
+    strength = np.sqrt(np.clip(np.abs(signed) / max(scale, TINY), 0, 1))[..., None]  # weak evidence stays visible
     colour = np.where(signed[..., None] >= 0, FOR, AGAINST)
     grey = np.full(3, 150, np.float32)
     shown = ink * ((1 - strength) * grey + strength * colour)
@@ -109,3 +109,44 @@ def deletion_curve(predictor, image, order, label, steps=10):
     for s in range(1, steps + 1):
         batch[s, order[: int(round(len(order) * s / steps))]] = 0.0
     return np.asarray(predictor.predict(batch.reshape(-1, 28, 28, 1)))[:, label]
+
+
+@dataclass(frozen=True)
+class WhyView:
+    """What the window shows: `preview` (RGB, the chosen digit's map and the runner-up's side by side),
+    `overlay` (RGBA over the digit's box on the canvas, or None) and a title naming both."""
+
+    preview: object
+    overlay: object
+    title: str
+
+
+def why_view(predictor, guess, pixels=None, zoom=3, gap=6):
+    """The why-view of an app.recognize.Guess; `pixels` the canvas raster (None for a picture)."""
+    from PIL import Image
+
+    why = explain(predictor, guess.image)
+    labels = list(predictor.labels)
+    ink = guess.image[:, :, 0]
+    scale = max(float(np.abs(why.for_chosen).max()), float(np.abs(why.for_runner_up).max()), TINY)
+    side = 28 * zoom
+    preview = Image.new("RGB", (2 * side + gap, side), (255, 255, 255))
+    for i, signed in enumerate((why.for_chosen, why.for_runner_up)):
+        tile = Image.fromarray(tint(ink, signed, scale), "RGB").resize((side, side), Image.Resampling.NEAREST)
+        preview.paste(tile, (i * (side + gap), 0))
+    overlay = None
+    if pixels is not None:
+        x0, y0, x1, y1 = (int(v) for v in guess.box)
+        crop = np.asarray(pixels)[y0:y1, x0:x1]
+        if crop.size:
+            carried = onto_canvas(why.for_chosen, guess.image, crop)
+            rgb = tint(np.ones(crop.shape), carried, float(np.abs(carried).max()) or None)
+            alpha = crop.astype(np.uint8)  # all of the digit's ink, so none shows through untinted
+            overlay = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    chosen, other = _short(labels[why.chosen]), _short(labels[why.runner_up])
+    title = f"Why {chosen}  ·  why not {other}\nblue: for it, orange: against"
+    return WhyView(preview, overlay, title)
+
+
+def _short(label):
+    return "not a digit" if len(label) > 1 else label

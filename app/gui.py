@@ -17,7 +17,7 @@ from tkinter import filedialog, font, messagebox, ttk
 from PIL import Image, ImageOps, ImageTk
 
 import app
-from app import layout, presentation, recognize
+from app import corrections, explain, layout, presentation, recognize
 from app.background import BackgroundCall
 from app.drawing import Drawing
 from app.history import History
@@ -52,9 +52,13 @@ def read_file(predictor, path):
 class DigitApp:
     """Main window contents on `root`; `predictor` is an app.predictor.Predictor."""
 
-    def __init__(self, root, predictor, trace=False):
+    def __init__(self, root, predictor, trace=False, store=None):
         self.root = root
-        self.predictor = predictor
+        # Corrections adapt the network at once (app.corrections, app.adapt); store None keeps none.
+        self.memory = corrections.Memory(predictor, store)
+        self.predictor = self.memory.predictor
+        self.why_var = tk.BooleanVar(root, value=False)
+        self.why_photo = self.why_item = self.why_overlay = None
         self.trace = trace
         self.aqua = root.tk.call("tk", "windowingsystem") == "aqua"
         self.desktop_ppi = root.winfo_fpixels("1i")
@@ -264,6 +268,13 @@ class DigitApp:
         edit.add_separator()
         edit.add_command(label="Copy number", accelerator=f"{key}+C", command=self.copy_number, underline=0)
         edit.add_command(label="Clear", accelerator="Esc", command=self.clear, underline=1)
+        edit.add_separator()
+        state = "normal" if self.memory.enabled else "disabled"
+        edit.add_command(label="Correct this digit…", accelerator=f"{key}+K", command=self.ask_correction,
+                         underline=1, state=state)
+        edit.add_command(label=corrections.menu_label(self.memory.count()), command=self.forget_corrections,
+                         state=state)
+        self.corrections_entry = edit.index("end")
         view = menu("View")
         view.add_command(label="Thinner brush", accelerator="[", command=lambda: self.set_brush(self.brush_width - 2))
         view.add_command(label="Thicker brush", accelerator="]", command=lambda: self.set_brush(self.brush_width + 2))
@@ -271,6 +282,9 @@ class DigitApp:
         view.add_command(label="Zoom in", accelerator=f"{key}++", command=lambda: self.step_zoom(1))
         view.add_command(label="Zoom out", accelerator=f"{key}+-", command=lambda: self.step_zoom(-1))
         view.add_command(label="Actual size", accelerator=f"{key}+0", command=lambda: self.set_zoom(1.0))
+        view.add_separator()
+        view.add_checkbutton(label="Why? (ink for and against)", accelerator=f"{key}+E", variable=self.why_var,
+                             command=lambda: self.show(self.reading, keep_selection=True), underline=0)
         help_ = menu("Help")
         help_.add_command(label=f"About {TITLE}", command=self.show_about, underline=0)
         if self.aqua:
@@ -294,7 +308,7 @@ class DigitApp:
             "z": self.undo, "y": self.redo, "o": self.open_image, "s": self.save_drawing,
             "c": self.copy_number, "q": self.quit, "0": lambda: self.set_zoom(1.0),
             "plus": lambda: self.step_zoom(1), "equal": lambda: self.step_zoom(1),
-            "minus": lambda: self.step_zoom(-1),
+            "minus": lambda: self.step_zoom(-1), "k": self.ask_correction, "e": self.toggle_why,
         }
         for letter, action in shortcuts.items():
             for name in {letter, letter.upper()} if len(letter) == 1 else {letter}:
@@ -329,6 +343,8 @@ class DigitApp:
         if self.drawing.empty and self.opened is None:
             return
         self._trace("clear")
+        if self.opened is None:
+            self._keep(lambda: self.memory.confirm(self.reading))  # a reading left standing was right
         self.history.record(self._state())
         self.drawing.clear()
         self._set_opened(None)
@@ -674,7 +690,84 @@ class DigitApp:
         self.bars_title.set(presentation.bars_title(focus, len(guesses)) if guesses else "Probabilities")
         self.bars.show(guesses[focus] if guesses else None)
         self._show_preview(guesses[focus].image if guesses else None)
+        self._show_why(guesses[focus] if guesses else None)
         self._trace(f"prediction: {reading.number or '-'} {presentation.confidence(reading):.3f}")
+
+    # -- corrections and the why-view (decisions in app.corrections, app.adapt, app.explain) --
+
+    def _guess_in_focus(self):
+        guesses = self.reading.guesses
+        guess = guesses[self._focus()] if guesses else None
+        return guess if guess is not None and guess.label != recognize.DECIMAL_POINT else None
+
+    def ask_correction(self):
+        """Pop up the labels to pick the right one for the digit in focus (Ctrl+K)."""
+        if not self.memory.enabled or self._guess_in_focus() is None:
+            self.root.bell()
+            return None
+        menu = tk.Menu(self.root, tearoff=False)
+        for label in self.predictor.labels:
+            menu.add_command(label=label, command=lambda c=label: self.correct(c))
+        x, y = self.number_view.canvas.winfo_rootx(), self.number_view.canvas.winfo_rooty()
+        menu.tk_popup(x, y)
+        return menu
+
+    def correct(self, label):
+        """Keep the digit in focus as `label` and read again with the adaptation."""
+        guess = self._guess_in_focus()
+        if guess is None or not self.memory.enabled:
+            self.root.bell()
+            return
+        strokes = corrections.strokes_of(self.drawing.strokes, guess.box) if self.opened is None else ()
+        if not self._keep(lambda: self.memory.correct(guess, label, strokes)):
+            return
+        self._trace(f"corrected {guess.label} -> {label}")
+        self.menus["Edit"].entryconfigure(self.corrections_entry, label=corrections.menu_label(self.memory.count()))
+        if self.opened is None:
+            self.predict_now()
+        self.status_var.set(f"Kept as {label} (read as {guess.label}); {self.memory.status}.  " + self._model_status())
+
+    def forget_corrections(self):
+        count = self.memory.count()
+        if not messagebox.askyesno("Forget corrections", f"Forget all {count} corrections and the readings "
+                                   "kept with them?", parent=self.root):
+            return
+        self._keep(self.memory.forget_all)
+        self.menus["Edit"].entryconfigure(self.corrections_entry, label=corrections.menu_label(0))
+        self.status_var.set(f"Forgot {count} corrections.  " + self._model_status())
+        if self.opened is None:
+            self.predict_now()
+
+    def _keep(self, action):
+        """Run a change to the kept corrections; a folder that cannot be written is a status line."""
+        try:
+            return action() or True
+        except OSError as exc:
+            self.status_var.set(f"Cannot keep corrections in {self.memory.store.folder}: {exc.strerror or exc}")
+            return False
+
+    def toggle_why(self):
+        self.why_var.set(not self.why_var.get())
+        self.show(self.reading, keep_selection=True)
+
+    def _show_why(self, guess):
+        """Overlay the ink for and against the digit in focus (canvas) and its runner-up (preview)."""
+        if self.why_item is not None:
+            self.canvas.delete(self.why_item)
+            self.why_item = None
+        if not self.why_var.get() or guess is None or not guess.probabilities.any():
+            self.preview_label.configure(image=self.preview)
+            self.preview_title.configure(text="What the network sees")
+            return
+        view = explain.why_view(self.predictor, guess, self.drawing.pixels if self.opened is None else None,
+                                zoom=self.preview_zoom)
+        self.why_photo = ImageTk.PhotoImage(view.preview)
+        self.preview_label.configure(image=self.why_photo)
+        self.preview_title.configure(text=view.title)
+        if view.overlay is not None:
+            self.why_overlay = ImageTk.PhotoImage(view.overlay)
+            self.why_item = self.canvas.create_image(int(guess.box[0]), int(guess.box[1]), anchor="nw",
+                                                     image=self.why_overlay)
 
     def _focus(self):
         if self.selected is not None and self.selected < len(self.reading.guesses):
@@ -749,6 +842,6 @@ def run(predictor):
         hint = presentation.predict_hint(getattr(sys, "frozen", False), sys.executable)
         print(f"error: cannot open a window ({exc}); `{hint}` reads pictures without one", file=sys.stderr)
         return 1
-    DigitApp(root, predictor, trace=os.environ.get("DIGITS_APP_TRACE") == "1")
+    DigitApp(root, predictor, trace=os.environ.get("DIGITS_APP_TRACE") == "1", store=corrections.Store())
     root.mainloop()
     return 0

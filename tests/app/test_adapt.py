@@ -106,3 +106,40 @@ def test_no_features_output_means_no_adaptation(models):
 def test_corrections_with_a_label_the_model_lacks_are_left_out(with_features):
     personal, status = adapt.personal(with_features, [Example("not a digit", style(*LEANING_ONE, 0))])
     assert status == "no corrections" and personal.adapter is None
+
+
+def test_window_draw_misread_correct_and_the_same_style_reads_right(xvfb, tmp_path, with_features):
+    import tkinter as tk
+
+    from app import gui
+    from app.corrections import Store, menu_label
+
+    from .test_gui import stroke
+
+    root = tk.Tk()
+    try:
+        window = gui.DigitApp(root, with_features, store=Store(tmp_path / "data"))
+        root.update()
+
+        def draw_leaning_one(left, top, height):
+            for path in samples.stroke_paths(1, (left, top, height), slant=0.5):
+                stroke(window, path)
+
+        draw_leaning_one(150, 50, 300)
+        assert window.number_var.get().rstrip("?") == "2"  # the misread
+        window.correct("1")
+        assert window.number_var.get().rstrip("?") == "1"  # read again, adapted at once
+        assert window.menus["Edit"].entrycget(window.corrections_entry, "label") == menu_label(1)
+        assert [c.label for c in window.memory.store.corrections()] == ["1"]
+        assert window.memory.store.corrections()[0].read_as == "2"
+        assert len(window.memory.store.corrections()[0].strokes) == 1  # its strokes, as drawn
+        window.clear()
+        assert [c.label for c in window.memory.store.confirmed()] == ["1"]  # left standing: a guard
+        draw_leaning_one(260, 90, 240)  # the same habit again, elsewhere, smaller
+        assert window.number_var.get().rstrip("?") == "1"
+        window.toggle_why()  # the why-view: an overlay on the canvas, both maps in the preview
+        assert window.why_item is not None and window.preview_title.cget("text").startswith("Why 1")
+        window.toggle_why()
+        assert window.why_item is None and window.preview_title.cget("text") == "What the network sees"
+    finally:
+        root.destroy()
