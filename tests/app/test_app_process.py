@@ -13,6 +13,8 @@ import pytest
 from app import samples
 
 from .conftest import ROOT
+from .test_recognize import first_read_right
+from .test_strokes import place
 
 
 class Running:
@@ -77,6 +79,41 @@ def test_python_m_app_draws_predicts_and_quits(xvfb, models):
         app.wait_for("undo", timeout=20)
         app.wait_for("prediction: - ", timeout=20)
 
+        xdotool("windowfocus", "--sync", window, "key", "ctrl+q", env=env)
+        assert app.process.wait(timeout=20) == 0
+        assert "Traceback" not in app.process.stderr.read()
+    finally:
+        if app.process.poll() is None:
+            app.process.kill()
+            app.process.wait()
+
+
+def test_a_touching_number_drawn_in_the_real_window_reads_right(xvfb, shipped_model):
+    """Real pen digits of held-out writers, drawn with the mouse so that their ink touches: the
+    window groups them by stroke and reads the whole number (DIGITS_APP_TRACE's last prediction)."""
+    if shutil.which("xdotool") is None:
+        pytest.fail("xdotool is not installed: the GUI tests need it (apt-get install xvfb xdotool)")
+    number = "206"
+    chosen = [first_read_right(shipped_model, d) for d in number]
+    env = dict(os.environ, DISPLAY=xvfb, DIGITS_APP_TRACE="1")
+    app = Running([sys.executable, "-m", "app", "--model", str(shipped_model)], env)
+    try:
+        ready = app.wait_for("ready ")
+        left, top, width, height = map(int, ready.split()[1:5])
+        # Touching: the points of neighbours 2 % of a digit's height apart, the 28-px brush meets.
+        size = min(0.45 * height, 0.28 * width)
+        placed = place(chosen, height=size, gap=0.02, left=0.1 * width, baseline=0.7 * height)
+        steps = []
+        for digit in placed:
+            for stroke in digit:
+                points = stroke[:: max(1, len(stroke) // 25)].tolist() + [stroke[-1].tolist()]
+                for i, (x, y) in enumerate(points):
+                    steps += ["mousemove", round(left + x), round(top + y)] + (["mousedown", 1] if i == 0 else [])
+                    steps += ["sleep", "0.03"]
+                steps += ["mouseup", 1, "sleep", "0.1"]
+        xdotool(*steps, env=env)
+        assert app.wait_for(f"prediction: {number} ", timeout=30)
+        window = xdotool("search", "--sync", "--name", "^Digit Recognizer$", env=env).split()[0]
         xdotool("windowfocus", "--sync", window, "key", "ctrl+q", env=env)
         assert app.process.wait(timeout=20) == 0
         assert "Traceback" not in app.process.stderr.read()

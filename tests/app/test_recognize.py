@@ -16,23 +16,28 @@ def predictor(shipped_model):
 
 
 @pytest.fixture(scope="module")
-def pick(predictor):
-    """pick(label, strokes=None): the first validation-writer sample of `label` (with that many
-    strokes) that the model reads right on its own, so that these tests judge the grouping."""
+def pick(shipped_model):
+    """pick(label, strokes=None, skip=0): see first_read_right."""
     chosen = {}
 
     def pick(label, strokes=None, skip=0):
-        key = (label, strokes, skip)
-        if key not in chosen:
-            found = (s for s in validation_digits()
-                     if s.label == label and (strokes is None or len(s.strokes) == strokes)
-                     and recognize.read_drawing(predictor, draw(place([s])[0])).number == label)
-            for _ in range(skip):
-                next(found)
-            chosen[key] = next(found)
-        return chosen[key]
+        if (label, strokes, skip) not in chosen:
+            chosen[label, strokes, skip] = first_read_right(shipped_model, label, strokes, skip)
+        return chosen[label, strokes, skip]
 
     return pick
+
+
+def first_read_right(model_path, label, strokes=None, skip=0):
+    """The `skip`-th validation-writer sample of `label` that the model at `model_path` reads
+    right on its own (for tests that judge the grouping, not the model)."""
+    predictor = Predictor(model_path)
+    found = (s for s in validation_digits()
+             if s.label == label and (strokes is None or len(s.strokes) == strokes)
+             and recognize.read_drawing(predictor, draw(place([s])[0])).number == label)
+    for _ in range(skip):
+        next(found)
+    return next(found)
 
 
 class Counting:
