@@ -125,7 +125,10 @@ def _open_regular_file(path, name):
 
 @contextlib.contextmanager
 def _quiet_stderr(active):
-    """Send file descriptor 2 to nowhere while libtiff decodes: it prints its complaints there itself."""
+    """Send file descriptor 2 to nowhere while libtiff decodes: it prints its complaints there itself.
+
+    Process-wide for those milliseconds: a line another thread writes to stderr meanwhile is lost.
+    """
     if not active:
         yield
         return
