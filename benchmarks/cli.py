@@ -98,7 +98,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
              "(`make bench`); each row names the command that produced it. \"basis\" says how a figure was "
              "obtained: timings are the median (p50) and 95th percentile of N timed runs after warm-up, "
              "other figures come from a single run or an exact count. \"pass\" compares the value with "
-             "its goal (— where the row has none).", ""]
+             "its goal (— where the row has none). Each section says when it was measured and how busy the "
+             "machine was (load average over the minute before; timings on a busy machine run slow).", ""]
     if any("passed" not in r for r in rows):
         lines += ["Rows marked ? were measured by an older version of the benchmarks that did not check "
                   "goals; re-run their section.", ""]
@@ -106,20 +107,23 @@ def markdown(rows: list[dict], meta: dict) -> str:
     for r in rows:
         if r["section"] != section:
             section = r["section"]
-            lines += ["", f"## {TITLES.get(section, section)}", "",
-                      "| metric | value | goal | pass | basis | command |", "| --- | --- | --- | --- | --- | --- |"]
+            lines += ["", f"## {TITLES.get(section, section)}", ""]
+            if r.get("measured_at"):
+                lines += [f"Measured {r['measured_at']}, load average {r.get('load', '?')}.", ""]
+            lines += ["| metric | value | goal | pass | basis | command |", "| --- | --- | --- | --- | --- | --- |"]
         mark = PASS_MARK[r["passed"]] if "passed" in r else "?"
         lines.append(f"| {r['metric']} | {r['value']} | {r['goal']} | {mark} | {r.get('basis', '')} "
                      f"| `{r['command']}` |")
     return "\n".join(lines) + "\n"
 
 
-def merge(previous: list[dict], fresh: dict[str, list[Row]]) -> list[dict]:
-    """Rows of every section in SECTIONS order: re-measured ones from `fresh`, the others as before."""
+def merge(previous: list[dict], fresh: dict[str, list[Row]], when: dict | None = None) -> list[dict]:
+    """Rows of every section in SECTIONS order: re-measured ones from `fresh` (stamped with `when[name]`,
+    e.g. the time and load), the others as before."""
     rows = []
     for name in SECTIONS:
         if name in fresh:
-            rows += [{**r.as_dict(), "section": name} for r in fresh[name]]
+            rows += [{**r.as_dict(), "section": name, **(when or {}).get(name, {})} for r in fresh[name]]
         else:
             rows += [r for r in previous if r["section"] == name]
     return rows
@@ -158,10 +162,13 @@ def main(argv=None) -> int:
     json_path = args.out / "benchmarks.json"
     previous = json.loads(json_path.read_text())["rows"] if json_path.is_file() else []
     fresh: dict[str, list[Row]] = {}
+    when: dict[str, dict] = {}
     failed = False
     for name in [s for s in SECTIONS if s in args.only]:  # SECTIONS order, not the order --only gives
         print(f"[{name}] measuring ...", flush=True)
         t = time.perf_counter()
+        when[name] = {"measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      "load": f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"}
         try:
             fresh[name] = SECTIONS[name](ctx)
         except (DataError, FileNotFoundError) as e:
@@ -173,7 +180,7 @@ def main(argv=None) -> int:
             print(f"  {r.metric}: {r.value}" + (f"  (goal {r.goal})" if r.goal else "") + mark, flush=True)
         print(f"[{name}] {time.perf_counter() - t:.0f} s", flush=True)
 
-    rows = merge(previous, fresh)
+    rows = merge(previous, fresh, when)
     meta = {"measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(json_path, json.dumps({**meta, "rows": rows}, indent=2) + "\n")

@@ -51,7 +51,10 @@ def test_only_re_measured_sections_change(fake_sections, tmp_path):
     rows = json.loads((tmp_path / "benchmarks.json").read_text())["rows"]
     assert [(r["section"], r["metric"]) for r in rows] == [
         ("training", "old training"), ("canvas", "canvas figure"), ("peer", "old peer")]
+    assert "measured_at" in rows[1] and "load average" not in rows[1] and "measured_at" not in rows[0]
     text = (tmp_path / "BENCHMARKS.md").read_text()
+    canvas = text.split(f"## {cli.TITLES['canvas']}")[1]
+    assert canvas.lstrip().startswith(f"Measured {rows[1]['measured_at']}, load average {rows[1]['load']}.")
     assert "| canvas figure | new |  | pass | single run | `cmd` |" in text
     assert "| old training | 2 |  | ? |  | `c` |" in text  # no goal check recorded: not passed off as one
 
