@@ -182,22 +182,25 @@ def _stroke_width(mask):
 def _cut_starts(mask, height, stroke):
     """Columns where a cut may start: valleys of the smoothed column profile and even spacings."""
     w = mask.shape[1]
-    profile = mask.sum(axis=0).astype(np.float64)
-    k = max(1, int(round(stroke)))
-    smooth = np.convolve(profile, np.ones(k) / k, mode="same")
-    lo, hi = int(0.15 * height), int(w - 0.15 * height)
+    # A cut starts strictly inside the piece (column 0 and column w are its edges).
+    lo, hi = max(1, int(0.15 * height)), min(w, int(w - 0.15 * height))
     if hi <= lo:
         return []
+    profile = mask.sum(axis=0).astype(np.float64)
+    k = min(max(1, int(round(stroke))), w)  # np.convolve "same" is longer than w for k > w
+    smooth = np.convolve(profile, np.ones(k) / k, mode="same")
     inner = smooth[1:-1]
     valley = np.flatnonzero((inner <= smooth[:-2]) & (inner < smooth[2:])) + 1
-    valley = [int(x) for x in valley if lo <= x < hi]
     most = min(MAX_SPAN + 1, max(2, math.ceil(w / (0.45 * height))))
-    even = [int(round(w * k / n)) for n in range(2, most + 1) for k in range(1, n)]
+    even = {int(round(w * k / n)) for n in range(2, most + 1) for k in range(1, n)}
+    # Only columns inside [lo, hi) are ranked: even spacings of a tiny piece round onto its edge.
+    valley = [int(x) for x in valley if lo <= x < hi]
+    even = [x for x in even if lo <= x < hi]
     # Valleys first (deepest first), then even spacings, each kept if far from those kept.
-    ordered = sorted(valley, key=lambda x: smooth[x]) + sorted(set(even), key=lambda x: smooth[x])
+    ordered = sorted(valley, key=lambda x: smooth[x]) + sorted(even, key=lambda x: smooth[x])
     kept = []
     for x in ordered:
-        if lo <= x < hi and all(abs(x - y) >= MIN_GAP * height for y in kept):
+        if all(abs(x - y) >= MIN_GAP * height for y in kept):
             kept.append(x)
         if len(kept) == MAX_CUTS:
             break

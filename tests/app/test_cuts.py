@@ -130,3 +130,25 @@ def test_best_path_prefers_probable_digits():
     halves = np.concatenate([np.full(10, 0.01), [0.9]])
     whole = np.concatenate([np.eye(10)[8] * 0.6, [0.4]])
     assert cuts._best_path(plan, np.stack([halves, whole, halves]), True) == [1]
+
+
+def test_tiny_pieces_are_planned_without_error():
+    """Fuzz case 00147-float.tif (seed 13): a 2x1 blob made even spacings round onto the piece's
+    edge, indexing past the column profile. Every small piece is planned, cuts strictly inside."""
+    from app.segment import Piece
+
+    rng = np.random.default_rng(147)
+    for h in range(1, 7):
+        for w in range(1, 13):
+            for _ in range(12):
+                ink = (rng.random((h, w)) < rng.uniform(0.3, 1.0)).astype(np.float32)
+                plan = cuts._plan(Piece((0, 0, w, h), ink))
+                assert plan.ends >= 1
+                for box in plan.boxes:
+                    assert box is None or (0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h)
+
+
+def test_a_picture_of_two_pixels_side_by_side_is_read(predictor):
+    picture = np.zeros((48, 48), np.float32)
+    picture[14, 9] = picture[34, 35] = picture[34, 36] = 1.0  # the fuzz case's ink
+    recognize.read(predictor, picture)  # raised IndexError in cuts._cut_starts
