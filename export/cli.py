@@ -78,13 +78,13 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
 
     started = time.perf_counter()
     stats = source.stats
-    temperature = float(stats.get("temperature", 1.0))
-    proto = keras_to_onnx(model, opset, temperature)
+    temperature, bias = float(stats.get("temperature", 1.0)), float(stats.get("reject_bias", 0.0))
+    proto = keras_to_onnx(model, opset, temperature, bias)
     print(f"converted to ONNX opset {opset} in {time.perf_counter() - started:.1f}s", flush=True)
 
     mnist = load_mnist(data)
     x_test, y_test = to_model_input(mnist.x_test), mnist.y_test.astype("int64")
-    p_keras = keras_probabilities(model, x_test, temperature)
+    p_keras = keras_probabilities(model, x_test, temperature, bias)
     measured_accuracy = float((p_keras.argmax(1) == y_test).mean())
     measured_loss = log_loss(p_keras, y_test)
     set_metadata(proto, {
@@ -143,7 +143,8 @@ def _installed(out: Path | None, blob: bytes | None) -> bool:
 def model_card(results: dict, stats: dict) -> dict:
     """What the app's About box and status line show: validation figures, calibration, training data."""
     card = {key: round(float(stats[key]), 6) for key in
-            ("mnist_val_accuracy", "pen_val_accuracy", "reject_val_accuracy", "temperature", "sure_threshold",
+            ("mnist_val_accuracy", "pen_val_accuracy", "reject_val_accuracy", "reject_bias", "temperature",
+             "sure_threshold",
              "ece_after") if stats.get(key) is not None and stats[key] == stats[key]}
     if results.get("data", {}).get("trained_on"):
         card["trained_on"] = results["data"]["trained_on"]

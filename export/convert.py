@@ -23,11 +23,11 @@ def labels_for(classes: int) -> list[str]:
     return [str(d) for d in range(10)] + [NOT_A_DIGIT] * (classes - 10)
 
 
-def serving_function(model, temperature: float = 1.0):
+def serving_function(model, temperature: float = 1.0, reject_bias: float = 0.0):
     """The one function both Keras parity and the ONNX graph compute: image -> {probabilities, features}.
 
-    With a calibration temperature T != 1 the probabilities are softmax(log p / T), the
-    temperature scaling fitted on validation (training.calibrate). `features` is the input of the
+    Calibrated as fitted on validation (training.calibrate): probabilities = softmax((log p + b) / T)
+    with b = reject_bias on "not a digit" and 0 on the digits. `features` is the input of the
     final softmax layer (named "probabilities" in every builder of training.models).
     """
     import keras
@@ -40,18 +40,21 @@ def serving_function(model, temperature: float = 1.0):
     def serve(image):
         # training=False: BatchNorm uses its moving statistics and Dropout is off.
         probabilities, features = both(image, training=False)
-        if temperature != 1.0:
-            probabilities = tf.nn.softmax(tf.math.log(tf.maximum(probabilities, 1e-30)) / temperature)
+        if temperature != 1.0 or reject_bias != 0.0:
+            classes = probabilities.shape[-1]
+            bias = tf.constant([0.0] * 10 + [reject_bias] * (classes - 10), tf.float32)
+            logits = tf.math.log(tf.maximum(probabilities, 1e-30)) + bias
+            probabilities = tf.nn.softmax(logits / temperature)
         return {OUTPUT_NAME: probabilities, FEATURES_NAME: features}
 
     return serve, spec
 
 
-def keras_to_onnx(model, opset: int = 17, temperature: float = 1.0) -> onnx.ModelProto:
+def keras_to_onnx(model, opset: int = 17, temperature: float = 1.0, reject_bias: float = 0.0) -> onnx.ModelProto:
     """Convert with tf2onnx, name the I/O and the batch dimension per the contract; inference mode only."""
     import tf2onnx
 
-    serve, spec = serving_function(model, temperature)
+    serve, spec = serving_function(model, temperature, reject_bias)
     proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
     graph = proto.graph
     if [i.name for i in graph.input] != [INPUT_NAME] or \

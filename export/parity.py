@@ -71,10 +71,10 @@ def onnx_probabilities(model_bytes: bytes, images: np.ndarray, batch_size: int =
         raise ParityError(f"onnxruntime cannot run the model on (N, 28, 28, 1) images: {e}") from None
 
 
-def keras_probabilities(model, images: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+def keras_probabilities(model, images: np.ndarray, temperature: float = 1.0, reject_bias: float = 0.0) -> np.ndarray:
     """The Keras side of parity: the same serving function the ONNX graph was converted from."""
     from export.convert import OUTPUT_NAME, serving_function
 
-    serve, _ = serving_function(model, temperature)
+    serve, _ = serving_function(model, temperature, reject_bias)
     # Inference mode inside serve; training=True would move BatchNorm statistics.
     return np.concatenate([serve(images[i:i + 1000])[OUTPUT_NAME].numpy() for i in range(0, len(images), 1000)])

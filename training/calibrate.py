@@ -1,7 +1,8 @@
-"""Honest confidence: temperature scaling, calibration error, and the "not sure" threshold.
+"""Honest confidence: the "not a digit" prior, temperature scaling, calibration error, the "not sure" threshold.
 
-Pure numpy on validation probabilities; the temperature is applied at export time inside the ONNX
-graph (probabilities = softmax(log p / T)), so the app's numbers are the calibrated ones.
+Pure numpy on validation probabilities; the export applies both inside the ONNX graph
+(probabilities = softmax((log p + bias) / T), bias = (0, ..., 0, reject_bias)), so the app's numbers
+are the calibrated ones.
 """
 from __future__ import annotations
 
@@ -10,6 +11,33 @@ import numpy as np
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))  # grid: robust, no optimiser needed
 SURE_TARGET = 0.995  # sure answers must be right this often on validation
 MIN_SURE = 0.5       # never call an answer sure below this
+
+
+REJECT_BIASES = np.linspace(-4.0, 2.0, 61)  # log-odds shifts of "not a digit" tried on validation
+
+
+def apply_reject_bias(probs: np.ndarray, bias: float) -> np.ndarray:
+    """Probabilities with the last class ("not a digit") scaled by exp(bias), renormalised."""
+    if bias == 0.0 or probs.shape[1] != 11:
+        return probs
+    out = probs.astype(np.float64).copy()
+    out[:, -1] *= np.exp(bias)
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def fit_reject_bias(sets: dict, weights: dict) -> float:
+    """The bias that maximises the weighted mean accuracy over validation sets {name: (probs, labels)}.
+
+    The training mix decides how readily the network says "not a digit"; this moves that prior to
+    where the validation sets (digits of MNIST and of held-out writers, their non-digits) want it.
+    Ties go to the smallest shift.
+    """
+    def score(bias):
+        return sum(w * float((apply_reject_bias(sets[k][0], bias).argmax(1) == sets[k][1]).mean())
+                   for k, w in weights.items() if k in sets and len(sets[k][1]))
+    scores = np.array([score(b) for b in REJECT_BIASES])
+    best = np.flatnonzero(scores >= scores.max() - 1e-12)
+    return float(REJECT_BIASES[best[np.argmin(np.abs(REJECT_BIASES[best]))]])
 
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:

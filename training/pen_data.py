@@ -119,10 +119,16 @@ def augment(strokes, rng: np.random.Generator):
     return tuple(out)
 
 
-def stroke_view(strokes, rng: np.random.Generator | None = None):
-    """The window's input for drawn strokes (optionally with a jittered stroke width)."""
+TAP_BRUSH = 12.0  # synthetic strokes' brush in their own units: a tap (extent <= 6) stays a dot
+
+
+def stroke_view(strokes, rng: np.random.Generator | None = None, min_extent: float = 0.0):
+    """The window's input for drawn strokes (optionally with a jittered stroke width).
+
+    `min_extent` is what the window passes (the brush width): strokes smaller than it stay small.
+    """
     share = NORM_WIDTH * (rng.uniform(0.7, 1.4) if rng is not None else 1.0)
-    return center_digit(normalised_ink(strokes, share))
+    return center_digit(normalised_ink(strokes, share, min_extent))
 
 
 def picture_view(strokes, rng: np.random.Generator):
@@ -161,14 +167,14 @@ def _circle(radius):
     return radius * np.hstack([np.cos(t), np.sin(t)])
 
 
-def _images(samples_strokes, labels, views, rng):
+def _images(samples_strokes, labels, views, rng, min_extent=0.0):
     xs, ys = [], []
     for strokes, label in zip(samples_strokes, labels):
         for view in views:
             if view == "stroke":
-                img = stroke_view(augment(strokes, rng), rng)
+                img = stroke_view(augment(strokes, rng), rng, min_extent)
             elif view == "plain":
-                img = stroke_view(strokes)
+                img = stroke_view(strokes, None, min_extent)
             else:
                 img = picture_view(augment(strokes, rng), rng)
             if img is not None:
@@ -177,6 +183,28 @@ def _images(samples_strokes, labels, views, rng):
     if not xs:
         return np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int64)
     return np.stack(xs).astype(np.float32), np.asarray(ys, np.int64)
+
+
+def _render_chunk(job):
+    strokes, labels, views, seed, min_extent = job
+    return _images(strokes, labels, views, np.random.default_rng(seed), min_extent)
+
+
+def _images_parallel(strokes, labels, views, seed, min_extent=0.0):
+    """_images over all cores: rendering ~50k images costs minutes on one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    if workers == 1 or len(strokes) < 200:
+        return _images(strokes, labels, views, np.random.default_rng(seed), min_extent)
+    step = -(-len(strokes) // workers)
+    jobs = [(strokes[i:i + step], labels[i:i + step], views, (seed, i), min_extent)
+            for i in range(0, len(strokes), step)]
+    # spawn, not fork: the training process has TensorFlow's threads running.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(_render_chunk, jobs))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _subset(samples: list, n: int | None, rng: np.random.Generator) -> list:
@@ -207,19 +235,22 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
         synthetic = min(synthetic, limit)
     print(f"pen data: rendering {len(d_train)} train / {len(d_val)} validation digits, {len(l_train)} / "
           f"{len(l_val)} letters, {synthetic} synthetic non-digits ...", flush=True)
-    xd, yd = _images([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views, rng)
+    xd, yd = _images_parallel([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views, seed)
     # Letters: one view each, drawn and pictured alternately.
-    xl, yl = _images([s.strokes for s in l_train[0::2]], [NOT_A_DIGIT] * len(l_train[0::2]), ("stroke",), rng)
-    xl2, yl2 = _images([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]), ("picture",), rng)
+    xl, yl = _images_parallel([s.strokes for s in l_train[0::2]], [NOT_A_DIGIT] * len(l_train[0::2]), ("stroke",),
+                              seed + 1)
+    xl2, yl2 = _images_parallel([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]),
+                                ("picture",), seed + 2)
     synth = synthetic_rejects(synthetic, rng)
-    xs, ys = _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng)
+    xs, ys = _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng, TAP_BRUSH)
     # Validation: each held-out digit once as drawn in the window and once as a picture.
     xvd, yvd = _images([s.strokes for s in d_val], [int(s.label) for s in d_val], ("plain", "picture"), rng)
     synth_val = synthetic_rejects(max(synthetic // 8, 8), rng)
-    xvl, yvl = _images([s.strokes for s in l_val] + list(synth_val),
-                       [NOT_A_DIGIT] * (len(l_val) + len(synth_val)), ("plain",), rng)
+    xvl, yvl = _images([s.strokes for s in l_val], [NOT_A_DIGIT] * len(l_val), ("plain",), rng)
+    xvs, yvs = _images(synth_val, [NOT_A_DIGIT] * len(synth_val), ("plain",), rng, TAP_BRUSH)
     return PenSets(
         x_train=np.concatenate([xd, xl, xl2, xs]), y_train=np.concatenate([yd, yl, yl2, ys]),
-        x_val_digits=xvd, y_val_digits=yvd, x_val_reject=xvl, y_val_reject=yvl,
+        x_val_digits=xvd, y_val_digits=yvd, x_val_reject=np.concatenate([xvl, xvs]),
+        y_val_reject=np.concatenate([yvl, yvs]),
         train_writers=len({s.writer for s in d_train + l_train}),
         val_writers=len({s.writer for s in d_val + l_val}))

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from training.calibrate import apply_reject_bias
 from training.config import TrainConfig
 from training.data import Splits
 from training.models import MODELS
@@ -108,8 +109,10 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
     train_seconds = time.perf_counter() - started
 
     val_loss, _ = model.evaluate(val_ds, verbose=0)
-    probs = model.predict(splits.x_test, batch_size=512, verbose=0)
-    test_loss = float(keras.losses.sparse_categorical_crossentropy(splits.y_test, probs).numpy().mean())
+    calibration = validation_metrics(model, splits)
+    # The exported model's outputs: the "not a digit" prior fitted on validation applied.
+    probs = apply_reject_bias(model.predict(splits.x_test, batch_size=512, verbose=0), calibration["reject_bias"])
+    test_loss = float(-np.log(np.clip(probs[np.arange(len(splits.y_test)), splits.y_test], 1e-7, 1.0)).mean())
     predicted = probs.argmax(axis=1)  # over all classes: a rejected MNIST digit counts as wrong
     test_acc = float((predicted == splits.y_test).mean())
     confusion = np.zeros((10, probs.shape[1]), dtype=np.int64)
@@ -120,14 +123,15 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
         "best_epoch": int(np.argmin(fit.history["val_loss"])) + 1,
         "train_seconds": round(train_seconds, 2),
         "seconds_per_epoch": round(float(np.mean(timer.seconds)), 2),
-        **validation_metrics(model, splits),
+        **calibration,
         "val_loss": float(val_loss),
         "test_accuracy": test_acc,
         "test_loss": test_loss,
     }
     print(f"== {name}: score {metrics['val_accuracy']:.4f} (MNIST val {metrics['mnist_val_accuracy']:.4f}, "
           f"pen val {metrics['pen_val_accuracy']:.4f}, not-a-digit val {metrics['reject_val_accuracy']:.4f}), "
-          f"test acc {test_acc:.4f}, T={metrics['temperature']:.2f}, sure >= {metrics['sure_threshold']:.3f}, "
+          f"test acc {test_acc:.4f}, not-a-digit bias {metrics['reject_bias']:+.1f}, T={metrics['temperature']:.2f}, "
+          f"sure >= {metrics['sure_threshold']:.3f}, "
           f"{train_seconds:.0f}s", flush=True)
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items() if k != "learning_rate"}
     return TrainedModel(name, model, metrics, history, confusion)
@@ -145,7 +149,7 @@ def validation_arrays(splits: Splits) -> tuple[np.ndarray, np.ndarray]:
 def validation_metrics(model: keras.Model, splits: Splits) -> dict:
     """Per-set validation accuracies, the selection score, and the calibration fitted on validation."""
     from training.calibrate import (apply_temperature, choose_threshold, expected_calibration_error,
-                                    fit_temperature)
+                                    fit_reject_bias, fit_temperature)
     from training.config import SELECTION_WEIGHTS
 
     sets = {"mnist": (splits.x_val, splits.y_val)}
@@ -154,6 +158,8 @@ def validation_metrics(model: keras.Model, splits: Splits) -> dict:
         sets["reject"] = (splits.pen.x_val_reject, splits.pen.y_val_reject)
     probs = {k: model.predict(x, batch_size=512, verbose=0) if len(x) else np.zeros((0, 11), np.float32)
              for k, (x, _) in sets.items()}
+    bias = fit_reject_bias({k: (probs[k], sets[k][1]) for k in sets}, SELECTION_WEIGHTS)
+    probs = {k: apply_reject_bias(p, bias) for k, p in probs.items()}
     acc = {k: float((probs[k].argmax(axis=1) == sets[k][1]).mean()) if len(sets[k][1]) else float("nan")
            for k in sets}
     weights = {k: w for k, w in SELECTION_WEIGHTS.items() if k in acc and len(sets[k][1])}
@@ -174,6 +180,7 @@ def validation_metrics(model: keras.Model, splits: Splits) -> dict:
         "pen_val_accuracy": acc.get("pen", float("nan")),
         "reject_val_accuracy": acc.get("reject", float("nan")),
         "val_images": {k: int(len(y)) for k, (_, y) in sets.items()},
+        "reject_bias": bias,
         "temperature": temperature,
         "ece_before": expected_calibration_error(all_p, all_y),
         "ece_after": expected_calibration_error(calibrated, all_y),

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from training.calibrate import (apply_temperature, choose_threshold, expected_calibration_error,
-                                fit_temperature)
+from training.calibrate import (apply_reject_bias, apply_temperature, choose_threshold,
+                                expected_calibration_error, fit_reject_bias, fit_temperature)
 
 
 def _softmax(z):
@@ -48,3 +48,23 @@ def test_threshold_keeps_sure_answers_right_often_enough():
     labels[1000::2] = 1
     assert choose_threshold(probs, labels, target=0.995) == pytest.approx(0.99)
     assert choose_threshold(probs, labels, target=0.9) == pytest.approx(0.8)
+
+
+def test_reject_bias_moves_the_not_a_digit_prior_to_where_validation_wants_it():
+    # Digits whose "not a digit" share is inflated: a negative bias gets them back, letters stay rejected.
+    rng = np.random.default_rng(1)
+    digits = np.full((1000, 11), 0.01)
+    digits[np.arange(1000), rng.integers(0, 10, 1000)] = 0.4
+    digits[:, 10] = 0.5
+    digits /= digits.sum(axis=1, keepdims=True)
+    letters = np.full((500, 11), 0.01)
+    letters[:, 10] = 0.95
+    letters /= letters.sum(axis=1, keepdims=True)
+    sets = {"pen": (digits, digits[:, :10].argmax(1)), "reject": (letters, np.full(500, 10))}
+    bias = fit_reject_bias(sets, {"pen": 0.5, "reject": 0.5})
+    assert -0.5 < bias < -0.2  # log(0.4 / 0.5) = -0.22: the smallest shift that does it
+    assert (apply_reject_bias(digits, bias).argmax(1) < 10).all()
+    assert (apply_reject_bias(letters, bias).argmax(1) == 10).all()
+    # Nothing to fix: the smallest shift wins.
+    fine = {"reject": (letters, np.full(500, 10))}
+    assert fit_reject_bias(fine, {"reject": 1.0}) == 0.0
