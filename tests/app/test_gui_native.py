@@ -565,17 +565,17 @@ def test_status_line_names_the_model_not_its_path(make_window, models):
 
 def test_about_box_shows_the_model_card(make_window, tmp_path):
     path = build_model(tmp_path / "carded.onnx", template_head(sample_templates()), metadata={
-        "model_name": "improved", "test_accuracy": "0.9966", "pen_accuracy": "0.991",
-        "trained_on": "MNIST + UNIPEN training writers",
-        "data_terms": "MNIST: CC BY-SA 3.0; UNIPEN: research use, cite Guyon et al. 1994\x1b[31m",
+        "model_name": "improved", "test_accuracy": "0.9966", "pen_val_accuracy": "0.991",
+        "trained_on": "MNIST (CC BY-SA 3.0) + UNIPEN training writers: research use, cite Guyon et al. 1994\x1b[31m",
     })
     window = make_window(path)
     window.menus["Help"].invoke(f"About {gui.TITLE}")
     about = window.about
     assert about.window.winfo_exists() and about.window.title() == "About Digit Recognizer"
     text = about.text()
-    for expected in ("Model: improved", "MNIST test accuracy: 99.66%", "Real handwriting accuracy: 99.10%",
-                     "Trained on: MNIST + UNIPEN training writers", "CC BY-SA 3.0", "Guyon et al. 1994",
+    for expected in ("Model: improved", "MNIST test accuracy: 99.66%", "Real pen digits, held-out writers: 99.10%",
+                     "Trained on (and the data's terms): MNIST", "UNIPEN training writers", "CC BY-SA 3.0",
+                     "Guyon et al. 1994",
                      f"App version: {app.__version__}"):
         assert expected in text
     assert "\x1b" not in text
@@ -696,10 +696,10 @@ def test_drawing_resize_snapshot_and_restore():
 
 def test_model_card_lists_what_the_metadata_has():
     card = dict(model_card({"model_name": "m\x1b[2J", "test_accuracy": "99.66", "val_accuracy": "0.99",
-                            "data_terms": ""}, "1.2.3"))
+                            "trained_on": ""}, "1.2.3"))
     assert card == {"Model": "m\\x1b[2J", "MNIST test accuracy": "99.66%", "App version": "1.2.3"}
-    card = dict(model_card({"test_accuracy": "n/a", "pen_accuracy": "0.5"}, "1"))
-    assert card["MNIST test accuracy"] == "n/a" and card["Real handwriting accuracy"] == "50.00%"
+    card = dict(model_card({"test_accuracy": "n/a", "pen_val_accuracy": "0.5"}, "1"))
+    assert card["MNIST test accuracy"] == "n/a" and card["Real pen digits, held-out writers"] == "50.00%"
 
 
 def guess(label, confidence, box=(0, 0, 10, 10), classes=10):
