@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import adapt_figures, app_figures, model_figures, pen_figures
+from benchmarks import adapt_figures, app_figures, model_figures, pen_figures, reliability
 from benchmarks.stats import Row, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +28,7 @@ SECTIONS = {
     "pen": pen_figures.pen,
     "adaptation": adapt_figures.adaptation,
     "why": adapt_figures.why,
+    "reliability": reliability.reliability,
     "memory": app_figures.memory,
     "exe": app_figures.executable,
     "peer": model_figures.peer,
@@ -36,7 +37,7 @@ IMPORTS_TENSORFLOW = {"peer"}  # must stay last: see SECTIONS
 
 
 TITLES = {
-    "training": "Training: the three CNNs on the full MNIST (latest run)",
+    "training": "Training: the three CNNs on MNIST and real pen writers (latest run)",
     "quick": "The smoke run",
     "model": "The shipped ONNX model",
     "latency": "Inference latency: onnxruntime vs Keras",
@@ -45,6 +46,7 @@ TITLES = {
     "pen": "Real handwriting: held-out pen writers drawn into the window (the measure of the model)",
     "adaptation": "Personal adaptation: held-out pen writers' own corrections, read right at once",
     "why": "Why-view: occlusion maps, faithful and fast",
+    "reliability": "Reliability: bad inputs and fuzzed pictures through `predict`",
     "memory": "Memory",
     "exe": "The executable",
     "peer": "Peer: the Keras examples' simple MNIST convnet, trained with our chosen model's budget",
