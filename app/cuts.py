@@ -1,12 +1,16 @@
 """Split touching digits by recognition: candidate cuts, one batched model run, dynamic programming.
 
-A piece of ink wider than a digit usually is may hold several touching digits. Candidate cuts
-start at valleys of its column profile and at even spacings, and each follows the path of least
-ink from top to bottom (so a slanted join is cut along the join, not across a digit). Every run
-of consecutive cut-slices that could be one digit is centred MNIST-style; all of them, from all
-pieces, go through the model in ONE predict call; then, per piece, dynamic programming picks the
-cuts whose digits are most probable, weighed by how much ink each cut crosses and how wide and
-tall a digit usually is next to its neighbours. A piece narrow for a digit is never cut.
+A piece of ink wider than a digit of its line usually is may hold several touching digits.
+Candidate cuts start at valleys of its column profile and at even spacings, and each follows the
+path of least ink from top to bottom (so a slanted join is cut along the join, not across a
+digit). Every run of consecutive cut-slices that could be one digit is centred MNIST-style; all
+of them, from all pieces, go through the model in ONE predict call; then, per piece, dynamic
+programming picks the cuts whose digits are most probable, weighed by how much ink each cut
+crosses and how wide and tall a digit is next to the line's digit height. A piece narrow for a
+digit, flat (a bar, a dash) or far too wide to be a row of digits is never cut.
+
+Work is bounded: a piece is planned on a copy shrunk to about PLAN_ROWS rows per digit height,
+with at most MAX_CUTS cuts, and a read needing more than MAX_CANDIDATES model inputs is refused.
 """
 
 import math
@@ -14,35 +18,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.preprocess import INK_THRESHOLD, center_digit
+from app.preprocess import INK_THRESHOLD, BadImage, center_digit
 
 NOT_A_DIGIT = "not a digit"
-SPLIT_RATIO = 0.8  # a piece narrower than this share of its height is one digit: never cut
-MAX_CUTS = 16  # candidate cuts per piece
+SPLIT_RATIO = 0.8  # a piece narrower than this share of the line's digit height is one digit
+MAX_DIGITS = 20  # a piece wider than this many digit heights is no row of digits (a rule): never cut
+MAX_CUTS = 40  # candidate cuts per piece ...
+CUTS_PER_HEIGHT = 4  # ... and per digit height of its width
 MAX_SPAN = 4  # cut-slices one digit may span
-MAX_WIDTH = 1.6  # no candidate digit wider than this share of the piece's height
-MIN_GAP = 0.1  # candidate cuts closer than this share of the height are one
+MAX_WIDTH = 1.6  # no candidate digit wider than this share of the digit height
+MIN_GAP = 0.1  # candidate cuts closer than this share of the digit height are one
+PLAN_ROWS = 64  # a piece is planned on a copy shrunk to at most this many rows per digit height ...
+PLAN_PIXELS = 256 * 1024  # ... and at most this many pixels
+MAX_CANDIDATES = 1500  # model inputs per read: more is refused (a page of writing, not a number)
 SEAM_ROWS = 96  # seams are traced on the ink shrunk to at most this many rows
 BAND = 0.3  # a seam strays at most this share of the height from where it starts
 STRAY_COST = 0.05  # per pixel of sideways step: seams through empty paper stay straight
 # Weights of the piece score (log-probabilities of the model plus these log-priors): a grid
 # search on numbers made from UNIPEN training writers (never the validation writers), then
 # DIGIT_COST raised so that single MNIST digits are not cut (the 10-class model is sure of halves).
-WIDE = 1.05  # wider than this share of the height a digit becomes unlikely ...
+WIDE = 1.05  # wider than this share of the digit height a digit becomes unlikely ...
 WIDE_COST = 1.0  # ... at this cost per tenth of the height
-NARROW = 0.12  # narrower than this share of the height: a sliver, not a digit
-LOW = 0.6  # a digit shorter than this share of the piece's height is unlikely ...
+NARROW = 0.12  # narrower than this share of the digit height (or than the pen): not a digit at all
+LOW = 0.6  # a digit shorter than this share of the digit height is unlikely ...
 LOW_COST = 1.0  # ... at this cost per tenth
 DIGIT_COST = 1.5  # each extra digit must earn its place
 CROSS_COST = 1.0  # per stroke a cut crosses
+FLAT = 3.0  # a piece fewer pen widths tall than this is a stroke (a bar), not digits
+REJECT_COST = 0.0  # an 11-class model's "not a digit" for a whole piece, against reading digits in it
 
 
 @dataclass(frozen=True)
 class Found:
-    """A piece as read: the ink map it was cut to, its box, the 28x28x1 model input, probabilities."""
+    """A piece as read: its box in the ink map, the 28x28x1 model input, the probabilities."""
 
     box: tuple
-    ink: np.ndarray
     image: np.ndarray
     probabilities: np.ndarray
 
@@ -50,8 +60,12 @@ class Found:
 def read_pieces(predictor, pieces):
     """For each digit piece (app.segment.Piece) the digits it holds, as lists of Found, in order.
 
-    One predictor.predict call for all candidates of all pieces.
+    One predictor.predict call for all candidates of all pieces; BadImage when the pieces
+    would need more than MAX_CANDIDATES model inputs.
     """
+    needed = sum(_most_candidates(p) for p in pieces)
+    if needed > MAX_CANDIDATES:
+        raise BadImage(f"too much writing to read as a number (up to {needed} candidate digits)")
     plans = [_plan(p) for p in pieces]
     images = [img for plan in plans for img in plan.images if img is not None]
     if images:
@@ -69,81 +83,138 @@ def read_pieces(predictor, pieces):
         for k in _best_path(plan, p, reject):
             x0, y0, x1, y1 = plan.boxes[k]
             box = (piece.box[0] + x0, piece.box[1] + y0, piece.box[0] + x1, piece.box[1] + y1)
-            found.append(Found(box, plan.inks[k], plan.images[k], p[k]))
+            found.append(Found(box, plan.images[k], p[k]))
         out.append(found)
     return out
 
 
 @dataclass
 class _Plan:
-    """Candidate digits of one piece: spans (i, j) of cut-slices with their ink, box, input, prior."""
+    """Candidate digits of one piece: spans (i, j) of cut-slices with their box (in the piece's
+    pixels), model input and shape; `crossed[i]` the strokes cut i crosses (0 at the edges)."""
 
     ends: int  # cut indices run 0..ends
     spans: list
-    inks: list
     boxes: list
     images: list
-    shapes: list  # (width, height) as shares of the piece's height; None: never cut, or blank
-    crossed: list  # strokes each cut crosses (index 1..ends-1; 0 for the piece's edges)
+    shapes: list  # (width, height) as shares of the digit height; None: never cut, or blank
+    crossed: list
+
+
+def _geometry(piece):
+    """(ink height, digit height, whether the piece may be cut) of a piece."""
+    mask = piece.ink > INK_THRESHOLD
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
+        return 0, 0.0, False
+    height = int(rows[-1] + 1 - rows[0])
+    line = float(piece.digit_height) or float(height)
+    w = piece.ink.shape[1]
+    # Judged against the line's digits: a flat mark (a bar, a dash: low for the line, or only a
+    # few pen widths tall) is no row of digits, nor is a piece many digit heights wide.
+    cut = SPLIT_RATIO * max(line, height) <= w <= MAX_DIGITS * line and height >= LOW * line
+    return height, line, cut and height >= FLAT * _stroke_width(mask)
+
+
+def _most_candidates(piece):
+    """An upper bound on the model inputs _plan makes for `piece` (cheap: no planning)."""
+    _, line, cut = _geometry(piece)
+    if not cut:
+        return 1
+    return (_cut_limit(piece.ink.shape[1], line) + 1) * MAX_SPAN + 1
+
+
+def _cut_limit(width, line):
+    return min(MAX_CUTS, math.ceil(CUTS_PER_HEIGHT * width / line))
 
 
 def _plan(piece):
     ink = piece.ink
-    mask = ink > INK_THRESHOLD
-    h, w = ink.shape
-    height = int(np.count_nonzero(mask.any(axis=1)))
-    if w < SPLIT_RATIO * height or height == 0:
+    height, line, cut = _geometry(piece)
+    if not cut:
         return _whole(ink)
+    h, w = ink.shape
+    f = max(1, math.ceil(line / PLAN_ROWS), math.ceil(math.sqrt(h * w / PLAN_PIXELS)))
+    small = _shrink(ink, f)
+    line_s = line / f
+    mask = small > INK_THRESHOLD
     stroke = _stroke_width(mask)
-    starts = _cut_starts(mask, height, stroke)
+    starts = _cut_starts(mask, line_s, stroke, _cut_limit(w, line))
     if not starts:
         return _whole(ink)
-    seams, crossed = _seams(ink, starts, height)
-    seams = [np.zeros(h, np.int64)] + seams + [np.full(h, w, np.int64)]
-    plan = _Plan(len(seams) - 1, [], [], [], [], [], [0.0] + [c / stroke for c in crossed])
-    xs = np.arange(w)
+    seams, crossed = _seams(small, starts, line_s)
+    hs, ws = small.shape
+    seams = [np.zeros(hs, np.int64)] + seams + [np.full(hs, ws, np.int64)]
+    plan = _Plan(len(seams) - 1, [], [], [], [], [0.0] + [c / stroke for c in crossed])
+    # The whole piece is always a candidate: the fallback, and an 11-class model's "not a digit".
+    _add(plan, (0, plan.ends), small, 0, f, (w, h), line_s, stroke)
     for i in range(len(seams) - 1):
         for j in range(i + 1, min(i + MAX_SPAN, len(seams) - 1) + 1):
-            if j > i + 1 and float(np.mean(seams[j] - seams[i])) > MAX_WIDTH * height:
+            if (i, j) == (0, plan.ends):
+                continue
+            if j > i + 1 and float(np.mean(seams[j] - seams[i])) > MAX_WIDTH * line_s:
                 break
+            lo, hi = int(seams[i].min()), int(seams[j].max())
+            xs = np.arange(lo, hi)
             inside = (xs >= seams[i][:, None]) & (xs < seams[j][:, None])
-            part = np.where(inside, ink, np.float32(0))
-            _add(plan, (i, j), part, height)
+            part = np.where(inside, small[:, lo:hi], np.float32(0))
+            _add(plan, (i, j), part, lo, f, (w, h), line_s, stroke)
     return plan
 
 
 def _whole(ink):
-    plan = _Plan(1, [], [], [], [], [], [0.0])
-    _add(plan, (0, 1), ink, None)
+    plan = _Plan(1, [], [], [], [], [0.0])
+    _add(plan, (0, 1), ink, 0, 1, ink.shape[::-1], None, 0.0)
     return plan
 
 
-def _add(plan, span, part, height):
-    """Candidate digit `part` (ink of the piece's size) with its prior log-probability."""
+def _add(plan, span, part, left, scale, size, line, narrowest):
+    """Candidate digit `part` (columns from `left` of the ink shrunk by `scale`) and its shape."""
     mask = part > INK_THRESHOLD
     rows = np.flatnonzero(mask.any(axis=1))
     image = center_digit(part) if len(rows) else None
+    plan.spans.append(span)
     if image is None:  # blank: a stretch of paper the path may pass over, no digit
-        plan.spans.append(span)
-        plan.inks.append(None)
         plan.boxes.append(None)
         plan.images.append(None)
         plan.shapes.append(None)
         return
     cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
-    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    plan.spans.append(span)
-    plan.inks.append(part[y0:y1, x0:x1])
-    plan.boxes.append((x0, y0, x1, y1))
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, left + int(cols[0]), left + int(cols[-1]) + 1
+    w, h = size
+    plan.boxes.append((x0 * scale, y0 * scale, min(w, x1 * scale), min(h, y1 * scale)))
     plan.images.append(image)
-    plan.shapes.append(((x1 - x0) / height, (y1 - y0) / height) if height else None)
+    if line is None:
+        plan.shapes.append(None)
+    else:  # a sliver narrower than the pen can be no digit (width 0; _prior rules it out)
+        plan.shapes.append(((x1 - x0) / line if x1 - x0 >= narrowest else 0.0, (y1 - y0) / line))
+
+
+def _shrink(ink, f):
+    """`ink` box-filtered by a whole factor f (the mean of each f x f block)."""
+    if f == 1:
+        return ink
+    h, w = ink.shape
+    hs, ws = math.ceil(h / f), math.ceil(w / f)
+    padded = np.zeros((hs * f, ws * f), np.float32)
+    padded[:h, :w] = ink
+    return padded.reshape(hs, f, ws, f).mean(axis=(1, 3))
 
 
 def _best_path(plan, probabilities, reject):
-    """Indices of the candidates on the best-scoring path from cut 0 to the last cut."""
+    """Indices of the candidates on the best-scoring path from cut 0 to the last cut.
+
+    With an 11-class model a whole piece may also be "not a digit" (at REJECT_COST); its parts
+    are only ever scored as digits.
+    """
     digits = probabilities[:, :10] if reject else probabilities
     blank = np.array([img is None for img in plan.images], bool)
-    score = np.where(blank, 0.0, np.log(np.maximum(digits.max(axis=1), 1e-6)) - DIGIT_COST)
+    best_digit = np.log(np.maximum(digits.max(axis=1), 1e-6))
+    if reject:
+        whole = np.array([span == (0, plan.ends) for span in plan.spans], bool)
+        refused = np.log(np.maximum(probabilities[:, -1], 1e-6)) - REJECT_COST
+        best_digit = np.where(whole, np.maximum(best_digit, refused), best_digit)
+    score = np.where(blank, 0.0, best_digit - DIGIT_COST)
     best = np.full(plan.ends + 1, -np.inf)
     best[0] = DIGIT_COST  # the first digit is free
     back = [None] * (plan.ends + 1)
@@ -152,6 +223,8 @@ def _best_path(plan, probabilities, reject):
         value = best[i] + score[k] + _prior(plan.shapes[k]) - CROSS_COST * plan.crossed[i]
         if value > best[j]:
             best[j], back[j] = value, k
+    if back[plan.ends] is None:  # every reading ruled out (slivers): the piece as one
+        return [0] if not blank[0] else []
     path, j = [], plan.ends
     while j and back[j] is not None:
         k = back[j]
@@ -161,16 +234,22 @@ def _best_path(plan, probabilities, reject):
 
 
 def _prior(shape):
-    """Log-prior of a candidate digit's shape: too wide, too low, or a sliver is unlikely."""
+    """Log-prior of a candidate digit's shape: too wide or too low is unlikely, a sliver impossible."""
     if shape is None:
         return 0.0
     wide, tall = shape
-    prior = -WIDE_COST * max(0.0, wide - WIDE) * 10 - LOW_COST * max(0.0, LOW - tall) * 10
-    return prior - 10.0 if wide < NARROW else prior
+    if wide < NARROW:
+        return -np.inf
+    return -WIDE_COST * max(0.0, wide - WIDE) * 10 - LOW_COST * max(0.0, LOW - tall) * 10
 
 
 def _stroke_width(mask):
-    """Median length of the ink's horizontal runs: about the pen's width."""
+    """About the pen's width: the smaller of the median horizontal and vertical run of ink
+    (a long bar's horizontal runs are its length, its vertical ones the pen)."""
+    return min(_median_run(mask), _median_run(mask.T))
+
+
+def _median_run(mask):
     padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
     padded[:, 1:-1] = mask
     edges = np.diff(padded, axis=1)
@@ -179,7 +258,7 @@ def _stroke_width(mask):
     return float(max(np.median(runs), 1.0)) if len(runs) else 1.0
 
 
-def _cut_starts(mask, height, stroke):
+def _cut_starts(mask, height, stroke, limit=MAX_CUTS):
     """Columns where a cut may start: valleys of the smoothed column profile and even spacings."""
     w = mask.shape[1]
     # A cut starts strictly inside the piece (column 0 and column w are its edges).
@@ -193,6 +272,8 @@ def _cut_starts(mask, height, stroke):
     valley = np.flatnonzero((inner <= smooth[:-2]) & (inner < smooth[2:])) + 1
     most = min(MAX_SPAN + 1, max(2, math.ceil(w / (0.45 * height))))
     even = {int(round(w * k / n)) for n in range(2, most + 1) for k in range(1, n)}
+    # Wide pieces: also every quarter of a digit height, so that no stretch goes without a cut.
+    even |= {int(round(x)) for x in np.arange(0.25 * height, w, 0.25 * height)}
     # Only columns inside [lo, hi) are ranked: even spacings of a tiny piece round onto its edge.
     valley = [int(x) for x in valley if lo <= x < hi]
     even = [x for x in even if lo <= x < hi]
@@ -202,7 +283,7 @@ def _cut_starts(mask, height, stroke):
     for x in ordered:
         if all(abs(x - y) >= MIN_GAP * height for y in kept):
             kept.append(x)
-        if len(kept) == MAX_CUTS:
+        if len(kept) == limit:
             break
     return sorted(kept)
 

@@ -19,6 +19,8 @@ OVERLAP = 0.5  # share of the narrower extent two blobs must share to be one dig
 MAX_MARKS = 300  # more separate (non-speck) marks than this is no number
 LINE_SHARE = 0.5  # a band of ink this much as tall as the tallest is a line of its own ...
 LINE_GAP = 0.2  # ... when paper this share of the taller one's height parts it from the next
+RULE_WIDTH = 1.6  # a mark wider than this share of the line's digit height ...
+RULE_HEIGHT = 0.4  # ... and lower than this share is a rule, not part of a digit
 DOT_SIZE = 0.4  # a separator is at most this share of its line's digit height on its longer side
 DOT_LOW = 0.55  # ... and its centre lies below this share of the way down the digits beside it
 
@@ -27,12 +29,14 @@ DOT_LOW = 0.55  # ... and its centre lies below this share of the way down the d
 class Piece:
     """One digit or separator: its box (x0, y0, x1, y1, ends exclusive) in the ink map, an ink
     map of the same size as the box with every other piece's ink removed, its kind ("digit" or
-    "separator"), and the line (row of writing, 0 at the top) it belongs to."""
+    "separator"), the line (row of writing, 0 at the top) it belongs to, and that line's digit
+    height in pixels (0: unknown, judge the piece by its own height)."""
 
     box: tuple
     ink: np.ndarray
     kind: str = "digit"
     line: int = 0
+    digit_height: float = 0.0
 
 
 def split_digits(ink, found=None):
@@ -53,17 +57,35 @@ def split_digits(ink, found=None):
     pieces = []
     for line, members in enumerate(group_lines(boxes[kept])):
         ids = kept[members]
-        columns = [ids[c] for c in group_columns(boxes[ids])]
+        rule = _rules(boxes[ids])
+        columns = [ids[~rule][c] for c in group_columns(boxes[ids[~rule]])] + [np.array([i]) for i in ids[rule]]
+        columns.sort(key=lambda c: _span(boxes[c], 0, 2))
         heights = [_span(boxes[c], 1, 3) for c in columns]
-        digit_height = float(np.median([y1 - y0 for y0, y1 in heights]))
+        digit_height = _digit_height([y1 - y0 for y0, y1 in heights])
         kinds = ["digit"] * len(columns)
         for i in range(1, len(columns) - 1):
             if _is_separator(boxes[columns[i]], heights[i - 1], heights[i + 1], digit_height):
                 kinds[i] = "separator"
         columns, kinds = _with_speck_dots(found, specks, columns, kinds, heights, digit_height)
         for c, kind in zip(columns, kinds):
-            pieces.append(_piece(ink, found, c, kind, line))
+            pieces.append(_piece(ink, found, c, kind, line, digit_height))
     return pieces
+
+
+def _rules(boxes):
+    """Boolean per box: a flat mark wider than a digit (an underline, a dash): a column of its own,
+    never the part of a digit that swallows the digits above it."""
+    boxes = np.asarray(boxes)
+    heights = boxes[:, 3] - boxes[:, 1]
+    digit_height = _digit_height(heights)
+    return (boxes[:, 2] - boxes[:, 0] > RULE_WIDTH * digit_height) & (heights < RULE_HEIGHT * digit_height)
+
+
+def _digit_height(heights):
+    """The line's digit height: the median over its columns at least LINE_SHARE of the tallest
+    (dots, commas and bars do not pull it down)."""
+    heights = np.asarray(heights, np.float64)
+    return float(np.median(heights[heights >= LINE_SHARE * heights.max()]))
 
 
 def group_lines(boxes):
@@ -190,7 +212,7 @@ def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):
     return out_columns, out_kinds
 
 
-def _piece(ink, found, members, kind, line):
+def _piece(ink, found, members, kind, line, digit_height):
     ids = np.asarray(members) + 1
     boxes = found.boxes[ids - 1]
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
@@ -199,4 +221,5 @@ def _piece(ink, found, members, kind, line):
     window = ink[y0:y1, x0:x1]
     # Faint unlabelled pixels (anti-aliasing) stay; only other blobs' ink goes.
     mine = np.isin(labels, ids) | (labels == 0)
-    return Piece((int(x0), int(y0), int(x1), int(y1)), np.where(mine, window, np.float32(0)), kind, line)
+    box = (int(x0), int(y0), int(x1), int(y1))
+    return Piece(box, np.where(mine, window, np.float32(0)), kind, line, digit_height)

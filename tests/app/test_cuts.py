@@ -121,8 +121,7 @@ def test_digits_stacked_vertically_are_all_read(predictor):
 
 def test_best_path_prefers_probable_digits():
     """The dynamic programme: two confident halves beat one doubtful whole, and vice versa."""
-    plan = cuts._Plan(2, [(0, 1), (0, 2), (1, 2)], [None] * 3, [None] * 3,
-                      [np.zeros((28, 28, 1))] * 3, [(0.6, 1.0), (1.0, 1.0), (0.6, 1.0)], [0.0, 0.5])
+    plan = cuts._Plan(2, [(0, 1), (0, 2), (1, 2)], [None] * 3, [np.zeros((28, 28, 1))] * 3, [(0.6, 1.0), (1.0, 1.0), (0.6, 1.0)], [0.0, 0.5])
     sure, doubtful = np.eye(10)[3] * 0.98 + 0.002, np.full(10, 0.1)
     assert cuts._best_path(plan, np.stack([sure, doubtful, sure]), False) == [0, 2]
     assert cuts._best_path(plan, np.stack([doubtful, sure, doubtful]), False) == [1]
@@ -152,3 +151,62 @@ def test_a_picture_of_two_pixels_side_by_side_is_read(predictor):
     picture = np.zeros((48, 48), np.float32)
     picture[14, 9] = picture[34, 35] = picture[34, 36] = 1.0  # the fuzz case's ink
     recognize.read(predictor, picture)  # raised IndexError in cuts._cut_starts
+
+
+def ink_of(pixels):
+    from app.preprocess import to_ink
+
+    return to_ink(pixels)
+
+
+def test_width_is_judged_against_the_lines_digit_height():
+    """A wide, low 0 (75 px wide, 80 tall) beside digits 120 px tall is one digit: never planned
+    for cuts; judged by its own height alone (as before) it was."""
+    from app.segment import Piece
+
+    pixels = write(np.zeros((100, 100), np.uint8), [[(10, 10), (85, 10), (85, 90), (10, 90), (10, 10)]], 8)
+    ink = ink_of(pixels)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    box = (0, 0, ink.shape[1], ink.shape[0])
+    assert cuts._plan(Piece(box, ink)).ends > 1  # own height: a candidate for cutting
+    assert cuts._plan(Piece(box, ink, digit_height=1.5 * ink.shape[0])).ends == 1
+
+
+@pytest.mark.parametrize("length", [300, 900, 1800])
+def test_a_long_bar_is_never_cut(predictor, length):
+    """A rule alone in a picture (over-cut into "10100000010" before) is one piece, whatever it reads."""
+    from app import segment
+    from app.preprocess import ink_and_blobs
+
+    pixels = write(np.zeros((200, length + 100), np.uint8), [[(50, 100), (50 + length, 100)]], 16)
+    (bar,) = segment.split_digits(*ink_and_blobs(pixels))
+    assert cuts._plan(bar).ends == 1  # a stroke a pen width tall: no cut is even tried
+    assert len(recognize.read(predictor, pixels).guesses) == 1
+
+
+def test_an_underline_does_not_swallow_the_number(predictor):
+    """A rule under 3 1 4 is a piece of its own; the digits above it stay three pieces, read apart."""
+    from app import segment
+    from app.preprocess import ink_and_blobs
+
+    pixels = write(np.zeros((240, 320), np.uint8), THREE + ONE + FOUR + [[(20, 200), (290, 200)]])
+    pieces = segment.split_digits(*ink_and_blobs(pixels))
+    assert len(pieces) == 4
+    bar = max(pieces, key=lambda p: p.box[2] - p.box[0])
+    assert bar.box[3] - bar.box[1] < 30
+    digits = [g for g in recognize.read(predictor, pixels).guesses if g.box != bar.box]
+    assert "".join(g.label for g in digits) == "314"
+
+
+def test_a_sliver_is_never_a_digit():
+    """The dynamic programme reads no more digits than the width holds: however sure the model is
+    of two slivers, a candidate narrower than NARROW of the digit height is no digit."""
+    sure = np.eye(10)[1] * 0.99 + 0.001
+    doubtful = np.full(10, 0.1)
+    images = [np.zeros((28, 28, 1))] * 3
+    plan = cuts._Plan(2, [(0, 1), (0, 2), (1, 2)], [None] * 3, images,
+                      [(0.05, 1.0), (0.4, 1.0), (0.3, 1.0)], [0.0, 0.0])
+    assert cuts._best_path(plan, np.stack([sure, doubtful, sure]), False) == [1]
+    wider = cuts._Plan(2, plan.spans, plan.boxes, images, [(0.2, 1.0), (0.4, 1.0), (0.3, 1.0)], [0.0, 0.0])
+    assert cuts._best_path(wider, np.stack([sure, doubtful, sure]), False) == [0, 2]

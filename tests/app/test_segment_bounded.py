@@ -113,3 +113,56 @@ def test_a_number_in_thick_strokes_is_far_below_the_run_limit():
     for x in range(100, 1900, 450):  # four tall zeros filling the picture
         stamp_polyline(pixels, [(x, 100), (x + 350, 100), (x + 350, 1950), (x, 1950), (x, 100)], 120)
     assert preprocess.ink_runs(pixels > 0) < preprocess.MAX_INK_RUNS / 10
+
+
+def scribble(seed=0, size=(2048, 800), step=12, width=20):
+    """One huge blob: a thick zigzag across the whole picture (well under the ink-run limit)."""
+    from app.drawing import stamp_polyline
+
+    rng = np.random.default_rng(seed)
+    pixels = np.zeros(size[::-1], np.uint8)
+    stamp_polyline(pixels, [(x, rng.uniform(20, size[1] - 20)) for x in range(20, size[0] - 20, step)], width)
+    return pixels
+
+
+def test_a_huge_piece_is_cut_on_a_shrunk_copy_within_bounds(shipped_model):
+    """A 2048x800 scribble is one piece: its cuts are planned at most PLAN_ROWS rows per digit
+    height, so the whole read stays well inside a second (unshrunk it took 1.7 s to cut)."""
+    from app import cuts
+
+    predictor = Predictor(shipped_model)
+    picture = scribble()
+    inputs = []
+
+    class Counting:
+        labels = predictor.labels
+
+        def predict(self, batch):
+            inputs.append(len(batch))
+            return predictor.predict(batch)
+
+    start = time.perf_counter()
+    recognize.read(Counting(), picture)
+    assert time.perf_counter() - start < 1.5
+    assert inputs and sum(inputs) <= cuts.MAX_CANDIDATES
+    ink, found = ink_and_blobs(picture)
+    piece = max(segment.split_digits(ink, found), key=lambda p: p.ink.size)
+    plan = cuts._plan(piece)
+    shrunk = [box for box in plan.boxes if box is not None]
+    assert piece.ink.shape[1] > 1500 and len(shrunk) > 1  # really cut, ...
+    f = max(1, -(-int(piece.digit_height) // cuts.PLAN_ROWS))
+    assert all(x % f == 0 and y % f == 0 for x, y, _, _ in shrunk[1:])  # ... on the shrunk copy
+
+
+def test_rows_of_touching_writing_beyond_the_candidate_budget_are_refused(shipped_model):
+    """Ten lines of long touching scrawl (a page of handwriting, not a number) are refused at once."""
+    from app.drawing import stamp_polyline
+
+    rng = np.random.default_rng(2)
+    pixels = np.zeros((2000, 2000), np.uint8)
+    for top in range(50, 1950, 190):
+        stamp_polyline(pixels, [(x, top + rng.uniform(0, 120)) for x in range(20, 1980, 25)], 10)
+    start = time.perf_counter()
+    with pytest.raises(BadImage, match=r"too much writing to read as a number"):
+        recognize.read(Predictor(shipped_model), pixels)
+    assert time.perf_counter() - start < 1.5
