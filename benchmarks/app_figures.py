@@ -72,6 +72,30 @@ def drawn(digits, canvas_size=None, brush=None):
     return drawing
 
 
+def reads_ms(predictor, drawing, repeats: int, new_strokes: int) -> np.ndarray:
+    """Times of read_drawing when the last `new_strokes` strokes are new to the reader.
+
+    The reader keeps the model inputs of stroke groups it has seen (the live window re-reads the
+    same drawing as it grows), so re-reading one drawing measures only its cache. Shifting strokes
+    by a different sub-pixel amount each time makes them new without changing what is drawn.
+    """
+    import time
+
+    from app.recognize import read_drawing
+
+    original = list(drawing.strokes)
+    out = np.empty(repeats)
+    for i in range(repeats):
+        shift = (i + 1) * 1e-4
+        drawing.strokes[:] = original[:len(original) - new_strokes] + [
+            (width, [(x + shift, y) for x, y in points]) for width, points in original[len(original) - new_strokes:]]
+        started = time.perf_counter()
+        read_drawing(predictor, drawing)
+        out[i] = (time.perf_counter() - started) * 1000
+    drawing.strokes[:] = original
+    return out
+
+
 def canvas_latency(ctx) -> list[Row]:
     """The window's read (app.recognize.read_drawing on its Drawing) against one network inference."""
     from app import gui
@@ -87,17 +111,19 @@ def canvas_latency(ctx) -> list[Row]:
                 "", cmd, basis)]
     for digits, label in (([7], "one digit"), ([2, 0, 6], "three digits")):
         drawing = drawn(digits)
-        reading = read_drawing(predictor, drawing)
-        ms = timings_ms(lambda: read_drawing(predictor, drawing), ctx.repeats)
-        p50, ratio = float(np.median(ms)), float(np.median(ms) / np.median(inference))
-        got = reading.number or "nothing"
-        rows.append(Row(f"window's full read, {width}x{height} canvas, {label} "
-                        f"(read as {got}; brush {gui.BRUSH[2]} px)", p50_p95(ms), f"p50 < {GOAL_READ_MS:g} ms",
-                        cmd, basis, p50 < GOAL_READ_MS))
-        rows.append(Row(f"... {label}: read p50 / inference p50", f"{ratio:.1f}x",
-                        f"<= {GOAL_READ_VS_INFERENCE}x" if len(digits) == 3 else "", cmd,
-                        f"ratio of two p50s, {ctx.repeats} runs each",
-                        ratio <= GOAL_READ_VS_INFERENCE if len(digits) == 3 else None))
+        got = read_drawing(predictor, drawing).number or "nothing"
+        for when, new in (("live: the read as the pen lifts from the last stroke", 1),
+                          ("cold: every stroke new to the reader", len(drawing.strokes))):
+            ms = reads_ms(predictor, drawing, ctx.repeats, new)
+            p50, ratio = float(np.median(ms)), float(np.median(ms) / np.median(inference))
+            rows.append(Row(f"window's full read, {width}x{height} canvas, {label} (read as {got}; brush "
+                            f"{gui.BRUSH[2]} px), {when}", p50_p95(ms), f"p50 < {GOAL_READ_MS:g} ms", cmd, basis,
+                            p50 < GOAL_READ_MS))
+            goal = len(digits) == 3 and new == 1  # the issue's goal: the live read of a 3-digit drawing
+            rows.append(Row(f"... {label}, {when.split(':')[0]}: read p50 / inference p50", f"{ratio:.1f}x",
+                            f"<= {GOAL_READ_VS_INFERENCE}x" if goal else "", cmd,
+                            f"ratio of two p50s, {ctx.repeats} runs each",
+                            ratio <= GOAL_READ_VS_INFERENCE if goal else None))
     # An opened picture takes the other door: app.recognize.read on its pixels.
     from app.recognize import read
     four = Image.new("L", (4 * CANVAS, CANVAS))
