@@ -126,7 +126,8 @@ def _predict_one(predictor, name, single):
     try:
         reading = recognize.read(predictor, load_image(name), single=single)
     except (BadImage, ModelError) as exc:
-        message = str(exc) if isinstance(exc, BadImage) else f"{printable(name, limit=None)}: {exc}"
+        shown = printable(name, limit=None)  # load_image names the file; read's refusals do not
+        message = str(exc) if str(exc).startswith(f"{shown}: ") else f"{shown}: {exc}"
         print(f"error: {message}", file=sys.stderr, flush=True)
         return {"file": name, "error": message}, None
     return _as_json(name, reading), f"{printable(name, limit=None)}: {reading.summary()}"

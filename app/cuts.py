@@ -105,7 +105,7 @@ def _geometry(piece):
     """(ink height, digit height, whether the piece may be cut) of a piece."""
     mask = piece.ink > INK_THRESHOLD
     rows = np.flatnonzero(mask.any(axis=1))
-    if len(rows) == 0:
+    if len(rows) == 0 or piece.whole:
         return 0, 0.0, False
     height = int(rows[-1] + 1 - rows[0])
     line = float(piece.digit_height) or float(height)

@@ -29,14 +29,16 @@ DOT_LOW = 0.55  # ... and its centre lies below this share of the way down the d
 class Piece:
     """One digit or separator: its box (x0, y0, x1, y1, ends exclusive) in the ink map, an ink
     map of the same size as the box with every other piece's ink removed, its kind ("digit" or
-    "separator"), the line (row of writing, 0 at the top) it belongs to, and that line's digit
-    height in pixels (0: unknown, judge the piece by its own height)."""
+    "separator"), the line (row of writing, 0 at the top) it belongs to, that line's digit
+    height in pixels (0: unknown, judge the piece by its own height), and `whole`: the caller
+    knows it is one digit (app.cuts never cuts it)."""
 
     box: tuple
     ink: np.ndarray
     kind: str = "digit"
     line: int = 0
     digit_height: float = 0.0
+    whole: bool = False
 
 
 def split_digits(ink, found=None):

@@ -166,3 +166,18 @@ def test_rows_of_touching_writing_beyond_the_candidate_budget_are_refused(shippe
     with pytest.raises(BadImage, match=r"too much writing to read as a number"):
         recognize.read(Predictor(shipped_model), pixels)
     assert time.perf_counter() - start < 1.5
+
+
+def test_the_cli_names_the_file_it_refuses(shipped_model, tmp_path):
+    """A refusal raised while reading (not decoding) still says which file, in one line."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    path = tmp_path / "dots.png"
+    dots(64, 64).save(path)
+    done = subprocess.run([sys.executable, "-m", "app", "predict", "--model", str(shipped_model), str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"error: {path}: too many separate marks (4096) to be a number"]
