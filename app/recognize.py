@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app import cuts
 from app import strokes as pen_strokes
 from app.pen import normalised_ink
 from app.predictor import NOT_A_DIGIT
-from app.preprocess import center_digit, drop_specks, to_ink
+from app.preprocess import center_digit, drop_specks, ink_and_blobs
 from app.segment import Piece, split_digits
 
 LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model says otherwise
@@ -160,25 +161,33 @@ def read_drawing(predictor, drawing):
 
 
 def read(predictor, image, single=False):
-    """Read the digits in a Pillow image or array; `single` treats all ink as one digit."""
-    ink = to_ink(image)
-    if ink is None:
+    """Read the digits in a Pillow image or array; `single` treats all ink as one digit.
+
+    The ink is labelled once; touching digits are split by recognition (app.cuts) in one
+    predict call; a dot or comma between digits reads as "."; BadImage for absurd pictures.
+    """
+    inked = ink_and_blobs(image)
+    if inked is None:
         return Reading()
+    ink, found = inked
     if single:
         h, w = ink.shape
-        pieces = [Piece((0, 0, w, h), drop_specks(ink))]
+        pieces = [Piece((0, 0, w, h), drop_specks(ink, found), whole=True)]
     else:
-        pieces = split_digits(ink)
-    inputs, boxes = [], []
+        pieces = split_digits(ink, found)
+    digits = iter(cuts.read_pieces(predictor, [p for p in pieces if p.kind == "digit"]))
+    guesses = []
     for piece in pieces:
-        model_input = center_digit(piece.ink)
-        if model_input is not None:
-            inputs.append(model_input)
-            boxes.append(piece.box)
-    if not inputs:
-        return Reading()
-    probabilities = _run(predictor, inputs)
-    return Reading(tuple(_guess(predictor, p, x, box) for x, box, p in zip(inputs, boxes, probabilities)))
+        if piece.kind == "separator":
+            guesses.append(_point(predictor, piece.box))
+        else:
+            guesses += [_guess(predictor, one.probabilities, one.image, one.box) for one in next(digits)]
+    # A separator needs digits on both sides to be one.
+    while guesses and guesses[0].label == DECIMAL_POINT:
+        guesses.pop(0)
+    while guesses and guesses[-1].label == DECIMAL_POINT:
+        guesses.pop()
+    return Reading(tuple(guesses))
 
 
 # -- the shared end of both paths -------------------------------------------------
