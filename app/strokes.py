@@ -127,7 +127,8 @@ def plan(strokes):
     by_x = sorted(range(len(atoms)), key=lambda k: (atom_boxes[k][0] + atom_boxes[k][2]) / 2)
     atoms = tuple(tuple(sorted(atoms[k])) for k in by_x)
     atom_boxes = [atom_boxes[k] for k in by_x]
-    line = float(heights[big].max()) if len(big) else 1.0
+    # The line's height: its tallest stroke, never zero (a dash drawn perfectly flat has no height).
+    line = max(float(heights[big].max()), TAP_PX) if len(big) else 1.0
     candidates, priors = [], []
     for start in range(len(atoms)):
         for end in range(start + 1, min(start + MAX_RUN, len(atoms)) + 1):

@@ -77,6 +77,16 @@ def test_a_flat_bar_over_a_digit_joins_it_even_drawn_last():
     assert plan.atoms == ((0, 2), (1,))
 
 
+def test_a_perfectly_flat_stroke_is_planned_and_read(shipped_model):
+    from app.predictor import Predictor
+    from app.recognize import read_drawing
+
+    plan = plan_of(segment(100, 200, 300, 200))  # no height at all: the line height must not be 0
+    assert plan.atoms == ((0,),) and np.isfinite(plan.priors).all()
+    reading = read_drawing(Predictor(shipped_model), draw([segment(100, 200, 300, 200)]))
+    assert len(reading.guesses) == 1
+
+
 def test_a_flat_stroke_beside_a_digit_is_left_to_the_model():
     plan = plan_of(FIVE_BODY, segment(140, 100, 220, 104))  # a bar mostly right of the body
     assert plan.atoms == ((0,), (1,)) and (0, 2) in plan.candidates
