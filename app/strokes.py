@@ -20,20 +20,27 @@ TAP_SHARE = 0.12  # a stroke smaller than this share of the tallest stroke is a 
 TAP_PX = 3.0  # ... and so is one within a few pixels: a click with the mouse's jitter
 FLAT = 0.4  # a stroke at most this share of another's height, lying over its span, is part of it
 OVER = 0.5  # share of the flat stroke's width that must lie over the other's span
+THIN = 0.15  # a stroke narrower than this share of its height (a 1, a 4's bar) is never "inside" another
 INSIDE = 0.9  # share of a stroke's box inside another's box that makes it part of that digit
 MAX_RUN = 3  # atoms one digit may be made of
 MAX_WIDTH = 1.6  # a candidate of several atoms wider than this share of the line's height: no digit
 POINT_LOW = 0.35  # a decimal point's centre lies in this lowest share of its neighbour's height ...
 POINT_BELOW = 0.3  # ... or at most this share of it below the neighbour's bottom
-# Log-priors of a candidate digit, added to the model's log-probability; fitted on numbers made
-# from the UNIPEN training writers (never the validation writers). Sizes are shares of the line's
-# height (the tallest stroke).
+# Log-priors of a candidate digit, added to the model's log-probability; fitted on numbers and
+# single digits made from the UNIPEN training writers (never the validation writers). Sizes are
+# shares of the line's height (the tallest stroke).
 SPLIT_BONUS = 0.0  # per digit: above 0 favours reading more, smaller digits
-WIDE, WIDE_COST = 0.8, 3.0  # wider than WIDE costs this per line height
+WIDE, WIDE_COST = 0.6, 2.0  # wider than WIDE costs this per line height
 LOW, LOW_COST = 0.75, 6.0  # lower than LOW (a bar, the top of a 4) costs this per line height
-GAP_COST = 3.0  # per line height of empty space between its atoms
-TIME_COST = 0.0  # when other strokes were drawn between its strokes
-TALL, SIDE, SIDE_COST = 0.8, 0.6, 4.0  # two atoms this tall sharing less than SIDE of the wider one's span
+# Log-odds that two neighbouring atoms belong to one digit (a 4's L and bar, a 0 and its slash, the
+# two loops of an 8), summed over the neighbours a candidate joins:
+PAIR_BIAS = 0.6
+GAP_COST = 1.15  # per line height of empty space between them
+EDGE_COST = 2.4  # the narrower one's centre at the wider one's edge or beyond (not over its middle) ...
+TALL_EDGE_COST = 1.0  # ... and more when both are TALL (shares of the line): a 1 beside a digit
+TALL = 0.8
+TIME_BONUS = 0.95  # drawn one right after the other (no other stroke in between)
+STACK_BONUS = 0.8  # one above the other (sharing little of their heights): an 8's loops
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,12 @@ def plan(strokes):
     atom_boxes = [atom_boxes[k] for k in by_x]
     # The line's height: its tallest stroke, never zero (a dash drawn perfectly flat has no height).
     line = max(float(heights[big].max()), TAP_PX) if len(big) else 1.0
+    # Time order among the strokes that are not taps: neighbours drawn one right after the other.
+    rank = {int(i): r for r, i in enumerate(sorted(big, key=lambda i: strokes[i].order))}
+    pairs = [_pair_odds(atom_boxes[k], atom_boxes[k + 1], line,
+                        any(abs(rank[i] - rank[j]) == 1 for i in atoms[k] if i in rank
+                            for j in atoms[k + 1] if j in rank))
+             for k in range(len(atoms) - 1)]
     candidates, priors = [], []
     for start in range(len(atoms)):
         for end in range(start + 1, min(start + MAX_RUN, len(atoms)) + 1):
@@ -136,28 +149,30 @@ def plan(strokes):
             if end > start + 1 and box[2] - box[0] > MAX_WIDTH * line:
                 break
             candidates.append((start, end))
-            priors.append(_prior(atoms[start:end], atom_boxes[start:end], box, line, tiny))
+            priors.append(_prior(pairs[start:end - 1], box, line))
     return Plan(tuple(strokes), atoms, tuple(candidates), tuple(taps), np.array(priors))
 
 
-def _prior(atoms, boxes, box, line, tiny):
-    """Log-prior of reading these neighbouring atoms as one digit: wide, low, gappy or
-    interrupted-in-time candidates are less likely digits."""
+def _prior(pairs, box, line):
+    """Log-prior of reading neighbouring atoms as one digit: the log-odds of each neighbouring
+    pair it joins (`pairs`), less the costs of a wide or low shape."""
     width, height = (box[2] - box[0]) / line, (box[3] - box[1]) / line
-    gaps = [max(0.0, b[0] - a[2]) / line for a, b in zip(boxes, boxes[1:])]
-    # Two tall atoms side by side are two digits (a 1 beside another digit), not one in two strokes.
-    sides = sum(_tall_pair(a, b, line) for a, b in zip(boxes, boxes[1:]))
-    orders = sorted(i for atom in atoms for i in atom if not tiny[i])
-    others = (orders[-1] - orders[0] + 1 - len(orders)) - int(np.sum(tiny[orders[0]:orders[-1] + 1]))
-    return (SPLIT_BONUS - WIDE_COST * max(0.0, width - WIDE) - LOW_COST * max(0.0, LOW - height)
-            - GAP_COST * sum(gaps) - TIME_COST * (others > 0) - SIDE_COST * sides)
+    return (SPLIT_BONUS + float(np.sum(pairs)) - WIDE_COST * max(0.0, width - WIDE)
+            - LOW_COST * max(0.0, LOW - height))
 
 
-def _tall_pair(a, b, line):
-    if min(a[3] - a[1], b[3] - b[1]) < TALL * line:
-        return False
-    shared = min(a[2], b[2]) - max(a[0], b[0])
-    return shared < SIDE * max(a[2] - a[0], b[2] - b[0])
+def _pair_odds(a, b, line, consecutive):
+    """Log-odds that atoms with boxes `a` and `b` (neighbours, left to right) are one digit."""
+    wa, wb, ha, hb = a[2] - a[0], b[2] - b[0], a[3] - a[1], b[3] - b[1]
+    gap = max(0.0, max(a[0], b[0]) - min(a[2], b[2])) / line
+    wide, thin = (a, b) if wa >= wb else (b, a)
+    half = max((wide[2] - wide[0]) / 2, 1e-9)
+    edge = min(1.0, abs((thin[0] + thin[2]) / 2 - (wide[0] + wide[2]) / 2) / half)
+    tall = min(ha, hb) >= TALL * line
+    shared_y = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    stacked = 1.0 - min(1.0, shared_y / max(min(ha, hb), 1e-9))
+    return (PAIR_BIAS - GAP_COST * gap - (EDGE_COST + TALL_EDGE_COST * tall) * edge
+            + TIME_BONUS * consecutive + STACK_BONUS * stacked)
 
 
 def singles(plan):
@@ -238,7 +253,7 @@ def _part_of(a, b):
         # A bar or base: flat, over the other's span, and near it in height.
         return a[1] >= b[1] - 0.5 * bh and a[3] <= b[3] + 0.5 * bh
     shared_y = min(a[3], b[3]) - max(a[1], b[1])
-    if shared_x <= 0 or shared_y <= 0:
+    if shared_x <= 0 or shared_y <= 0 or aw < THIN * ah:
         return False
     return shared_x * shared_y >= INSIDE * max(aw, 1e-9) * max(ah, 1e-9)
 
