@@ -7,7 +7,7 @@ import pytest
 from app import recognize
 from app.predictor import NOT_A_DIGIT, Predictor
 
-from .test_strokes import BRUSH, CANVAS, draw, place, validation_digits
+from .test_strokes import BRUSH, CANVAS, draw, place, segment, training_digits, validation_digits
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,45 @@ def test_one_model_run_for_a_clear_number_and_at_most_two_ever(predictor, pick):
     counting.calls = 0
     recognize.read_drawing(counting, draw(strokes_of(touching)))
     assert 1 <= counting.calls <= 2
+
+
+def arc(cx, cy, rx, ry, start, stop, n=40):
+    """Points on an ellipse from angle `start` to `stop` in degrees (0 = right, 90 = down)."""
+    angles = np.radians(np.linspace(start, stop, n))
+    return np.stack([cx + rx * np.cos(angles), cy + ry * np.sin(angles)], 1)
+
+
+def moved(strokes, dx):
+    return [s + np.array([dx, 0.0]) for s in strokes]
+
+
+# Digits people write in two strokes, whose parts the model also reads as digits or as "not a digit".
+FOUR_OF_AN_L_AND_A_BAR = [np.array([(250, 100), (200, 200), (185, 235), (290, 232)], float),
+                          segment(262, 160, 258, 300)]
+EIGHT_OF_TWO_LOOPS = [arc(240, 150, 45, 45, 90, 450), arc(270, 240, 45, 45, -90, 270)]  # the lower one offset
+SLASHED_ZERO = [arc(240, 200, 50, 90, -90, 270, 60), segment(228, 300, 256, 95)]
+
+
+@pytest.mark.parametrize("strokes, digit", [(FOUR_OF_AN_L_AND_A_BAR, "4"), (EIGHT_OF_TWO_LOOPS, "8"),
+                                            (SLASHED_ZERO, "0")], ids=["4 of an L and a bar", "8 of two loops",
+                                                                       "slashed 0"])
+def test_a_digit_in_two_strokes_is_one_digit(predictor, strokes, digit):
+    assert recognize.read_drawing(predictor, draw(strokes)).number == digit
+
+
+def test_digits_in_two_strokes_beside_others(predictor):
+    four, eight, zero = FOUR_OF_AN_L_AND_A_BAR, EIGHT_OF_TWO_LOOPS, SLASHED_ZERO
+    assert recognize.read_drawing(predictor, draw(four + moved(eight, 170))).number == "48"
+    assert recognize.read_drawing(predictor, draw(four + moved(zero, 170))).number == "40"
+    assert recognize.read_drawing(predictor, draw(moved(zero, -120) + moved(four, 70))).number == "04"
+
+
+def test_two_stroke_eights_of_training_writers(predictor):
+    """The first 60 eights written in two strokes (loops, or an S and its closing stroke) by the
+    writers the priors were fitted on: read as one 8, not as "00" or "60"."""
+    eights = [s for s in training_digits() if s.label == "8" and len(s.strokes) == 2][:60]
+    right = sum(recognize.read_drawing(predictor, draw(place([s], height=200)[0])).number == "8" for s in eights)
+    assert right >= 0.85 * len(eights), right
 
 
 def test_exact_numbers_of_held_out_writers(predictor):

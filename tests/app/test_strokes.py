@@ -24,15 +24,27 @@ BRUSH = 28  # app.gui.BRUSH[2]
 
 
 @lru_cache(maxsize=1)
-def validation_digits():
-    """PenSamples of the held-out writers (training.pen_data.is_val_writer), file order."""
-    from training.pen_data import is_val_writer
-
+def pen_digits():
+    """PenSamples of every digit in the pen data, file order."""
     if not PEN_DIGITS.is_file():
         pytest.fail(f"pen data not found: {PEN_DIGITS} (see ../shared/data/unipen/README.md)")
     with gzip.open(PEN_DIGITS, "rt", encoding="utf-8") as f:
         records = [parse_record(json.loads(line)) for line in f]
-    return [r for r in records if is_val_writer(r.writer) and r.label in "0123456789"]
+    return [r for r in records if r.label in "0123456789"]
+
+
+def validation_digits():
+    """PenSamples of the held-out writers (training.pen_data.is_val_writer), file order."""
+    from training.pen_data import is_val_writer
+
+    return [r for r in pen_digits() if is_val_writer(r.writer)]
+
+
+def training_digits():
+    """PenSamples of the training writers (what app.strokes' priors were fitted on), file order."""
+    from training.pen_data import is_val_writer
+
+    return [r for r in pen_digits() if not is_val_writer(r.writer)]
 
 
 def place(samples, height=120.0, gap=0.3, left=40.0, baseline=300.0):
@@ -125,6 +137,43 @@ def test_worth_scoring_skips_only_merges_that_cannot_win():
     assert strokes.worth_scoring(plan, scores) == [] or plan.priors[k[(0, 2)]] > plan.priors[k[(0, 1)]] + plan.priors[k[(1, 2)]]
     scores[k[(0, 1)]] = scores[k[(1, 2)]] = np.log(0.05)  # both doubtful: the merge must be scored
     assert strokes.worth_scoring(plan, scores) == [k[(0, 2)]]
+
+
+def test_a_thin_stroke_touching_a_neighbour_stays_its_own_atom():
+    """A 1 written into the edge of the 0 before it lies inside the 0's box: still its own atom."""
+    zero = np.stack([200 + 50 * np.cos(np.linspace(0, 2 * np.pi, 40)), 200 + 90 * np.sin(np.linspace(0, 2 * np.pi, 40))], 1)
+    one = segment(242, 118, 238, 285)
+    assert plan_of(zero, one).atoms == ((0,), (1,))
+    slash = segment(175, 280, 225, 120)  # a slash: no thin stroke, wholly inside the 0's box
+    assert plan_of(zero, slash).atoms == ((0, 1),)
+
+
+def merged_prior(plan):
+    return plan.priors[plan.candidates.index((0, len(plan.atoms)))]
+
+
+L_OF_A_FOUR = [(250, 100), (200, 200), (185, 235), (290, 232)]
+
+
+def test_a_stroke_over_the_others_middle_joins_it_more_readily_than_one_at_its_edge():
+    crossing = plan_of(L_OF_A_FOUR, segment(255, 160, 252, 300))  # a 4's bar
+    beside = plan_of(L_OF_A_FOUR, segment(300, 100, 297, 300))  # a 1 just right of it
+    assert merged_prior(crossing) > merged_prior(beside) + 1.0
+
+
+def test_strokes_drawn_one_after_the_other_join_more_readily():
+    bar, far = segment(255, 160, 252, 300), segment(500, 100, 500, 300)
+    consecutive = plan_of(L_OF_A_FOUR, bar, far)
+    interrupted = plan_of(L_OF_A_FOUR, far, bar)  # another digit's stroke drawn in between
+    assert consecutive.atoms == ((0,), (1,), (2,)) and interrupted.atoms == ((0,), (2,), (1,))
+    assert consecutive.priors[consecutive.candidates.index((0, 2))] > interrupted.priors[interrupted.candidates.index((0, 2))] + 0.5
+
+
+def test_loops_one_above_the_other_join_more_readily_than_side_by_side_overlapping():
+    circle = np.stack([45 * np.cos(np.linspace(0, 2 * np.pi, 40)), 45 * np.sin(np.linspace(0, 2 * np.pi, 40))], 1)
+    stacked = plan_of(circle + (240, 150), circle + (240, 240))  # an 8's loops
+    overlapping = plan_of(circle + (240, 150), circle + (240, 170))  # the same loops sharing most of their height
+    assert merged_prior(stacked) > merged_prior(overlapping) + 0.5
 
 
 def test_a_tap_on_the_baseline_between_digits_is_a_decimal_point():
