@@ -34,27 +34,37 @@ MAX_CANDIDATES = 1500  # model inputs per read: more is refused (a page of writi
 SEAM_ROWS = 96  # seams are traced on the ink shrunk to at most this many rows
 BAND = 0.3  # a seam strays at most this share of the height from where it starts
 STRAY_COST = 0.05  # per pixel of sideways step: seams through empty paper stay straight
-# Weights of the piece score (log-probabilities of the model plus these log-priors): a grid
-# search on numbers made from UNIPEN training writers (never the validation writers), then
-# DIGIT_COST raised so that single MNIST digits are not cut (the 10-class model is sure of halves).
+# Weights of the piece score (log-probabilities of the model plus these log-priors): grid searches
+# on numbers made from UNIPEN training writers (never the validation writers), with an 11-class
+# model (its "not a digit" for halves and pairs is what keeps cuts honest). A 10-class model is
+# sure of halves: with it each extra digit and each crossed stroke cost more (TEN_CLASS_COSTS, the
+# earlier search's values, DIGIT_COST raised so that single MNIST digits are not cut).
 WIDE = 1.05  # wider than this share of the digit height a digit becomes unlikely ...
 WIDE_COST = 1.0  # ... at this cost per tenth of the height
 NARROW = 0.12  # narrower than this share of the digit height (or than the pen): not a digit at all
 LOW = 0.6  # a digit shorter than this share of the digit height is unlikely ...
 LOW_COST = 1.0  # ... at this cost per tenth
-DIGIT_COST = 1.5  # each extra digit must earn its place
-CROSS_COST = 1.0  # per stroke a cut crosses
-FLAT = 3.0  # a piece fewer pen widths tall than this is a stroke (a bar), not digits
-REJECT_COST = 0.0  # an 11-class model's "not a digit" for a whole piece, against reading digits in it
+DIGIT_COST = -0.5  # each extra digit (negative: a bonus; the model's doubt about parts is the cost)
+CROSS_COST = 0.5  # per stroke a cut crosses
+TEN_CLASS_COSTS = (1.5, 1.0)  # (DIGIT_COST, CROSS_COST) for a model without "not a digit"
+# A piece fewer pen widths tall than this is a stroke (a bar), not digits; a thick pen's digits
+# are under 3 pen widths tall.
+FLAT = 2.0
+# An 11-class model's "not a digit" for a whole piece against reading digits in it, whatever its
+# shape: a touching pair is no single digit either, so the refusal must be clearly more likely.
+REJECT_COST = 2.0
 
 
 @dataclass(frozen=True)
 class Found:
-    """A piece as read: its box in the ink map, the 28x28x1 model input, the probabilities."""
+    """A piece as read: its box in the ink map, the 28x28x1 model input, the probabilities, and
+    `digit`: read as its most probable digit (False: as "not a digit"). A part of a cut piece is a
+    digit even where the model finds it unlike one: the cuts were chosen for the digits in them."""
 
     box: tuple
     image: np.ndarray
     probabilities: np.ndarray
+    digit: bool = True
 
 
 def read_pieces(predictor, pieces):
@@ -80,10 +90,10 @@ def read_pieces(predictor, pieces):
         p[model_run] = probabilities[start : start + int(model_run.sum())]
         start += int(model_run.sum())
         found = []
-        for k in _best_path(plan, p, reject):
+        for k, digit in _best_path(plan, p, reject):
             x0, y0, x1, y1 = plan.boxes[k]
             box = (piece.box[0] + x0, piece.box[1] + y0, piece.box[0] + x1, piece.box[1] + y1)
-            found.append(Found(box, plan.images[k], p[k]))
+            found.append(Found(box, plan.images[k], p[k], digit))
         out.append(found)
     return out
 
@@ -202,35 +212,40 @@ def _shrink(ink, f):
 
 
 def _best_path(plan, probabilities, reject):
-    """Indices of the candidates on the best-scoring path from cut 0 to the last cut.
+    """(index, read as a digit) of the candidates on the best-scoring path from cut 0 to the last cut.
 
-    With an 11-class model a whole piece may also be "not a digit" (at REJECT_COST); its parts
-    are only ever scored as digits.
+    With an 11-class model the whole piece may also be "not a digit" (at REJECT_COST, whatever its
+    shape); its parts are only ever scored, and read, as digits. A piece never cut reads as the
+    model says.
     """
+    nad = reject and int(np.argmax(probabilities[0])) == probabilities.shape[1] - 1 if len(probabilities) else False
+    if plan.shapes == [None]:  # never cut (or blank): no choice to make
+        return [] if plan.images[0] is None else [(0, not nad)]
+    digit_cost, cross_cost = (DIGIT_COST, CROSS_COST) if reject else TEN_CLASS_COSTS
     digits = probabilities[:, :10] if reject else probabilities
     blank = np.array([img is None for img in plan.images], bool)
-    best_digit = np.log(np.maximum(digits.max(axis=1), 1e-6))
+    prior = np.array([_prior(shape) for shape in plan.shapes])
+    score = np.where(blank, 0.0, np.log(np.maximum(digits.max(axis=1), 1e-6)) - digit_cost + prior)
+    refused = np.full(len(score), -np.inf)
     if reject:
         whole = np.array([span == (0, plan.ends) for span in plan.spans], bool)
-        refused = np.log(np.maximum(probabilities[:, -1], 1e-6)) - REJECT_COST
-        best_digit = np.where(whole, np.maximum(best_digit, refused), best_digit)
-    score = np.where(blank, 0.0, best_digit - DIGIT_COST)
+        refused[whole] = np.log(np.maximum(probabilities[whole, -1], 1e-6)) - REJECT_COST - digit_cost
     best = np.full(plan.ends + 1, -np.inf)
-    best[0] = DIGIT_COST  # the first digit is free
+    best[0] = digit_cost  # the first digit is free
     back = [None] * (plan.ends + 1)
     # Spans are generated in order of their start, so each start is final when used.
     for k, (i, j) in enumerate(plan.spans):
-        value = best[i] + score[k] + _prior(plan.shapes[k]) - CROSS_COST * plan.crossed[i]
+        value = best[i] + max(score[k], refused[k]) - cross_cost * plan.crossed[i]
         if value > best[j]:
             best[j], back[j] = value, k
-    if back[plan.ends] is None:  # every reading ruled out (slivers): the piece as one
-        return [0] if not blank[0] else []
+    if back[plan.ends] is None:  # every reading ruled out (slivers): the piece as one, as the model says
+        return [] if blank[0] else [(0, not nad)]
     path, j = [], plan.ends
     while j and back[j] is not None:
         k = back[j]
         path.append(k)
         j = plan.spans[k][0]
-    return [k for k in path[::-1] if not blank[k]]
+    return [(k, bool(score[k] >= refused[k])) for k in path[::-1] if not blank[k]]
 
 
 def _prior(shape):

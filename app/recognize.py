@@ -181,7 +181,7 @@ def read(predictor, image, single=False):
         if piece.kind == "separator":
             guesses.append(_point(predictor, piece.box))
         else:
-            guesses += [_guess(predictor, one.probabilities, one.image, one.box) for one in next(digits)]
+            guesses += [_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in next(digits)]
     # A separator needs digits on both sides to be one.
     while guesses and guesses[0].label == DECIMAL_POINT:
         guesses.pop(0)
@@ -200,9 +200,11 @@ def _run(predictor, images):
     return predictor.predict(np.stack(images))
 
 
-def _guess(predictor, probabilities, image, box):
-    best = int(np.argmax(probabilities))
+def _guess(predictor, probabilities, image, box, digit=False):
+    """`digit`: the piece is known to be a digit (a part of a cut piece): its most probable digit."""
     labels = tuple(predictor.labels)
+    columns = [k for k, label in enumerate(labels) if label in DIGITS] if digit else []
+    best = columns[int(np.argmax(probabilities[columns]))] if columns else int(np.argmax(probabilities))
     return Guess(labels[best], float(probabilities[best]), probabilities, image, tuple(box), labels,
                  _threshold(predictor))
 

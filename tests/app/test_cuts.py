@@ -119,16 +119,20 @@ def test_digits_stacked_vertically_are_all_read(predictor):
     assert recognize.read(predictor, pixels).number == "31"
 
 
+def _path(plan, probabilities, reject):
+    return [k for k, _ in cuts._best_path(plan, probabilities, reject)]
+
+
 def test_best_path_prefers_probable_digits():
     """The dynamic programme: two confident halves beat one doubtful whole, and vice versa."""
     plan = cuts._Plan(2, [(0, 1), (0, 2), (1, 2)], [None] * 3, [np.zeros((28, 28, 1))] * 3, [(0.6, 1.0), (1.0, 1.0), (0.6, 1.0)], [0.0, 0.5])
     sure, doubtful = np.eye(10)[3] * 0.98 + 0.002, np.full(10, 0.1)
-    assert cuts._best_path(plan, np.stack([sure, doubtful, sure]), False) == [0, 2]
-    assert cuts._best_path(plan, np.stack([doubtful, sure, doubtful]), False) == [1]
+    assert _path(plan, np.stack([sure, doubtful, sure]), False) == [0, 2]
+    assert _path(plan, np.stack([doubtful, sure, doubtful]), False) == [1]
     # With "not a digit" as an eleventh class, its probability counts against a candidate.
     halves = np.concatenate([np.full(10, 0.01), [0.9]])
     whole = np.concatenate([np.eye(10)[8] * 0.6, [0.4]])
-    assert cuts._best_path(plan, np.stack([halves, whole, halves]), True) == [1]
+    assert _path(plan, np.stack([halves, whole, halves]), True) == [1]
 
 
 def test_tiny_pieces_are_planned_without_error():
@@ -207,6 +211,52 @@ def test_a_sliver_is_never_a_digit():
     images = [np.zeros((28, 28, 1))] * 3
     plan = cuts._Plan(2, [(0, 1), (0, 2), (1, 2)], [None] * 3, images,
                       [(0.05, 1.0), (0.4, 1.0), (0.3, 1.0)], [0.0, 0.0])
-    assert cuts._best_path(plan, np.stack([sure, doubtful, sure]), False) == [1]
+    assert _path(plan, np.stack([sure, doubtful, sure]), False) == [1]
     wider = cuts._Plan(2, plan.spans, plan.boxes, images, [(0.2, 1.0), (0.4, 1.0), (0.3, 1.0)], [0.0, 0.0])
-    assert cuts._best_path(wider, np.stack([sure, doubtful, sure]), False) == [0, 2]
+    assert _path(wider, np.stack([sure, doubtful, sure]), False) == [0, 2]
+
+
+def _eleven(digit_probabilities, not_a_digit):
+    return np.concatenate([digit_probabilities, [not_a_digit]])
+
+
+def test_a_touching_pair_the_model_refuses_as_one_digit_is_read_as_two():
+    """An 11-class model calls a touching pair "not a digit" (it is no single digit); that refusal
+    must not beat two likely digits in it, and a part it doubts still reads as a digit."""
+    images = [np.zeros((28, 28, 1))] * 3
+    # Candidates as _plan makes them: the whole piece first, then the two halves.
+    plan = cuts._Plan(2, [(0, 2), (0, 1), (1, 2)], [None] * 3, images,
+                      [(1.25, 1.0), (0.6, 1.0), (0.6, 1.0)], [0.0, 0.75])
+    pair = _eleven(np.eye(10)[5] * 0.14 + 0.004, 0.82)  # measured on a touching "57" of a pen writer
+    five = _eleven(np.eye(10)[5] * 0.98, 0.02)
+    doubtful_seven = _eleven(np.eye(10)[7] * 0.4, 0.6)  # the model leans to "not a digit"
+    path = cuts._best_path(plan, np.stack([pair, five, doubtful_seven]), True)
+    assert path == [(1, True), (2, True)]
+    # Read as digits, the doubted part is its most probable digit, however unsure.
+    guess = recognize._guess(_Labels(), doubtful_seven, images[0], (0, 0, 1, 1), True)
+    assert guess.label == "7" and not guess.sure
+    # A piece that is clearly no digit in any reading stays refused: "not a digit", not digits.
+    scribble, stroke = _eleven(np.full(10, 0.001), 0.99), _eleven(np.eye(10)[1] * 0.1, 0.9)
+    path = cuts._best_path(plan, np.stack([scribble, stroke, stroke]), True)
+    assert path == [(0, False)]
+
+
+class _Labels:
+    labels = [str(d) for d in range(10)] + [cuts.NOT_A_DIGIT]
+    sure_threshold = 0.97
+
+
+def test_a_number_in_a_thick_pen_is_cut():
+    """Digits written with a pen a third of their height are under FLAT=3 pen widths tall: a
+    thick pen's touching digits must still be cut, a bar of the same pen never."""
+    from app.segment import Piece
+
+    pixels = write(np.zeros((160, 300), np.uint8), [[(60, 40), (100, 60), (100, 100), (60, 120), (30, 80), (60, 40)],
+                                                   [(150, 40), (190, 60), (190, 100), (150, 120), (120, 80), (150, 40)]], 44)
+    ink = pixels.astype(np.float32) / 255
+    rows = np.flatnonzero(ink.any(axis=1))
+    height = rows[-1] + 1 - rows[0]
+    assert height < 3 * cuts._stroke_width(ink > 0.5)  # as thick as the pen data's 28 px brush on small digits
+    assert cuts._geometry(Piece((0, 0, 300, 160), ink, digit_height=float(height)))[2]
+    bar = write(np.zeros((160, 300), np.uint8), [[(20, 80), (280, 80)]], 44).astype(np.float32) / 255
+    assert not cuts._geometry(Piece((0, 0, 300, 160), bar, digit_height=float(height)))[2]
