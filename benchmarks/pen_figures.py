@@ -142,24 +142,28 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
         height = float(rng.uniform(80, 200))
         gaps = rng.uniform(-0.12, 0.0, len(chosen)) if touching else rng.uniform(0.08, 0.4, len(chosen))
-        widths = []
+        # Every digit as tall as the line (a flat one as wide as a third of it), aspect kept.
+        origins, factors, widths = [], [], []
         for s in chosen:
             pts = np.concatenate(s.strokes)
             ext = np.ptp(pts, axis=0)
-            widths.append(height * max(ext[0], 1e-6) / max(ext[1], 1e-6) if ext[1] > 0 else height * 0.3)
+            factor = height / ext[1] if ext[1] > 0 else 0.3 * height / max(ext[0], 1e-6)
+            origins.append(pts.min(axis=0))
+            factors.append(factor)
+            widths.append(ext[0] * factor)
         total = sum(widths) + sum(g * height for g in gaps[1:])
         scale = min(1.0, (size[0] - 20) / total)
         x = (size[0] - total * scale) / 2
         y0 = (size[1] - height * scale) / 2
         from app.drawing import Drawing
-        from app.pen import fit
         drawing = Drawing(*size)
         brush = float(default_brush)  # people keep the default brush, so neighbours often touch
-        for s, w, g in zip(chosen, widths, [0.0, *gaps[1:]]):
+        for s, origin, factor, w, g in zip(chosen, origins, factors, widths, [0.0, *gaps[1:]]):
             x += g * height * scale
-            for stroke in fit(s.strokes, (x, y0, x + w * scale, y0 + height * scale)):
-                drawing.begin(*stroke[0], brush)
-                for px, py in stroke[1:]:
+            for stroke in s.strokes:
+                placed = (stroke - origin) * factor * scale + np.array([x, y0])
+                drawing.begin(*placed[0], brush)
+                for px, py in placed[1:]:
                     drawing.extend(px, py)
             x += w * scale
         truth = "".join(s.label for s in chosen)
