@@ -173,8 +173,9 @@ def main(argv=None) -> int:
                       "load": f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"}
         try:
             fresh[name] = SECTIONS[name](ctx)
-        except (DataError, FileNotFoundError) as e:
-            print(f"error: [{name}] {e}; its previous figures are kept", file=sys.stderr, flush=True)
+        except Exception as e:  # one broken section must not lose the others' figures
+            print(f"error: [{name}] {type(e).__name__}: {e}; its previous figures are kept", file=sys.stderr,
+                  flush=True)
             failed = True
             continue
         for r in fresh[name]:

@@ -28,13 +28,13 @@ def serving_function(model, temperature: float = 1.0, reject_bias: float = 0.0):
 
     Calibrated as fitted on validation (training.calibrate): probabilities = softmax((log p + b) / T)
     with b = reject_bias on "not a digit" and 0 on the digits. `features` is the input of the
-    final softmax layer (named "probabilities" in every builder of training.models).
+    final layer (the softmax "probabilities" in every builder of training.models; any model's last layer).
     """
     import keras
     import tensorflow as tf
 
     spec = (tf.TensorSpec((None, 28, 28, 1), tf.float32, name=INPUT_NAME),)
-    both = keras.Model(model.inputs, [model.outputs[0], model.get_layer(OUTPUT_NAME).input])
+    both = keras.Model(model.inputs, [model.outputs[0], model.layers[-1].input])
 
     @tf.function(input_signature=spec)
     def serve(image):
