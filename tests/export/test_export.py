@@ -46,9 +46,11 @@ def own_run(run_dir, tmp_path):
 def test_export_installs_contract_model(exported):
     out, proc, _ = exported
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    (inp,), (outp,) = session.get_inputs(), session.get_outputs()
+    (inp,), (outp, features) = session.get_inputs(), session.get_outputs()
     assert (inp.name, inp.shape, inp.type) == ("image", ["batch", 28, 28, 1], "tensor(float)")
     assert outp.name == "probabilities" and outp.shape in (["batch", 10], ["batch", 11])  # K: DESIGN.md
+    # The second output: what the final layer reads (for per-user adaptation), after probabilities.
+    assert features.name == "features" and features.shape[0] == "batch" and features.shape[1] > 11
     assert onnx.load(str(out)).opset_import[0].version == 17
     assert "parity ok" in proc.stdout
 

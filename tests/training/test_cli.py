@@ -53,7 +53,7 @@ def test_keras_model_round_trips(quick_run):
     import keras
     out, _ = quick_run
     model = keras.models.load_model(out / "latest" / "simplified.keras")
-    assert model.output_shape == (None, 10)
+    assert model.output_shape == (None, 11)  # the digits, then "not a digit"
 
 
 @pytest.mark.parametrize("args, message", [

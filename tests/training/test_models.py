@@ -43,10 +43,10 @@ def test_simplified_has_fewer_convs():
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_io_contract(name):
     m = MODELS[name]()
-    assert m.input_shape == (None, 28, 28, 1) and m.output_shape == (None, 10)
+    assert m.input_shape == (None, 28, 28, 1) and m.output_shape == (None, 11)  # digits + "not a digit"
     assert m.layers[-1].activation.__name__ == "softmax"
     p = m.predict(np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32), verbose=0)
-    assert p.shape == (3, 10)
+    assert p.shape == (3, 11)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
 
 
