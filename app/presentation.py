@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-NOT_A_DIGIT = "not a digit"  # the label of the optional last class (DESIGN.md)
+from app.predictor import NOT_A_DIGIT
+from app.recognize import DECIMAL_POINT
 NOT_A_DIGIT_MARK = "\u00d7"  # stands for such a piece inside a number; in every font
 
 
@@ -90,11 +91,15 @@ def bars_title(index, count):
 
 
 def focus_index(guesses, newest_stroke_box):
-    """The piece whose bars to show: the one under the newest stroke, else the least certain one."""
-    if newest_stroke_box is None or len(guesses) == 1:
-        return min(range(len(guesses)), key=lambda i: guesses[i].confidence)
+    """The piece whose bars to show: the one under the newest stroke, else the least certain one.
+
+    A decimal point has no scores of its own, so the nearest piece that has them is shown instead.
+    """
+    scored = [i for i, g in enumerate(guesses) if g.label != DECIMAL_POINT] or list(range(len(guesses)))
+    if newest_stroke_box is None or len(scored) == 1:
+        return min(scored, key=lambda i: guesses[i].confidence)
     middle = (newest_stroke_box[0] + newest_stroke_box[2]) / 2
-    return min(range(len(guesses)), key=lambda i: abs((guesses[i].box[0] + guesses[i].box[2]) / 2 - middle))
+    return min(scored, key=lambda i: abs((guesses[i].box[0] + guesses[i].box[2]) / 2 - middle))
 
 
 def error_reason(exc, path):

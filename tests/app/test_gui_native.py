@@ -729,6 +729,11 @@ def test_presentation_texts():
     three = (guess("1", 0.99, (0, 0, 10, 10)), guess("2", 0.95, (20, 0, 30, 10)), guess("3", 0.99, (40, 0, 50, 10)))
     assert presentation.focus_index(three, (21, 2, 28, 9)) == 1
     assert presentation.focus_index(three, None) == 1  # no stroke: the least certain
+    # a tapped decimal point has no scores: its neighbour's bars are shown, never empty ones
+    point = Guess(".", 0.0, np.zeros(11, np.float32), np.zeros((28, 28, 1), np.float32), (12, 8, 16, 10))
+    pi = (guess("3", 0.99, (0, 0, 10, 10)), point, guess("1", 0.9, (20, 0, 30, 10)))
+    assert presentation.focus_index(pi, (12, 8, 16, 10)) in (0, 2)
+    assert presentation.focus_index(pi, None) == 2
 
 
 def test_error_reason_drops_the_path_but_keeps_the_kind():
