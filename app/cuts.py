@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.predictor import NOT_A_DIGIT
 from app.preprocess import INK_THRESHOLD, BadImage, center_digit
 
-NOT_A_DIGIT = "not a digit"
 SPLIT_RATIO = 0.8  # a piece narrower than this share of the line's digit height is one digit
 MAX_DIGITS = 20  # a piece wider than this many digit heights is no row of digits (a rule): never cut
 MAX_CUTS = 40  # candidate cuts per piece ...

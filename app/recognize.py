@@ -96,7 +96,7 @@ class Reading:
         if not self.guesses:
             return "no digit"
         if self.not_a_digit:
-            return "not a digit"
+            return NOT_A_DIGIT
         if self.sure:
             return f"{self.number} ({self.confidence:.1%})"
         return f"not sure: maybe {self.number} ({self.confidence:.1%})"

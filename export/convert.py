@@ -9,11 +9,12 @@ import json
 
 import onnx
 
+from app.predictor import NOT_A_DIGIT  # the 11th label, as the app spells it
+
 INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 FEATURES_NAME = "features"  # second output: what the last layer reads, for per-user adaptation in the app
 BATCH_DIM = "batch"
-NOT_A_DIGIT = "not a digit"  # the 11th label, as the app spells it
 
 
 def labels_for(classes: int) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from app.corrections import decode_image
 from app.pen import BadStrokes, parse_record
+from app.predictor import NOT_A_DIGIT as NOT_A_LABEL  # the label; training.pen_data.NOT_A_DIGIT is its index
 from training.pen_data import NOT_A_DIGIT, REJECT_LETTERS, PenDataError, augment, is_val_writer, picture_view, stroke_view
 
 VIEWS = ("stroke", "stroke", "picture", "picture")  # as the pen data's training digits
@@ -27,7 +28,7 @@ def label_index(label: str) -> int | None:
     """0-9 for a digit, NOT_A_DIGIT for "not a digit" or a letter that looks like none; else None."""
     if label in set("0123456789"):
         return int(label)
-    if label == "not a digit" or (len(label) == 1 and label in REJECT_LETTERS):
+    if label == NOT_A_LABEL or (len(label) == 1 and label in REJECT_LETTERS):
         return NOT_A_DIGIT
     return None
 
