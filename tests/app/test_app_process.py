@@ -79,13 +79,22 @@ def test_python_m_app_draws_predicts_and_quits(xvfb, models):
         app.wait_for("undo", timeout=20)
         app.wait_for("prediction: - ", timeout=20)
 
-        xdotool("windowfocus", "--sync", window, "key", "ctrl+q", env=env)
-        assert app.process.wait(timeout=20) == 0
-        assert "Traceback" not in app.process.stderr.read()
+        quit_cleanly(app, window, env)
     finally:
-        if app.process.poll() is None:
-            app.process.kill()
-            app.process.wait()
+        stop(app)
+
+
+def quit_cleanly(app, window, env):
+    """Ctrl+Q in the window: the process ends with 0 and no traceback."""
+    xdotool("windowfocus", "--sync", window, "key", "ctrl+q", env=env)
+    assert app.process.wait(timeout=20) == 0
+    assert "Traceback" not in app.process.stderr.read()
+
+
+def stop(app):
+    if app.process.poll() is None:
+        app.process.kill()
+        app.process.wait()
 
 
 def test_a_touching_number_drawn_in_the_real_window_reads_right(xvfb, shipped_model):
@@ -113,11 +122,6 @@ def test_a_touching_number_drawn_in_the_real_window_reads_right(xvfb, shipped_mo
                 steps += ["mouseup", 1, "sleep", "0.1"]
         xdotool(*steps, env=env)
         assert app.wait_for(f"prediction: {number} ", timeout=30)
-        window = xdotool("search", "--sync", "--name", "^Digit Recognizer$", env=env).split()[0]
-        xdotool("windowfocus", "--sync", window, "key", "ctrl+q", env=env)
-        assert app.process.wait(timeout=20) == 0
-        assert "Traceback" not in app.process.stderr.read()
+        quit_cleanly(app, xdotool("search", "--sync", "--name", "^Digit Recognizer$", env=env).split()[0], env)
     finally:
-        if app.process.poll() is None:
-            app.process.kill()
-            app.process.wait()
+        stop(app)
