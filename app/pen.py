@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.drawing import stamp_polyline
+from app.preprocess import center_digit
 
 MAX_COORD = 1e6  # tablets and canvases stay far below; beyond it is a corrupt record
 NORM_SIDE = 80.0  # longer side of a digit's strokes when normalised, in raster pixels
@@ -112,3 +113,8 @@ def normalised_ink(strokes, width_share=NORM_WIDTH, min_extent=0.0):
     origin = np.array([x0, y0])
     placed = tuple((s - origin) * scale + pad for s in strokes)
     return render(placed, (w, h), width).astype(np.float32) / 255.0
+
+
+def model_input(strokes, width_share=NORM_WIDTH, min_extent=0.0):
+    """What the network reads for one digit's strokes: normalised_ink, centred as MNIST (or None)."""
+    return center_digit(normalised_ink(strokes, width_share, min_extent))

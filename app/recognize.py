@@ -13,9 +13,9 @@ import numpy as np
 
 from app import cuts
 from app import strokes as pen_strokes
-from app.pen import normalised_ink
+from app.pen import model_input
 from app.predictor import NOT_A_DIGIT
-from app.preprocess import center_digit, drop_specks, ink_and_blobs
+from app.preprocess import drop_specks, ink_and_blobs
 from app.segment import Piece, split_digits
 
 LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model says otherwise
@@ -263,8 +263,7 @@ def _stroke_input(strokes, members):
     def make():
         points = tuple(s.points for s in chosen)
         # A tap with a pixel of jitter stays a dot instead of being blown up into a line.
-        ink = normalised_ink(points, min_extent=max(s.width for s in chosen))
-        return center_digit(ink)
+        return model_input(points, min_extent=max(s.width for s in chosen))
 
     return _inputs.get(key, make)
 
