@@ -33,3 +33,8 @@ def is_chief() -> bool:
     if not task or task.get("type") == "chief":
         return True
     return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in tf_config.get("cluster", {})
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    """True for MultiWorkerMirroredStrategy, whose training goes through training.loop, not model.fit."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
