@@ -6,6 +6,7 @@ a picture's ink is split by app.segment (off-line). Each piece is centred MNIST-
 them go through the model in one predict call.
 """
 
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -138,9 +139,10 @@ def read_drawing(predictor, drawing):
     scores = np.full(len(plan.candidates), -np.inf)
     todo = pen_strokes.singles(plan)
     while todo:
-        for k in todo:
-            images[k] = _stroke_input(strokes, _members(plan, plan.candidates[k]))
-        probabilities[todo] = _run(predictor, [images[k] for k in todo])
+        keys = [_stroke_key(strokes, _members(plan, plan.candidates[k])) for k in todo]
+        for k, key in zip(todo, keys):
+            images[k] = _stroke_input(key)
+        probabilities[todo] = _answers(predictor, keys, [images[k] for k in todo])
         scores[todo] = _digit_scores(predictor, probabilities[todo])
         todo = [k for k in pen_strokes.worth_scoring(plan, scores) if k not in images]
     runs = pen_strokes.choose(plan, scores)
@@ -234,38 +236,67 @@ def _members(plan, run):
     return tuple(sorted(i for atom in plan.atoms[start:end] for i in atom))
 
 
-class _InputCache:
-    """Model inputs of stroke groups by their exact points: the live window re-reads a drawing
-    every few dozen milliseconds and only the newest stroke's groups change."""
+class _Cache:
+    """The newest `size` values by key (least recently used dropped first)."""
 
     def __init__(self, size):
         self.size = size
         self.items = OrderedDict()
 
-    def get(self, key, make):
-        if key in self.items:
+    def get(self, key):
+        """The value kept for `key`, or None."""
+        value = self.items.get(key)
+        if value is not None:
             self.items.move_to_end(key)
-            return self.items[key]
-        value = self.items[key] = make()
+        return value
+
+    def put(self, key, value):
+        self.items[key] = value
         if len(self.items) > self.size:
             self.items.popitem(last=False)
         return value
 
 
-_inputs = _InputCache(INPUT_CACHE)
+# The live window re-reads a drawing every few dozen milliseconds and only the newest stroke's
+# groups change: their model inputs, and each predictor's answers for them, are kept between reads.
+_inputs = _Cache(INPUT_CACHE)
+_answered = weakref.WeakKeyDictionary()  # predictor -> (its adapter when it answered, _Cache)
 
 
-def _stroke_input(strokes, members):
-    """The window's model input of one group of strokes: width-normalised ink, centred."""
-    chosen = [strokes[i] for i in members]
-    key = tuple((s.width, s.points.tobytes()) for s in chosen)
+def _stroke_key(strokes, members):
+    """What a group's model input depends on: each member's brush width and exact points."""
+    return tuple((strokes[i].width, strokes[i].points.tobytes()) for i in members)
 
-    def make():
-        points = tuple(s.points for s in chosen)
+
+def _stroke_input(key):
+    """The window's model input of one group of strokes (a _stroke_key): width-normalised ink, centred."""
+    image = _inputs.get(key)
+    if image is None:
+        points = tuple(np.frombuffer(raw).reshape(-1, 2) for _width, raw in key)
         # A tap with a pixel of jitter stays a dot instead of being blown up into a line.
-        return model_input(points, min_extent=max(s.width for s in chosen))
+        image = _inputs.put(key, model_input(points, min_extent=max(width for width, _raw in key)))
+    return image
 
-    return _inputs.get(key, make)
+
+def _answers(predictor, keys, images):
+    """Probabilities (n, K) of model inputs known by `keys`: one predict call for those `predictor`
+    has not answered yet. A predictor whose answers change (app.adapt.Personal) swaps its `adapter`
+    when they do, which forgets what it answered before."""
+    try:
+        adapter, answered = _answered.get(predictor, (None, None))
+    except TypeError:  # a predictor that cannot be weakly referenced: nothing kept
+        return _run(predictor, images)
+    state = getattr(predictor, "adapter", None)
+    if answered is None or adapter is not state:
+        answered = _Cache(INPUT_CACHE)
+        _answered[predictor] = (state, answered)
+    known = [answered.get(key) for key in keys]
+    missing = [i for i, row in enumerate(known) if row is None]
+    if missing:
+        fresh = _run(predictor, [images[i] for i in missing])
+        for i, row in zip(missing, fresh):
+            known[i] = answered.put(keys[i], row)
+    return np.stack(known)
 
 
 def _side(box):

@@ -13,6 +13,7 @@ Pure geometry on numpy: the model's scores come in from app.recognize.
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -51,10 +52,11 @@ class Stroke:
     width: float
     order: int
 
-    @property
+    @cached_property
     def box(self):
-        """(x0, y0, x1, y1) of the points."""
-        return (*self.points.min(axis=0), *self.points.max(axis=0))
+        """(x0, y0, x1, y1) of the points, as floats (worked out once: plan and arrange ask often)."""
+        low, high = self.points.min(axis=0), self.points.max(axis=0)
+        return (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
 
 
 @dataclass(frozen=True)
@@ -93,12 +95,12 @@ def plan(strokes):
     """Plan of a tuple of Strokes: atoms, candidate digits to score, taps."""
     if not strokes:
         return Plan((), (), (), (), np.zeros(0))
-    boxes = np.array([s.box for s in strokes], dtype=np.float64)
-    heights = boxes[:, 3] - boxes[:, 1]
-    sizes = np.maximum(boxes[:, 2] - boxes[:, 0], heights)
-    tiny = sizes <= max(TAP_SHARE * float(heights.max()), TAP_PX)
-    big = np.flatnonzero(~tiny)
-    parent = {int(i): int(i) for i in big}
+    boxes = [s.box for s in strokes]  # plain floats: a few strokes, read every few dozen ms
+    heights = [b[3] - b[1] for b in boxes]
+    tap = max(TAP_SHARE * max(heights), TAP_PX)
+    tiny = [max(b[2] - b[0], h) <= tap for b, h in zip(boxes, heights)]
+    big = [i for i, t in enumerate(tiny) if not t]
+    parent = {i: i for i in big}
 
     def root(i):
         while parent[i] != i:
@@ -107,37 +109,38 @@ def plan(strokes):
         return i
 
     # Sweep in x: only strokes whose spans overlap can be parts of one another.
-    order = big[np.argsort(boxes[big, 0], kind="stable")]
+    order = sorted(big, key=lambda i: boxes[i][0])  # stable, as the argsort it replaces
     open_ = []
     for i in order:
-        open_ = [j for j in open_ if boxes[j, 2] >= boxes[i, 0]]
+        open_ = [j for j in open_ if boxes[j][2] >= boxes[i][0]]
         for j in open_:
             if _part_of(boxes[i], boxes[j]) or _part_of(boxes[j], boxes[i]):
                 parent[root(i)] = root(j)
         open_.append(i)
     members = {}
     for i in big:
-        members.setdefault(root(int(i)), []).append(int(i))
+        members.setdefault(root(i), []).append(i)
     atoms = [tuple(m) for m in members.values()]
-    atom_boxes = [_union(boxes[list(a)]) for a in atoms]
+    atom_boxes = [_union([boxes[i] for i in a]) for a in atoms]
 
     # A tap inside a digit's box is part of it (a pen lift); the rest wait for `arrange`.
     taps = []
-    for t in np.flatnonzero(tiny):
-        cx, cy = (boxes[t, 0] + boxes[t, 2]) / 2, (boxes[t, 1] + boxes[t, 3]) / 2
+    for t in (i for i, small in enumerate(tiny) if small):
+        x0, y0, x1, y1 = boxes[t]
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         home = next((k for k, b in enumerate(atom_boxes) if b[0] <= cx <= b[2] and b[1] <= cy <= b[3]), None)
         if home is None:
-            taps.append(int(t))
+            taps.append(t)
         else:
-            atoms[home] = atoms[home] + (int(t),)
+            atoms[home] = atoms[home] + (t,)
 
     by_x = sorted(range(len(atoms)), key=lambda k: (atom_boxes[k][0] + atom_boxes[k][2]) / 2)
     atoms = tuple(tuple(sorted(atoms[k])) for k in by_x)
     atom_boxes = [atom_boxes[k] for k in by_x]
     # The line's height: its tallest stroke, never zero (a dash drawn perfectly flat has no height).
-    line = max(float(heights[big].max()), TAP_PX) if len(big) else 1.0
+    line = max(max(heights[i] for i in big), TAP_PX) if big else 1.0
     # Time order among the strokes that are not taps: neighbours drawn one right after the other.
-    rank = {int(i): r for r, i in enumerate(sorted(big, key=lambda i: strokes[i].order))}
+    rank = {i: r for r, i in enumerate(sorted(big, key=lambda i: strokes[i].order))}
     pairs = [_pair_odds(atom_boxes[k], atom_boxes[k + 1], line,
                         any(abs(rank[i] - rank[j]) == 1 for i in atoms[k] if i in rank
                             for j in atoms[k + 1] if j in rank))
@@ -145,7 +148,7 @@ def plan(strokes):
     candidates, priors = [], []
     for start in range(len(atoms)):
         for end in range(start + 1, min(start + MAX_RUN, len(atoms)) + 1):
-            box = _union(np.array(atom_boxes[start:end]))
+            box = _union(atom_boxes[start:end])
             if end > start + 1 and box[2] - box[0] > MAX_WIDTH * line:
                 break
             candidates.append((start, end))
@@ -157,7 +160,7 @@ def _prior(pairs, box, line):
     """Log-prior of reading neighbouring atoms as one digit: the log-odds of each neighbouring
     pair it joins (`pairs`), less the costs of a wide or low shape."""
     width, height = (box[2] - box[0]) / line, (box[3] - box[1]) / line
-    return (SPLIT_BONUS + float(np.sum(pairs)) - WIDE_COST * max(0.0, width - WIDE)
+    return (SPLIT_BONUS + float(sum(pairs)) - WIDE_COST * max(0.0, width - WIDE)
             - LOW_COST * max(0.0, LOW - height))
 
 
@@ -221,7 +224,7 @@ def choose(plan, scores):
 def arrange(plan, runs):
     """Groups left to right: the chosen digits, and taps that stand for a decimal point."""
     def box_of(members):
-        return _union(np.array([plan.strokes[i].box for i in members]))
+        return _union([plan.strokes[i].box for i in members])
 
     digits = []
     for start, end in runs:
@@ -259,4 +262,6 @@ def _part_of(a, b):
 
 
 def _union(boxes):
-    return (float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()), float(boxes[:, 3].max()))
+    """The box around (x0, y0, x1, y1) boxes, as floats."""
+    x0, y0, x1, y1 = zip(*boxes)
+    return (float(min(x0)), float(min(y0)), float(max(x1)), float(max(y1)))

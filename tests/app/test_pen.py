@@ -76,3 +76,76 @@ def test_a_jittered_tap_stays_a_dot_with_min_extent():
     ys, xs = np.nonzero(dot > 0.5)
     assert np.ptp(xs) <= NORM_WIDTH * NORM_SIDE + 8 and abs(np.ptp(xs) - np.ptp(ys)) <= 6
     assert np.ptp(np.nonzero(line > 0.5)[1]) >= NORM_SIDE
+
+
+# -- the batched rasteriser against the canvas' own, one segment at a time ---------------------
+
+
+def reference_stamp(pixels, strokes, width):
+    """The straightforward rasteriser: app.drawing.stamp_polyline on each stroke, point by point."""
+    from app.drawing import stamp_polyline
+
+    for stroke in strokes:
+        stamp_polyline(pixels, [tuple(p) for p in stroke], width)
+
+
+def random_strokes(rng, size):
+    """1-3 random walks: taps, repeated points, short and long jumps, some leaving the raster."""
+    strokes = []
+    for _ in range(int(rng.integers(1, 4))):
+        n = int(rng.integers(1, 30))
+        steps = rng.normal(0, rng.choice([0.3, 3.0, 25.0]), (n, 2))
+        points = np.cumsum(steps, axis=0) + rng.uniform(-0.2, 1.2, 2) * size
+        if n > 2 and rng.random() < 0.3:
+            points[1] = points[0]  # a segment of no length
+        strokes.append(points)
+    return strokes
+
+
+@pytest.mark.parametrize("batch_pixels", [None, 64], ids=["default batches", "tiny batches"])
+def test_stamping_all_segments_at_once_matches_the_canvas_rasteriser_pixel_for_pixel(monkeypatch, batch_pixels):
+    from app import pen
+
+    if batch_pixels:
+        monkeypatch.setattr(pen, "BATCH_PIXELS", batch_pixels)
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        size = int(rng.integers(8, 160)), int(rng.integers(8, 160))
+        strokes = random_strokes(rng, np.array(size))
+        width = float(rng.choice([0.4, 1.0, 2.5, 7.0, 10.0, 28.0, 41.3]))
+        want = np.zeros((size[1], size[0]), np.uint8)
+        reference_stamp(want, strokes, width)
+        got = np.zeros_like(want)
+        pen.stamp_strokes(got, strokes, width)
+        assert np.array_equal(got, want), (size, width, [s.tolist() for s in strokes])
+
+
+def test_stamping_keeps_the_ink_already_there():
+    from app.pen import stamp_strokes
+
+    pixels = np.zeros((40, 40), np.uint8)
+    pixels[5, 5] = 200  # brighter than the new ink's edge, far from it
+    pixels[20, 20] = 3  # under the new ink
+    stamp_strokes(pixels, [np.array([[18.0, 20.0], [22.0, 20.0]])], 6.0)
+    assert pixels[5, 5] == 200 and pixels[20, 20] == 255
+
+
+def test_held_out_pen_digits_give_the_network_the_same_inputs_and_answers(monkeypatch, shipped_model):
+    """model_input (what the window and training feed the network) through the batched rasteriser
+    equals it through the canvas rasteriser, on real digits of held-out writers at their own size
+    and at canvas size; so the shipped model answers the same."""
+    from app import pen
+    from app.predictor import Predictor
+
+    from .test_strokes import validation_digits
+
+    samples = validation_digits()[::40][:120]
+    rng = np.random.default_rng(3)
+    digits = [s.strokes for s in samples] + [fit(s.strokes, (0, 0, rng.uniform(30, 400), 400)) for s in samples]
+    widths = [float(rng.uniform(6, 40)) for _ in digits]
+    fast = [pen.model_input(d, min_extent=w) for d, w in zip(digits, widths)]
+    monkeypatch.setattr(pen, "stamp_strokes", reference_stamp)
+    slow = [pen.model_input(d, min_extent=w) for d, w in zip(digits, widths)]
+    assert all(np.array_equal(a, b) for a, b in zip(fast, slow))
+    predictor = Predictor(shipped_model)
+    assert np.array_equal(predictor.predict(np.stack(fast)).argmax(1), predictor.predict(np.stack(slow)).argmax(1))

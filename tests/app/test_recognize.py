@@ -123,6 +123,24 @@ def test_one_model_run_for_a_clear_number_and_at_most_two_ever(predictor, pick):
     assert 1 <= counting.calls <= 2
 
 
+def test_a_live_re_read_runs_the_model_only_on_what_the_newest_stroke_changed(predictor, pick):
+    """The window re-reads the growing drawing every few dozen ms: the groups it has read before
+    keep their answers, only the newest stroke's are run, and the reading is the same."""
+    placed = place([pick("2"), pick("0"), pick("6")], gap=0.4)
+    strokes = strokes_of(placed)
+    counting = Counting(predictor)
+    assert recognize.read_drawing(counting, draw(strokes[:-1])).number == "20"
+    counting.calls = counting.images = 0
+    again = recognize.read_drawing(counting, draw(strokes[:-1]))
+    assert (counting.calls, counting.images) == (0, 0) and again.number == "20"
+    grown = recognize.read_drawing(counting, draw(strokes))
+    # The 6 alone, and at most its merge with the 0 (read anew, all three would be 3 or more).
+    assert counting.calls <= 2 and 1 <= counting.images <= 2 and grown.number == "206"
+    fresh = recognize.read_drawing(Counting(predictor), draw(strokes))
+    for kept, new in zip(grown.guesses, fresh.guesses):
+        np.testing.assert_allclose(kept.probabilities, new.probabilities, atol=1e-6)
+
+
 def arc(cx, cy, rx, ry, start, stop, n=40):
     """Points on an ellipse from angle `start` to `stop` in degrees (0 = right, 90 = down)."""
     angles = np.radians(np.linspace(start, stop, n))
@@ -245,3 +263,44 @@ def test_as_json_of_a_number_lists_every_piece_with_its_box():
     assert record["number"] == "3.1" and record["digit"] is None and record["sure"]
     assert [d["label"] for d in record["digits"]] == ["3", ".", "1"]
     assert record["digits"][2]["box"] == [90, 0, 110, 100] and record["digits"][0]["digit"] == 3
+
+
+class WithFeatures(Fixed):
+    def predict_with_features(self, batch):
+        return self.predict(batch), np.ones((len(batch), 4), np.float32)
+
+
+class Towards:
+    """A stand-in adapter (app.adapt.Adapter's interface) that answers `digit` for everything."""
+
+    def __init__(self, digit):
+        self.digit = digit
+
+    def apply(self, probabilities, features):
+        return np.tile(one_hot(self.digit), (len(probabilities), 1))
+
+
+def test_answers_kept_between_reads_follow_the_model_and_its_adaptation():
+    from app.adapt import Personal
+
+    drawing = draw([SCRIBBLE])
+    assert recognize.read_drawing(Fixed(one_hot(3)), drawing).number == "3"
+    assert recognize.read_drawing(Fixed(one_hot(7)), drawing).number == "7"  # another model: its own answer
+    personal = Personal(WithFeatures(one_hot(3)))
+    assert recognize.read_drawing(personal, drawing).number == "3"
+    personal.adapter = Towards(5)  # a correction was made: the window's predictor answers anew
+    assert recognize.read_drawing(personal, drawing).number == "5"
+    personal.adapter = None  # all corrections forgotten
+    assert recognize.read_drawing(personal, drawing).number == "3"
+
+
+def test_answers_kept_between_reads_do_not_keep_a_model_alive():
+    import gc
+    import weakref
+
+    model = Fixed(one_hot(3))
+    alive = weakref.ref(model)
+    recognize.read_drawing(model, draw([SCRIBBLE]))
+    del model
+    gc.collect()
+    assert alive() is None
