@@ -119,9 +119,9 @@ def stamp_strokes(pixels, strokes, width):
     # short ones, and of at most BATCH_PIXELS pixels, so a huge raster never needs a huge array.
     span = size[kept].max(axis=1)
     level = np.log2(span / span.min()).astype(int)
+    batches = [kept[level == lv] for lv in np.unique(level)] if level.any() else [kept]
     flat = pixels.reshape(-1)
-    for lv in (np.unique(level) if level.any() else (0,)):
-        k = kept[level == lv] if level.any() else kept
+    for k in batches:
         columns, rows = size[k].max(axis=0)
         step = max(1, BATCH_PIXELS // (columns * rows))
         for i in range(0, len(k), step):

@@ -23,7 +23,7 @@ LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model
 DIGITS = tuple(str(d) for d in range(10))
 DECIMAL_POINT = "."
 SIZEABLE = 0.3  # a not-a-digit piece this tall next to the digits (longer side) spoils a reading
-INPUT_CACHE = 256  # model inputs of stroke groups kept between reads (the live window re-reads)
+INPUT_CACHE = 256  # stroke groups whose model inputs (and answers, per model) are kept between reads
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,10 @@ def read_drawing(predictor, drawing):
     scores = np.full(len(plan.candidates), -np.inf)
     todo = pen_strokes.singles(plan)
     while todo:
-        keys = [_stroke_key(strokes, _members(plan, plan.candidates[k])) for k in todo]
-        for k, key in zip(todo, keys):
-            images[k] = _stroke_input(key)
+        groups = [_members(plan, plan.candidates[k]) for k in todo]
+        keys = [_stroke_key(strokes, members) for members in groups]
+        for k, members, key in zip(todo, groups, keys):
+            images[k] = _stroke_input(strokes, members, key)
         probabilities[todo] = _answers(predictor, keys, [images[k] for k in todo])
         scores[todo] = _digit_scores(predictor, probabilities[todo])
         todo = [k for k in pen_strokes.worth_scoring(plan, scores) if k not in images]
@@ -268,13 +269,15 @@ def _stroke_key(strokes, members):
     return tuple((strokes[i].width, strokes[i].points.tobytes()) for i in members)
 
 
-def _stroke_input(key):
-    """The window's model input of one group of strokes (a _stroke_key): width-normalised ink, centred."""
+def _stroke_input(strokes, members, key):
+    """The window's model input of one group of strokes (`key`: its _stroke_key): width-normalised
+    ink, centred."""
     image = _inputs.get(key)
     if image is None:
-        points = tuple(np.frombuffer(raw).reshape(-1, 2) for _width, raw in key)
+        chosen = [strokes[i] for i in members]
         # A tap with a pixel of jitter stays a dot instead of being blown up into a line.
-        image = _inputs.put(key, model_input(points, min_extent=max(width for width, _raw in key)))
+        image = model_input(tuple(s.points for s in chosen), min_extent=max(s.width for s in chosen))
+        _inputs.put(key, image)
     return image
 
 
