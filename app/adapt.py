@@ -3,18 +3,22 @@ corrections in the model's feature space (its `features` output), without retrai
 
 Each correction claims a ball around its feature vector (cosine distance). Its radius is a share of
 the distance to the nearest known example of another label (the user's confirmed readings, the
-built-in samples, other corrections), capped, so it never reaches a reading the user let stand. A
-digit inside a ball is pulled towards the correction's label, the more the closer:
-p' = (1 - b) p + b t, b = 1 - d / radius. Before an adaptation is used it is checked: leave each
-confirmed reading out, and if the adaptation would read fewer of them right than the network does,
-the balls shrink; if no size passes it is not applied.
+built-in samples: the anchors; other corrections), capped, so it never reaches a reading the user
+let stand. A digit inside a ball is pulled towards the correction's label, the more the closer:
+p' = (1 - b) p + b t, b = 1 - d / limit, where the limit is the radius or, if nearer, the digit's own
+distance to the nearest anchor of another label: a correction never pulls a digit that looks more
+like one of the user's readings of another label than like the correction. Before an adaptation is
+used it is checked: leave each anchor out, and if the adaptation would read fewer of them right than
+the network does, the balls shrink; if no size passes it is not applied.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-REACH = 0.75  # (tuned on the pen data's training writers, never the benchmark's) a ball's radius as a share of the distance to the nearest example of another label
+# (tuned on the pen data's training writers, never the benchmark's; re-checked with the anchor limit:
+# python -m benchmarks.adapt_figures --training-writers)
+REACH = 0.75  # a ball's radius as a share of the distance to the nearest example of another label
 CAP = 2.0  # ... and at most this share of the guards' median nearest-other-label distance
 SHRINK = (1.0, 0.5, 0.25)  # tried in turn until the check passes
 EPS = 1e-12
@@ -33,27 +37,39 @@ def distances(a, b):
 
 @dataclass(frozen=True)
 class Adapter:
-    """Corrections (unit features, class indices) and each one's radius; `apply` adapts answers."""
+    """Corrections (unit features, class indices), each one's radius, and the anchors (unit features,
+    class indices: readings known right) that bound them; `apply` adapts answers."""
 
     features: np.ndarray
     labels: np.ndarray
     radii: np.ndarray
+    anchors: np.ndarray = None  # None: no anchors
+    anchor_labels: np.ndarray = None
 
     def apply(self, probabilities, features):
         """Adapted probabilities (n, K) for the network's (n, K) and its features (n, F)."""
         probabilities = np.asarray(probabilities, np.float64)
         if len(self.labels) == 0 or len(probabilities) == 0:
             return probabilities.astype(np.float32)
-        return _pull(probabilities, distances(unit(features), self.features), self.labels, self.radii)
+        u = unit(features)
+        if self.anchor_labels is None or len(self.anchor_labels) == 0:
+            to_anchors, anchor_labels = np.zeros((len(u), 0)), np.zeros(0, np.int64)
+        else:
+            to_anchors, anchor_labels = distances(u, self.anchors), self.anchor_labels
+        return _pull(probabilities, distances(u, self.features), self.labels, self.radii, to_anchors, anchor_labels)
 
 
-def _pull(probabilities, d, labels, radii):
+def _pull(probabilities, d, labels, radii, to_anchors, anchor_labels):
     """p' = (1 - b) p + b t: t the corrections' labels weighted by closeness, b the closest weight.
 
-    `d` (n, c) distances to the corrections, `radii` their radii, (c,) or one per pair (n, c)."""
-    radii = np.broadcast_to(radii, d.shape)
+    `d` (n, c) distances to the corrections, `radii` their radii, (c,) or one per pair (n, c);
+    `to_anchors` (n, a) distances to the anchors of `anchor_labels` (inf: left out)."""
+    limit = np.array(np.broadcast_to(radii, d.shape), np.float64)
+    for k in np.unique(labels):
+        other = to_anchors[:, anchor_labels != k].min(axis=1, initial=np.inf)  # the nearest reading of another label
+        limit[:, labels == k] = np.minimum(limit[:, labels == k], other[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(radii > 0, np.clip(1.0 - d / radii, 0.0, 1.0), 0.0)  # (n, c)
+        weight = np.where(limit > 0, np.clip(1.0 - d / limit, 0.0, 1.0), 0.0)  # (n, c)
     target = np.zeros_like(probabilities)
     for k in np.unique(labels):
         target[:, k] = weight[:, labels == k].max(axis=1)
@@ -95,6 +111,8 @@ def fit(corrections, corrections_labels, guards, guards_labels, guards_probabili
     order = np.argsort(enemy, axis=1)
     nearest = np.take_along_axis(enemy, order[:, :1], axis=1)[:, 0] if len(guard_y) else np.full(len(corr_y), np.inf)
     second = np.take_along_axis(enemy, order[:, 1:2], axis=1)[:, 0] if len(guard_y) > 1 else np.full(len(corr_y), np.inf)
+    # Each guard's distances to the other guards, itself left out, bound the balls as anchors.
+    others = np.where(np.eye(len(guard_y), dtype=bool), np.inf, distances(guard, guard)) if len(guard_y) else None
     full = _finite(np.minimum(np.minimum(nearest, near_corr), cap))
     for shrink in SHRINK:
         radii = REACH * shrink * full
@@ -102,10 +120,10 @@ def fit(corrections, corrections_labels, guards, guards_labels, guards_probabili
         if len(guard_y):
             without = np.where(order[:, :1] == np.arange(len(guard_y))[None, :], second[:, None], nearest[:, None])
             loo_radii = REACH * shrink * _finite(np.minimum(np.minimum(without, near_corr[:, None]), cap))
-            adapted = _pull(guard_p, to_guards.T, corr_y, loo_radii.T)
+            adapted = _pull(guard_p, to_guards.T, corr_y, loo_radii.T, others, guard_y)
             right_after = int((adapted.argmax(axis=1) == guard_y).sum())
         if right_after >= right_before:
-            return Fitted(Adapter(corr, corr_y, radii), shrink, len(guard_y), right_before, right_after)
+            return Fitted(Adapter(corr, corr_y, radii, guard, guard_y), shrink, len(guard_y), right_before, right_after)
     return Fitted(None, 0.0, len(guard_y), right_before, right_after)
 
 

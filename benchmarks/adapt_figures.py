@@ -1,15 +1,23 @@
 """Personal adaptation and the why-view, measured.
 
-adaptation: the pen data's validation writers (never trained on), each digit rendered as the window
-reads a drawn digit (app.pen.normalised_ink -> app.preprocess.center_digit). For each writer, k of
-their misread digits per misread class become corrections; the rest of their digits are read with
-and without the adaptation. The user's earlier correct readings that guard the adaptation are the
-writer's other correctly read digits, out of fold (5 folds: a digit never guards its own reading).
-Other writers' digits are read with each writer's adaptation to show it stays personal.
+adaptation: pen writers' digits, each rendered as the window reads a drawn digit (app.pen.normalised_ink
+-> app.preprocess.center_digit); the benchmark uses the validation writers (never trained on), the
+training writers are for tuning (`python -m benchmarks.adapt_figures --training-writers`).
+For each writer, up to k of their misread digits per misread class (their true digit) become
+corrections; the rest of their digits are read with and without the adaptation. The user's earlier
+readings that guard the adaptation are, as in the app, the writer's other digits read right and sure,
+out of fold (5 folds: a digit never guards its own reading). Because those figures rest on few
+misreads, each misread with a same-class correction of its writer is also read once held out (the
+others of its class, up to k, and up to k of every other misread class as corrections). Other
+writers' digits are read with each writer's adaptation to show it stays personal.
 why: deletion curves on MNIST test digits (the most important ink first vs random ink) and the
 why-view's latency for a digit drawn on the window's canvas.
 """
 from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,19 +30,58 @@ FOLDS = 5
 SEED = 2026
 OTHERS = 600  # other writers' digits read with each writer's adaptation
 DELETION_DIGITS = 300
+Z95 = 1.959964
 
 
-def pen_digits():
-    """(writers, labels, model inputs) of the validation writers' digits, rendered as the window reads them."""
+def pen_digits(validation=True):
+    """(writers, labels, model inputs) of the validation (else training) writers' digits, rendered as
+    the window reads them."""
     from training.pen_data import pen_dir, read_records, split_by_writer, stroke_view
 
     source = pen_dir(None)
     if source is None:
         raise FileNotFoundError("no pen data: set PEN_DIR or put the UNIPEN dev set at ../shared/data/unipen")
     digits = [s for s in read_records(source / "digits.jsonl.gz") if s.label in set("0123456789")]
-    _train, val = split_by_writer(digits)
-    images = np.stack([stroke_view(s.strokes) for s in val]).astype(np.float32)
-    return np.array([s.writer for s in val]), np.array([int(s.label) for s in val]), images
+    chosen = split_by_writer(digits)[1 if validation else 0]
+    images = np.stack([stroke_view(s.strokes) for s in chosen]).astype(np.float32)
+    return np.array([s.writer for s in chosen]), np.array([int(s.label) for s in chosen]), images
+
+
+@dataclass(frozen=True)
+class Readings:
+    """Digits as the network read them: writers, true labels, probabilities (n, K), features (n, F),
+    the confidence from which a reading is sure (the app keeps only sure ones as guards), and the
+    built-in samples the network reads right (features, labels, probabilities): every user's guards."""
+
+    writers: np.ndarray
+    labels: np.ndarray
+    p: np.ndarray
+    f: np.ndarray
+    sure: float
+    builtin: tuple
+
+    @property
+    def predicted(self):
+        return self.p.argmax(axis=1)
+
+
+@dataclass
+class Counts:
+    """One k's figures: misread digits among `n` rest digits before and after, how many misreads the
+    adaptation fixed and correct readings it broke; other writers' right readings before and after
+    out of `other_n`; held-out misreads with a same-class correction, and how many of them it fixed."""
+
+    writers: int = 0
+    n: int = 0
+    before: int = 0
+    after: int = 0
+    fixed: int = 0
+    broken: int = 0
+    other_n: int = 0
+    other_before: int = 0
+    other_after: int = 0
+    held_out: int = 0
+    held_out_fixed: int = 0
 
 
 def writer_plan(labels, predicted, rng, k):
@@ -43,94 +90,151 @@ def writer_plan(labels, predicted, rng, k):
     corrections = []
     for c in np.unique(labels[predicted != labels]):
         corrections += [i for i in order if labels[i] == c and predicted[i] != c][:k]
-    rest = np.array([i for i in order if i not in set(corrections)], np.int64)
+    taken = set(corrections)
+    rest = np.array([i for i in order if i not in taken], np.int64)
     return np.array(corrections, np.int64), rest
 
 
-def adapted_reading(fit_args, probabilities, features):
-    from app.adapt import fit
+def _fit(fit, r, corrections, guards):
+    """`fit` for corrections and guards (indices into r), the built-in samples guarding too."""
+    bf, by, bp = r.builtin
+    return fit(r.f[corrections], r.labels[corrections], np.concatenate([r.f[guards], bf]),
+               np.concatenate([r.labels[guards], by]), np.concatenate([r.p[guards], bp]))
 
-    fitted = fit(*fit_args)
+
+def _read(fitted, r, which):
     if fitted.adapter is None:
-        return probabilities.argmax(axis=1), False
-    return fitted.adapter.apply(probabilities, features).argmax(axis=1), True
+        return r.predicted[which]
+    return fitted.adapter.apply(r.p[which], r.f[which]).argmax(axis=1)
 
 
-def personal_errors(labels, p, f, corrections, rest, guard_extra, rng):
-    """Errors on `rest` before and after adapting to `corrections`, guards out of fold."""
-    from app.adapt import fit
-
-    predicted = p.argmax(axis=1)
-    after = predicted[rest].copy()
-    folds = np.array_split(rng.permutation(len(rest)), min(FOLDS, max(len(rest), 1)))
-    gf, gy, gp = guard_extra
-    for fold in folds:
-        held = rest[fold]
-        guards = np.setdiff1d(rest, held)
-        guards = guards[predicted[guards] == labels[guards]]  # the user's earlier correct readings
-        fitted = fit(f[corrections], labels[corrections], np.concatenate([f[guards], gf]),
-                     np.concatenate([labels[guards], gy]), np.concatenate([p[guards], gp]))
-        if fitted.adapter is not None:
-            after[fold] = fitted.adapter.apply(p[held], f[held]).argmax(axis=1)
-    return int((predicted[rest] != labels[rest]).sum()), int((after != labels[rest]).sum())
+def _guards(r, which):
+    """The digits among `which` the user would have let stand: read right and sure."""
+    return which[(r.predicted[which] == r.labels[which]) & (r.p[which].max(axis=1) >= r.sure)]
 
 
-def adaptation(ctx) -> list[Row]:
+def measure(r, k, fit=None, others=OTHERS):
+    """Counts for k corrections per misread class (see the module docstring); `fit` is app.adapt.fit
+    unless given (a method under study)."""
+    if fit is None:
+        from app.adapt import fit
+    rng, others_rng, held_rng = (np.random.default_rng(SEED + i) for i in range(3))
+    counts = Counts()
+    predicted = r.predicted
+    for w in sorted(set(r.writers)):
+        mine = np.flatnonzero(r.writers == w)
+        wrong = predicted[mine] != r.labels[mine]
+        if not wrong.any():
+            continue
+        corrections, rest = writer_plan(r.labels[mine], predicted[mine], rng, k)
+        corrections, rest = mine[corrections], mine[rest]
+        n, fixed = _held_out(r, mine, k, held_rng, fit)
+        counts.held_out, counts.held_out_fixed = counts.held_out + n, counts.held_out_fixed + fixed
+        if len(rest) == 0:
+            continue
+        after = predicted[rest].copy()
+        for fold in np.array_split(rng.permutation(len(rest)), min(FOLDS, len(rest))):
+            fitted = _fit(fit, r, corrections, _guards(r, np.delete(rest, fold)))
+            after[fold] = _read(fitted, r, rest[fold])
+        truth = r.labels[rest]
+        counts.writers += 1
+        counts.n += len(rest)
+        counts.before += int((predicted[rest] != truth).sum())
+        counts.after += int((after != truth).sum())
+        counts.fixed += int(((predicted[rest] != truth) & (after == truth)).sum())
+        counts.broken += int(((predicted[rest] == truth) & (after != truth)).sum())
+        if others:
+            # The same writer's adaptation, guarded by all their sure right readings, on other writers' digits.
+            theirs = np.flatnonzero(r.writers != w)
+            theirs = others_rng.choice(theirs, min(others, len(theirs)), replace=False)
+            read = _read(_fit(fit, r, corrections, _guards(r, rest)), r, theirs)
+            counts.other_n += len(theirs)
+            counts.other_before += int((predicted[theirs] == r.labels[theirs]).sum())
+            counts.other_after += int((read == r.labels[theirs]).sum())
+    return counts
+
+
+def _held_out(r, mine, k, rng, fit):
+    """(held out, fixed): one writer's misreads that have another misread of their class, each read held
+    out, adapted to up to k of those and up to k of every other misread class (guards: all sure right)."""
+    held_out = fixed = 0
+    labels, predicted = r.labels[mine], r.predicted[mine]
+    wrong = np.flatnonzero(predicted != labels)
+    guards = _guards(r, mine)
+    for m in wrong:
+        same = wrong[(labels[wrong] == labels[m]) & (wrong != m)]
+        if len(same) == 0:
+            continue
+        chosen = list(rng.permutation(same)[:k])
+        for c in np.unique(labels[wrong]):
+            if c != labels[m]:
+                chosen += list(rng.permutation(wrong[labels[wrong] == c])[:k])
+        read = _read(_fit(fit, r, mine[np.array(chosen)], guards), r, mine[[m]])
+        held_out += 1
+        fixed += int(read[0] == labels[m])
+    return held_out, fixed
+
+
+def wilson(successes, n):
+    """The 95 % Wilson score interval of a proportion, (low, high)."""
+    if n == 0:
+        return 0.0, 1.0
+    share = successes / n
+    centre = (share + Z95 ** 2 / (2 * n)) / (1 + Z95 ** 2 / n)
+    half = Z95 * np.sqrt(share * (1 - share) / n + Z95 ** 2 / (4 * n * n)) / (1 + Z95 ** 2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def readings(model, validation=True):
+    """Readings of the validation (else training) writers' digits by the model at `model`, or None if
+    it has no features output."""
     from app.adapt import builtin_guards
     from app.predictor import Predictor
 
-    predictor = Predictor(ctx.model)
-    writers, labels, images = pen_digits()
+    predictor = Predictor(model)
+    writers, labels, images = pen_digits(validation)
     p, f = predictor.predict_with_features(images)
     if f is None:
-        return [Row("personal adaptation", "unavailable: the model has no `features` output", "", ADAPT_CMD, SINGLE)]
+        return None
     gi, gl = builtin_guards()
     bp, bf = predictor.predict_with_features(np.stack(gi))
-    right = bp.argmax(axis=1) == np.array([int(x) for x in gl])
-    guard_extra = (bf[right], np.array([int(x) for x in gl])[right], bp[right])
-    predicted = p.argmax(axis=1)
-    rows = [Row("validation writers / digits / misread before adaptation",
-                f"{len(set(writers))} / {len(labels)} / {int((predicted != labels).sum())} "
-                f"({(predicted != labels).mean():.2%})", "", ADAPT_CMD, SINGLE)]
-    others_rng = np.random.default_rng(SEED)
+    by = np.array([int(x) for x in gl])
+    right = bp.argmax(axis=1) == by
+    return Readings(writers, labels, p, f, predictor.sure_threshold, (bf[right], by[right], bp[right]))
+
+
+def rows_for(r, command, goals=True, fit=None):
+    """The figures of `r` as rows; `goals` False for the training writers (tuning, no pass/fail)."""
+    predicted = r.predicted
+    rows = [Row("writers / digits / misread before adaptation",
+                f"{len(set(r.writers))} / {len(r.labels)} / {int((predicted != r.labels).sum())} "
+                f"({(predicted != r.labels).mean():.2%})", "", command, SINGLE)]
     for k in KS:
-        rng = np.random.default_rng(SEED)
-        before = after = n_rest = corrected_writers = 0
-        other_before = other_after = other_n = 0
-        for w in sorted(set(writers)):
-            mine = np.flatnonzero(writers == w)
-            if not (predicted[mine] != labels[mine]).any():
-                continue
-            corrections, rest = writer_plan(labels[mine], predicted[mine], rng, k)
-            corrections, rest = mine[corrections], mine[rest]
-            if len(rest) == 0:
-                continue
-            b, a = personal_errors(labels, p, f, corrections, rest, guard_extra, rng)
-            before, after, n_rest = before + b, after + a, n_rest + len(rest)
-            corrected_writers += 1
-            # The same writer's adaptation, guarded by all their correct readings, on other writers' digits.
-            others = np.flatnonzero(writers != w)
-            others = others_rng.choice(others, min(OTHERS, len(others)), replace=False)
-            guards = rest[predicted[rest] == labels[rest]]
-            read, _applied = adapted_reading(
-                (f[corrections], labels[corrections], np.concatenate([f[guards], guard_extra[0]]),
-                 np.concatenate([labels[guards], guard_extra[1]]), np.concatenate([p[guards], guard_extra[2]])),
-                p[others], f[others])
-            other_before += int((predicted[others] == labels[others]).sum())
-            other_after += int((read == labels[others]).sum())
-            other_n += len(others)
-        if n_rest == 0:
+        c = measure(r, k, fit)
+        if c.n == 0:
             continue
-        halved = after <= before / 2
+        halved = c.after <= c.before / 2
         rows.append(Row(f"k = {k}: writers' error on the rest of their digits, before -> after",
-                        f"{before / n_rest:.2%} -> {after / n_rest:.2%} ({before} -> {after} of {n_rest} digits, "
-                        f"{corrected_writers} writers with misreads)",
-                        "at least halves (k = 3)" if k == 3 else "", ADAPT_CMD, "exact count, 5-fold guards",
-                        halved if k == 3 else None))
+                        f"{c.before / c.n:.2%} -> {c.after / c.n:.2%} ({c.before} -> {c.after} of {c.n} digits, "
+                        f"{c.writers} writers with misreads; {c.fixed} misreads fixed, {c.broken} right readings broken)",
+                        "at least halves (k = 3)" if goals and k == 3 else "", command, "exact count, 5-fold guards",
+                        halved if goals and k == 3 else None))
+        low, high = wilson(c.held_out_fixed, c.held_out)
+        rows.append(Row(f"k = {k}: each misread with a same-class correction from its writer, held out: fixed",
+                        f"{c.held_out_fixed} of {c.held_out} ({c.held_out_fixed / max(c.held_out, 1):.0%}, "
+                        f"95% CI {low:.0%}-{high:.0%})", "", command, "exact count, Wilson interval"))
         rows.append(Row(f"k = {k}: other writers' accuracy with that writer's adaptation, before -> after",
-                        f"{other_before / other_n:.2%} -> {other_after / other_n:.2%} ({other_n} readings)",
-                        "does not drop", ADAPT_CMD, "exact count", other_after >= other_before))
+                        f"{c.other_before / c.other_n:.2%} -> {c.other_after / c.other_n:.2%} ({c.other_n} readings)",
+                        "does not drop" if goals else "", command, "exact count",
+                        c.other_after >= c.other_before if goals else None))
     return rows
+
+
+def adaptation(ctx) -> list[Row]:
+    r = readings(ctx.model)
+    if r is None:
+        return [Row("personal adaptation", "unavailable: the model has no `features` output", "", ADAPT_CMD, SINGLE)]
+    return rows_for(r, ADAPT_CMD)
 
 
 def why(ctx) -> list[Row]:
@@ -190,3 +294,29 @@ def why(ctx) -> list[Row]:
     rows.append(Row("why-view on the canvas: occlusion (one batch), chosen and runner-up maps, canvas and preview overlays",
                     p50_p95(ms), "p50 <= 30 ms", WHY_CMD, runs(ctx.repeats), float(np.percentile(ms, 50)) <= 30.0))
     return rows
+
+
+def main(argv=None) -> int:
+    """Print the adaptation figures of the training writers (for tuning) or the validation writers."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.adapt_figures", description=main.__doc__)
+    parser.add_argument("--model", default="app/models/digits.onnx")
+    parser.add_argument("--training-writers", action="store_true", help="the writers the model trained on")
+    args = parser.parse_args(argv)
+    from app.predictor import ModelError
+
+    try:
+        r = readings(args.model, validation=not args.training_writers)
+    except (OSError, ValueError, ModelError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if r is None:
+        print("error: the model has no features output", file=sys.stderr)
+        return 1
+    command = "python -m benchmarks.adapt_figures" + " --training-writers" * args.training_writers
+    for row in rows_for(r, command, goals=not args.training_writers):
+        print(f"{row.metric}: {row.value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

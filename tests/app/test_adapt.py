@@ -143,3 +143,17 @@ def test_window_draw_misread_correct_and_the_same_style_reads_right(xvfb, tmp_pa
         assert window.why_item is None and window.preview_title.cget("text") == "What the network sees"
     finally:
         root.destroy()
+
+
+def test_a_correction_never_pulls_a_digit_nearer_to_a_reading_of_another_label():
+    # 2-D features. The correction (a 1) at angle 0; the user's two 0s at 0.30 and 0.32 bound its ball.
+    angle = lambda a: [np.cos(a), np.sin(a)]  # noqa: E731
+    guards_p = np.array([[0.9, 0.1], [0.9, 0.1]])
+    fitted = adapt.fit([angle(0.0)], [1], [angle(0.30), angle(0.32)], [0, 0], guards_p)
+    assert fitted.adapter is not None and fitted.right_after == fitted.right_before == 2
+    radius = fitted.adapter.radii[0]
+    near_zero, near_one = angle(0.24), angle(-0.1)  # both inside the ball; the first nearer to a 0
+    assert 1 - np.cos(0.24) < radius and 1 - np.cos(0.1) < radius
+    out = fitted.adapter.apply(np.array([[0.9, 0.1], [0.9, 0.1]]), np.array([near_zero, near_one]))
+    np.testing.assert_allclose(out[0], [0.9, 0.1], atol=1e-6)  # untouched: it looks like the user's 0s
+    assert out[1].argmax() == 1
