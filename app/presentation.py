@@ -28,6 +28,11 @@ def percent(p):
     return f"{int(p * 100)}%"
 
 
+def count_of(n, noun, plural=None):
+    """`n` and `noun` in the number that agrees with it: '1 digit', '2 digits', '0 marks'."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def confidence(reading):
     """The weakest piece's confidence, 0 for an empty reading."""
     return min((g.confidence for g in reading.guesses), default=0.0)
@@ -73,9 +78,11 @@ def detail(reading, labels, empty_canvas):
     marks = sum(is_not_digit(g) for g in guesses)
     digits = len(guesses) - marks
     if marks:
-        return f"{digits} digits and {marks} mark{'s' if marks > 1 else ''} that {'are' if marks > 1 else 'is'} not a digit"
+        verb = "is" if marks == 1 else "are"
+        return f"{count_of(digits, 'digit')} and {count_of(marks, 'mark')} that {verb} not a digit"
     if reading.sure:
-        return f"{len(guesses)} digits, each at least {percent(confidence(reading))} sure. Click one to see its scores."
+        return (f"{count_of(len(guesses), 'digit')}, each at least {percent(confidence(reading))} sure. "
+                "Click one to see its scores.")
     unsure = ", ".join(str(i + 1) for i, g in enumerate(guesses) if not g.sure)
     return f"Not sure: maybe {reading.number} (digit {unsure} unclear)"
 

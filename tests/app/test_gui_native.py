@@ -723,7 +723,7 @@ def test_presentation_texts():
     assert presentation.detail(mark, labels, False) == "Not a digit (90% sure)"
     mixed = (guess("1", 0.99, (0, 0, 10, 10)), guess(presentation.NOT_A_DIGIT, 0.9, (20, 0, 30, 10), classes=11))
     assert presentation.number_items(Reading(mixed)) == [("1", "sure"), (presentation.NOT_A_DIGIT_MARK, "none")]
-    assert presentation.detail(Reading(mixed), labels, False) == "1 digits and 1 mark that is not a digit"
+    assert presentation.detail(Reading(mixed), labels, False) == "1 digit and 1 mark that is not a digit"
     assert presentation.bar_labels(labels)[-1] == "none"
     # the bars follow the newest stroke, whatever order the digits were drawn in
     three = (guess("1", 0.99, (0, 0, 10, 10)), guess("2", 0.95, (20, 0, 30, 10)), guess("3", 0.99, (40, 0, 50, 10)))
