@@ -2,7 +2,8 @@
 
 Strokes are sent with event_generate, exactly as Tk delivers mouse input, and
 the assertions read what the user would read: the number, the confidence
-line, the bars and the preview.
+line, the bars and the preview. The pure helpers of the window's parts are
+tested at the end, without a display.
 """
 
 import time
@@ -12,8 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import gui, samples
-from app.predictor import Predictor
+from app import answer_panel, correction_menu, drawing_pad, gui, menus, picture_files, presentation, samples
+from app import window_size
+from app.predictor import NOT_A_DIGIT, Predictor
+from app.recognize import Guess, Reading
 
 from .test_segment import write
 
@@ -240,3 +243,101 @@ def test_shipped_model_reads_a_drawn_number(make_window, shipped_model):
     for i, digit in enumerate([2, 0, 2, 6]):
         draw_digit(window, digit, left=25 + i * 135, top=110, height=180)
     assert window.number_var.get() == "2026"
+
+
+# -- the pure helpers behind the window's parts (no display) ----------------------------------
+
+
+def guess(label, confidence=0.99):
+    p = np.zeros(11, np.float32)
+    p[10 if label == NOT_A_DIGIT else int(label)] = confidence
+    return Guess(label, confidence, p, np.zeros((28, 28, 1), np.float32), (0, 0, 10, 10))
+
+
+def test_counts_agree_with_their_number():
+    assert presentation.count_of(1, "digit") == "1 digit"
+    assert presentation.count_of(2, "digit") == "2 digits"
+    assert presentation.count_of(0, "mark") == "0 marks"
+    assert presentation.count_of(1, "box", "boxes") == "1 box"
+    assert presentation.count_of(3, "box", "boxes") == "3 boxes"
+
+
+@pytest.mark.parametrize("labels, text", [
+    ("1x", "1 digit and 1 mark that is not a digit"),
+    ("12x", "2 digits and 1 mark that is not a digit"),
+    ("1xx", "1 digit and 2 marks that are not a digit"),
+    ("12xx", "2 digits and 2 marks that are not a digit"),
+])
+def test_the_line_under_a_number_with_marks_counts_in_words(labels, text):
+    reading = Reading(tuple(guess(NOT_A_DIGIT if c == "x" else c) for c in labels))
+    names = [str(d) for d in range(10)] + [NOT_A_DIGIT]
+    assert presentation.detail(reading, names, False) == text
+
+
+def test_forgetting_corrections_counts_in_words():
+    assert correction_menu.forget_question(1) == "Forget 1 correction and the readings kept with them?"
+    assert correction_menu.forget_question(3) == "Forget 3 corrections and the readings kept with them?"
+    assert correction_menu.forgot_message(1) == "Forgot 1 correction."
+    assert correction_menu.forgot_message(0) == "Forgot 0 corrections."
+
+
+def test_zoom_steps_from_the_nearest_and_stop_at_the_ends():
+    steps = window_size.ZOOM_STEPS
+    assert window_size.next_zoom(1.0, 1) == 1.25
+    assert window_size.next_zoom(1.0, -1) == 0.75
+    assert window_size.next_zoom(1.1, 1) == 1.25  # 1.1 is nearest 1.0
+    assert window_size.next_zoom(steps[-1], 1) == steps[-1]
+    assert window_size.next_zoom(steps[0], -1) == steps[0]
+    assert window_size.too_big((900, 500), (800, 600)) and window_size.too_big((700, 700), (800, 600))
+    assert not window_size.too_big((800, 600), (800, 600))
+
+
+def test_picking_with_the_arrows_stops_at_the_ends():
+    assert gui.next_pick(0, 1, 4) == 1
+    assert gui.next_pick(3, 1, 4) == 3
+    assert gui.next_pick(0, -1, 4) == 0
+
+
+def test_brush_is_kept_in_range_and_scales_with_the_canvas():
+    low, high, default = drawing_pad.BRUSH
+    assert drawing_pad.clamp_brush(1000) == high and drawing_pad.clamp_brush(-5) == low
+    assert drawing_pad.clamp_brush(12.7) == 12
+    base = window_size.layout.BASE_CANVAS[0]
+    assert drawing_pad.pen_width(default, base) == default
+    assert drawing_pad.pen_width(default, 2 * base) == 2 * default
+
+
+def test_an_opened_picture_is_fitted_centred_and_its_transparency_grey():
+    picture = Image.new("RGBA", (10, 20), (255, 255, 255, 255))
+    picture.paste((0, 0, 0, 0), (0, 10, 10, 20))  # the lower half transparent
+    shown = np.asarray(drawing_pad.picture_on_canvas(picture, (80, 40)))
+    assert shown.shape == (40, 80)
+    assert shown[:, :30].max() == 0 and shown[:, 50:].max() == 0  # centred: 20 wide in 80, black beside
+    # Scaled to the canvas' height (the resampling blends the rows where the halves meet):
+    assert (shown[:18, 30:50] == 255).all()  # the white half
+    assert (shown[22:, 30:50] == 128).all()  # mid grey under the transparent half
+
+
+def test_save_suggests_the_number_read():
+    assert picture_files.save_name(Reading((guess("4"), guess("2")))) == "42.png"
+    assert picture_files.save_name(Reading()) == "drawing.png"
+    assert picture_files.save_name(Reading((guess(NOT_A_DIGIT),))) == "drawing.png"
+    assert picture_files.file_name("/some/where/scan.png") == "scan.png"
+
+
+def test_shortcuts_follow_the_platform():
+    assert menus.platform_keys(True, "darwin") == ("Command", "Cmd", "Cmd+Shift+Z")
+    assert menus.platform_keys(False, "win32") == ("Control", "Ctrl", "Ctrl+Y")
+    assert menus.platform_keys(False, "linux") == ("Control", "Ctrl", "Ctrl+Shift+Z")
+    assert menus.key_names("z") == {"z", "Z"} and menus.key_names("plus") == {"plus"}
+
+
+def test_the_preview_grows_with_the_scale():
+    assert answer_panel.preview_zoom(1.0) == answer_panel.PREVIEW_ZOOM
+    assert answer_panel.preview_zoom(2.0) == 2 * answer_panel.PREVIEW_ZOOM
+    assert answer_panel.preview_zoom(0.1) == 1
+    image = np.zeros((28, 28, 1), np.float32)
+    image[0, 0, 0], image[0, 1, 0], image[0, 2, 0] = 1.5, 0.5, -1
+    pixels = answer_panel.preview_pixels(image)
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8
+    assert list(pixels[0, :3]) == [255, 127, 0]
