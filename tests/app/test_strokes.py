@@ -191,6 +191,16 @@ def test_a_tap_elsewhere_is_dropped(where):
     assert [g.kind for g in strokes.arrange(plan, [(0, 1), (1, 2)])] == ["digit", "digit"]
 
 
+def test_a_dot_is_a_tap_by_its_size_next_to_the_tallest_stroke():
+    """A dot drawn as a tiny loop, bigger than a click's jitter but small beside the digits
+    (TAP_SHARE of the tallest stroke), is a tap; the same mark beside digits as small is not."""
+    dot = [(165, 211), (173, 213), (171, 219), (165, 217)]  # 8 x 8 px
+    tall = plan_of(segment(100, 100, 140, 220), dot, segment(200, 100, 200, 220))
+    assert tall.taps == (1,) and len(tall.atoms) == 2
+    small = plan_of(segment(100, 200, 104, 220), dot, segment(200, 200, 200, 220))  # 20 px digits
+    assert small.taps == () and len(small.atoms) == 3
+
+
 def test_a_tap_alone_is_no_candidate():
     plan = plan_of([(200, 200), (201, 201)])
     assert plan.candidates == () and plan.taps == (0,)
