@@ -1,6 +1,7 @@
 """Figures about what users feel: canvas-to-answer latency, robustness to real drawing, memory, the executable."""
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -72,12 +73,16 @@ def drawn(digits, canvas_size=None, brush=None):
     return drawing
 
 
+_SHIFTS = itertools.count(1)
+
+
 def reads_ms(predictor, drawing, repeats: int, new_strokes: int) -> np.ndarray:
     """Times of read_drawing when the last `new_strokes` strokes are new to the reader.
 
-    The reader keeps the model inputs of stroke groups it has seen (the live window re-reads the
-    same drawing as it grows), so re-reading one drawing measures only its cache. Shifting strokes
-    by a different sub-pixel amount each time makes them new without changing what is drawn.
+    The reader keeps the model inputs of stroke groups it has seen, and each model's answers for
+    them (the live window re-reads the same drawing as it grows), so re-reading one drawing measures
+    only its cache. Shifting strokes by a sub-pixel amount never used before in this process (not
+    even by an earlier call) makes them new without changing what is drawn.
     """
     import time
 
@@ -86,7 +91,7 @@ def reads_ms(predictor, drawing, repeats: int, new_strokes: int) -> np.ndarray:
     original = list(drawing.strokes)
     out = np.empty(repeats)
     for i in range(repeats):
-        shift = (i + 1) * 1e-4
+        shift = next(_SHIFTS) * 1e-6
         drawing.strokes[:] = original[:len(original) - new_strokes] + [
             (width, [(x + shift, y) for x, y in points]) for width, points in original[len(original) - new_strokes:]]
         started = time.perf_counter()
