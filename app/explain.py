@@ -149,4 +149,5 @@ def why_view(predictor, guess, pixels=None, zoom=3, gap=6):
 
 
 def _short(label):
-    return "not a digit" if len(label) > 1 else label
+    """A digit as itself; "not a digit" in quotes, so the title never says "why not not a digit"."""
+    return "\u201cnot a digit\u201d" if len(label) > 1 else label

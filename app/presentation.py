@@ -76,12 +76,12 @@ def detail(reading, labels, empty_canvas):
             return f"{percent(g.confidence)} sure"
         return f"Not sure: maybe {g.label} ({percent(g.confidence)}), or {runner_up(g, labels)}"
     marks = sum(is_not_digit(g) for g in guesses)
-    digits = len(guesses) - marks
+    digits = sum(g.label != DECIMAL_POINT for g in guesses) - marks  # "3.14" holds 3 digits
     if marks:
         verb = "is" if marks == 1 else "are"
         return f"{count_of(digits, 'digit')} and {count_of(marks, 'mark')} that {verb} not a digit"
     if reading.sure:
-        return (f"{count_of(len(guesses), 'digit')}, each at least {percent(confidence(reading))} sure. "
+        return (f"{count_of(digits, 'digit')}, each at least {percent(confidence(reading))} sure. "
                 "Click one to see its scores.")
     unsure = ", ".join(str(i + 1) for i, g in enumerate(guesses) if not g.sure)
     return f"Not sure: maybe {reading.number} (digit {unsure} unclear)"

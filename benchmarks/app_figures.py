@@ -43,14 +43,9 @@ GOAL_ROBUST_POINTS = 0.3    # re-drawn MNIST may lose at most this much accuracy
 
 
 def window_canvas() -> tuple[int, int]:
-    """The size of the canvas the window opens with: gui.CANVAS_SIZE, or layout.BASE_CANVAS where the
-    canvas is resizable (the size at scale 1)."""
-    from app import gui
-    size = getattr(gui, "CANVAS_SIZE", None)
-    if size is None:
-        from app import layout
-        size = layout.BASE_CANVAS
-    return tuple(size)
+    """The size of the canvas the window opens with (at scale 1; it keeps its 4:3 shape when resized)."""
+    from app import layout
+    return tuple(layout.BASE_CANVAS)
 
 
 def drawn(digits, canvas_size=None, brush=None):

@@ -98,3 +98,8 @@ def test_deletion_curve_marked_ink_first_falls_much_faster_than_random(shipped_m
         marked.append(explain.deletion_curve(predictor, image, order, why.chosen).mean())
         random.append(explain.deletion_curve(predictor, image, rng.permutation(ink), why.chosen).mean())
     assert np.mean(marked) < 0.75 * np.mean(random), (np.mean(marked), np.mean(random))
+
+
+def test_the_title_never_says_why_not_not_a_digit():
+    assert explain._short("7") == "7"
+    assert "not not" not in f"why not {explain._short('not a digit')}"

@@ -274,6 +274,15 @@ def test_the_line_under_a_number_with_marks_counts_in_words(labels, text):
     assert presentation.detail(reading, names, False) == text
 
 
+def test_a_decimal_point_is_not_counted_as_a_digit():
+    point = Guess(".", 1.0, np.zeros(11, np.float32), np.zeros((28, 28, 1), np.float32), (0, 0, 2, 2))
+    names = [str(d) for d in range(10)] + [NOT_A_DIGIT]
+    sure = Reading((guess("3"), point, guess("1"), guess("4")))
+    assert presentation.detail(sure, names, False).startswith("3 digits, each at least")
+    marked = Reading((guess("3"), point, guess(NOT_A_DIGIT)))
+    assert presentation.detail(marked, names, False) == "1 digit and 1 mark that is not a digit"
+
+
 def test_forgetting_corrections_counts_in_words():
     assert correction_menu.forget_question(1) == "Forget 1 correction and the readings kept with them?"
     assert correction_menu.forget_question(3) == "Forget 3 corrections and the readings kept with them?"

@@ -89,7 +89,7 @@ def ctx(mnist_dir):
 
 
 def test_canvas_times_the_windows_read_path_on_its_canvas(ctx, monkeypatch):
-    from app import gui, recognize
+    from app import gui, layout, recognize
     from benchmarks import app_figures
 
     seen = []
@@ -98,7 +98,7 @@ def test_canvas_times_the_windows_read_path_on_its_canvas(ctx, monkeypatch):
                         lambda predictor, drawing: seen.append(drawing) or real(predictor, drawing))
     rows = app_figures.canvas_latency(ctx)
     size = app_figures.window_canvas()
-    assert size == getattr(gui, "CANVAS_SIZE", size)
+    assert size == layout.BASE_CANVAS
     assert seen and all(d.size == size and d.pixels.shape == size[::-1] for d in seen)
     assert {len(d.strokes) for d in seen} >= {1, 3}  # a one-digit and a three-digit drawing
     assert {w for d in seen for w, _ in d.strokes} == {float(gui.BRUSH[2])}
