@@ -12,6 +12,8 @@ import tensorflow as tf
 from training.calibrate import apply_reject_bias
 from training.config import TrainConfig
 from training.data import Splits
+from training.distribute import is_multi_worker
+from training.loop import fit_distributed, local_copy
 from training.models import MODELS
 
 
@@ -103,9 +105,12 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
     print(f"\n== {name}: {model.count_params():,} parameters, up to {epochs} epochs"
           f"{' with augmentation' if name in cfg.augment else ''}", flush=True)
     started = time.perf_counter()
-    # shuffle=False: the dataset already reshuffles every epoch; Keras would only warn about it.
-    fit = model.fit(train_ds, epochs=epochs, validation_data=val_ds, callbacks=[timer, stop], shuffle=False,
-                    verbose=1 if sys.stdout.isatty() else 2)
+    if is_multi_worker(strategy):  # Keras 3's fit() cannot train there (keras#20585)
+        fit = fit_distributed(model, strategy, train_ds, val_ds, epochs, callbacks=[timer, stop])
+        model = local_copy(model)  # evaluate and predict cannot run there either
+    else:  # shuffle=False: the dataset already reshuffles every epoch; Keras would only warn about it.
+        fit = model.fit(train_ds, epochs=epochs, validation_data=val_ds, callbacks=[timer, stop], shuffle=False,
+                        verbose=1 if sys.stdout.isatty() else 2)
     train_seconds = time.perf_counter() - started
 
     val_loss, _ = model.evaluate(val_ds, verbose=0)
