@@ -108,9 +108,11 @@ def stamp_strokes(pixels, strokes, width):
     r = max(width, 1.0) / 2.0
     a = np.concatenate([s[:-1] if len(s) > 1 else s for s in strokes])
     b = np.concatenate([s[1:] if len(s) > 1 else s for s in strokes])
-    # stamp_segment's box reaches r + 1 (r + 2) past the ends; ink reaches r + 0.5: box that.
-    low = np.maximum(np.floor(np.minimum(a, b) - (r + 0.5)), 0)
-    size = np.minimum(np.ceil(np.maximum(a, b) + (r + 0.5)) + 1, (w, h)) - low  # (columns, rows)
+    # stamp_segment's box reaches r + 1 (r + 2) past the ends; a pixel gets ink (coverage
+    # rounding to at least 1/255) only within r + 0.5 - 1/510 of the segment: box those.
+    reach = r + 0.5 - 1 / 512
+    low = np.maximum(np.ceil(np.minimum(a, b) - reach), 0)
+    size = np.minimum(np.floor(np.maximum(a, b) + reach) + 1, (w, h)) - low  # (columns, rows)
     kept = np.flatnonzero((size > 0).all(axis=1))
     if not len(kept):
         return
