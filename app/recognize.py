@@ -6,6 +6,7 @@ a picture's ink is split by app.segment (off-line). Each piece is centred MNIST-
 them go through the model in one predict call.
 """
 
+import math
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -153,8 +154,8 @@ def read_drawing(predictor, drawing):
     for group in pen_strokes.arrange(plan, runs):
         pad = max(strokes[i].width for i in group.members) / 2
         x0, y0, x1, y1 = group.box
-        box = (max(0, int(np.floor(x0 - pad))), max(0, int(np.floor(y0 - pad))),
-               min(width, int(np.ceil(x1 + pad)) + 1), min(height, int(np.ceil(y1 + pad)) + 1))
+        box = (max(0, math.floor(x0 - pad)), max(0, math.floor(y0 - pad)),
+               min(width, math.ceil(x1 + pad) + 1), min(height, math.ceil(y1 + pad) + 1))
         if group.kind == "point":
             guesses.append(_point(predictor, box))
             continue
