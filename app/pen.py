@@ -101,8 +101,8 @@ def stamp_strokes(pixels, strokes, width):
 
     The same arithmetic on every segment's box at once instead of one numpy call chain per segment
     (about 25 us each, the bulk of a live read). Boxes are padded to a common size per batch and
-    clamped to the raster: a pixel more than r + 0.5 from a segment gets no ink from it wherever
-    it is computed, and a clamped one gets its own coverage again.
+    clamped to the raster: a pixel too far from a segment gets no ink from it wherever it is
+    computed, and a clamped one gets its own coverage again.
     """
     h, w = pixels.shape
     r = max(width, 1.0) / 2.0
@@ -122,7 +122,8 @@ def stamp_strokes(pixels, strokes, width):
     span = size[kept].max(axis=1)
     level = np.log2(span / span.min()).astype(int)
     batches = [kept[level == lv] for lv in np.unique(level)] if level.any() else [kept]
-    flat = pixels.reshape(-1)
+    out = pixels if pixels.flags.c_contiguous else np.ascontiguousarray(pixels)
+    flat = out.reshape(-1)  # a view, written in place
     for k in batches:
         columns, rows = size[k].max(axis=0)
         step = max(1, BATCH_PIXELS // (columns * rows))
@@ -133,6 +134,8 @@ def stamp_strokes(pixels, strokes, width):
             ink = _coverage(a[part], b[part], xs, ys, r)
             index = (ys * w)[:, :, None] + xs[:, None, :]
             np.maximum.at(flat, index.reshape(-1), ink.reshape(-1))
+    if out is not pixels:
+        pixels[...] = out
 
 
 def _coverage(a, b, xs, ys, r):

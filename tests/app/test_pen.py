@@ -120,14 +120,18 @@ def test_stamping_all_segments_at_once_matches_the_canvas_rasteriser_pixel_for_p
         assert np.array_equal(got, want), (size, width, [s.tolist() for s in strokes])
 
 
-def test_stamping_keeps_the_ink_already_there():
+def test_stamping_keeps_the_ink_already_there_and_draws_into_views():
     from app.pen import stamp_strokes
 
     pixels = np.zeros((40, 40), np.uint8)
     pixels[5, 5] = 200  # brighter than the new ink's edge, far from it
     pixels[20, 20] = 3  # under the new ink
-    stamp_strokes(pixels, [np.array([[18.0, 20.0], [22.0, 20.0]])], 6.0)
+    stroke = np.array([[18.0, 20.0], [22.0, 20.0]])
+    stamp_strokes(pixels, [stroke], 6.0)
     assert pixels[5, 5] == 200 and pixels[20, 20] == 255
+    wide = np.zeros((40, 80), np.uint8)
+    stamp_strokes(wide[:, ::2], [stroke], 6.0)  # every other column: not one block of memory
+    assert np.array_equal(wide[:, ::2], pixels * (pixels != 200)) and not wide[:, 1::2].any()
 
 
 def test_held_out_pen_digits_give_the_network_the_same_inputs_and_answers(monkeypatch, shipped_model):
