@@ -28,10 +28,12 @@ def baseline() -> keras.Model:
 
 
 def improved() -> keras.Model:
-    """Four conv layers mixing 5x5 and 3x3 filters, dropout; trained with augmentation.
+    """Four conv layers mixing 5x5 and 3x3 filters, dropout before the head; trained with augmentation.
 
     No BatchNorm: measured on MNIST plus pen data, its moving statistics made the validation accuracy
     swing between 87 % and 95 % from one epoch to the next (baseline, without it, rose steadily).
+    No dropout between the conv blocks: with it the model under-fitted (its augmented training accuracy
+    stayed below validation for 14 epochs) and it cost a quarter of the step time, spent on epochs now.
     """
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = layers.Conv2D(32, 5, padding="same", activation="relu")(inputs)
@@ -39,13 +41,12 @@ def improved() -> keras.Model:
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
     x = layers.MaxPooling2D()(x)                      # 7x7
-    x = layers.Dropout(0.25)(x)
     x = layers.Conv2D(128, 3, padding="same", activation="relu")(x)
     x = layers.MaxPooling2D()(x)                      # 3x3
     x = layers.Flatten()(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(256, activation="relu")(x)
-    x = layers.Dropout(0.3)(x)
+    x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="improved")
 
