@@ -19,7 +19,7 @@ from app.pen import bounds, fit, parse_record
 from .conftest import ROOT
 
 PEN_DIGITS = ROOT.parent / "shared" / "data" / "unipen" / "digits.jsonl.gz"
-CANVAS = (560, 420)  # app.gui.CANVAS_SIZE (not imported: it pulls in Tk)
+CANVAS = (560, 420)  # app.layout.BASE_CANVAS: the window's canvas at scale 1
 BRUSH = 28  # app.gui.BRUSH[2]
 
 
