@@ -314,3 +314,13 @@ def test_a_piece_wider_than_any_digit_is_never_refused_whole(width, refused):
     doubtful = _eleven(np.eye(10)[3] * 0.3, 0.7)
     path = cuts._best_path(plan, np.stack([whole, doubtful, doubtful]), True)
     assert path == ([(0, False)] if refused else [(1, True), (2, True)])
+
+
+@pytest.mark.parametrize("ratio", [1.2, 1.35, 1.5])
+def test_a_wide_thick_zero_alone_is_one_digit(predictor, ratio):
+    """Pen digits of training writers are up to 1.6 times as wide as tall (p99): a lone 0 that wide,
+    in a thick pen, is one digit (with a width prior from 1.05 it was cut into "02" or "82")."""
+    t = np.linspace(0, 2 * np.pi, 60)
+    pixels = np.zeros((160, 360), np.uint8)
+    stamp_polyline(pixels, list(zip(180 + 50 * ratio * np.cos(t), 80 + 50 * np.sin(t))), 24)
+    assert recognize.read(predictor, pixels).number == "0"
