@@ -319,7 +319,8 @@ def test_a_piece_wider_than_any_digit_is_never_refused_whole(width, refused):
 @pytest.mark.parametrize("ratio", [1.2, 1.35, 1.5])
 def test_a_wide_thick_zero_alone_is_one_digit(predictor, ratio):
     """Pen digits of training writers are up to 1.6 times as wide as tall (p99): a lone 0 that wide,
-    in a thick pen, is one digit (with a width prior from 1.05 it was cut into "02" or "82")."""
+    in a thick pen, is one digit (the cuts before, with the width
+    prior from 1.05, read them as "02" or "82"; today's cuts with it, the 1.5x one as "62")."""
     t = np.linspace(0, 2 * np.pi, 60)
     pixels = np.zeros((160, 360), np.uint8)
     stamp_polyline(pixels, list(zip(180 + 50 * ratio * np.cos(t), 80 + 50 * np.sin(t))), 24)
