@@ -10,7 +10,8 @@ crosses and how wide and tall a digit is next to the line's digit height. A piec
 digit, flat (a bar, a dash) or far too wide to be a row of digits is never cut.
 
 Work is bounded: a piece is planned on a copy shrunk to about PLAN_ROWS rows per digit height,
-with at most MAX_CUTS cut starts (LINES straight cuts each), and a read needing more than MAX_CANDIDATES model inputs is refused.
+with at most MAX_CUTS cut starts (LINES straight cuts each), and a read needing more than
+MAX_CANDIDATES model inputs is refused.
 """
 
 import math
