@@ -228,16 +228,10 @@ def speck_components(found):
 
 def center_digit(ink):
     """MNIST-style 28x28x1 float32 in [0, 1] from an ink map of one digit; None if blank."""
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    if len(rows) == 0:
+    crop = _ink_crop(ink)
+    if crop is None:
         return None
-    cols = np.flatnonzero((ink[rows[0] : rows[-1] + 1] > INK_THRESHOLD).any(axis=0))
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    crop = np.ascontiguousarray(ink[y0:y1, x0:x1], dtype=np.float32)
-    h, w = crop.shape
-    scale = BOX / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = np.asarray(Image.fromarray(crop, "F").resize(size, RESAMPLE))
+    small = _longer_side(crop, BOX)
     small = np.clip(small, 0.0, None)
     peak = float(small.max())
     if peak <= 0:
@@ -300,21 +294,16 @@ def thin_thick_strokes(ink):
     the digit is eroded toward the window's width on a copy THIN_SIDE pixels long (the returned
     map is that copy; center_digit scales it to 20 px anyway). Anything else comes back as it is.
     """
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    if len(rows) == 0:
+    crop = _ink_crop(ink)
+    if crop is None:
         return ink
-    cols = np.flatnonzero((ink[rows[0] : rows[-1] + 1] > INK_THRESHOLD).any(axis=0))
-    crop = np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
     share = stroke_share(crop > 0.5)
     if share <= THICK_SHARE:
         return ink
     from app.pen import NORM_WIDTH  # app.pen imports this module: read at call time
 
     target = NORM_WIDTH / (1 + NORM_WIDTH)  # the window's width as a share of the ink's extent
-    h, w = crop.shape
-    scale = THIN_SIDE / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = np.clip(np.asarray(Image.fromarray(crop, "F").resize(size, RESAMPLE)), 0.0, 1.0)
+    small = np.clip(_longer_side(crop, THIN_SIDE), 0.0, 1.0)
     # A pixel off either side of the stroke per step. The ends shrink too, which this leaves out on
     # purpose: where strokes overlap, the estimate counts their shared ink as width, and eroding
     # that much more opened strokes up less well (training writers' pictures, on an 80 px copy:
@@ -322,6 +311,23 @@ def thin_thick_strokes(ink):
     steps = int(round((share - target) * THIN_SIDE / 2))
     thinned = _erode(np.pad(small, 1), steps)
     return thinned if (thinned > INK_THRESHOLD).any() else small
+
+
+def _ink_crop(ink):
+    """float32 copy of `ink` cut to the box of its pixels above INK_THRESHOLD; None if there are none."""
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    if len(rows) == 0:
+        return None
+    cols = np.flatnonzero((ink[rows[0] : rows[-1] + 1] > INK_THRESHOLD).any(axis=0))
+    return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
+
+
+def _longer_side(crop, side):
+    """`crop` resized (anti-aliased, aspect kept) so that its longer side is `side` pixels."""
+    h, w = crop.shape
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(crop, "F").resize(size, RESAMPLE))
 
 
 def _erode(ink, steps):
