@@ -33,20 +33,28 @@ def predictor(shipped_model):
     return Predictor(shipped_model)
 
 
-@pytest.fixture(scope="module")
-def pairs(mnist_test):
-    """100 touching pairs of MNIST test digits (each ink truly touching: one blob)."""
+def one_blob_numbers(mnist_test, count, digits, max_overlap, seed):
+    """`count` pictures of `digits` MNIST test digits side by side, each overlapping the last by
+    0..max_overlap px and kept only when all the ink is truly one blob; with their numbers."""
     from app.components import label
 
     x, y = mnist_test
-    rng = np.random.default_rng(12)
+    rng = np.random.default_rng(seed)
     out = []
-    while len(out) < 100:
-        i, j = rng.integers(0, len(x), 2)
-        picture = touching(big(x[i]), big(x[j]), int(rng.integers(0, 6)))
+    while len(out) < count:
+        idx = rng.integers(0, len(x), digits)
+        picture = big(x[idx[0]])
+        for j in idx[1:]:
+            picture = touching(picture, big(x[j]), int(rng.integers(0, max_overlap + 1)))
         if label(picture > 60).count == 1:
-            out.append((picture, f"{y[i]}{y[j]}"))
+            out.append((picture, "".join(str(y[j]) for j in idx)))
     return out
+
+
+@pytest.fixture(scope="module")
+def pairs(mnist_test):
+    """100 touching pairs of MNIST test digits (each ink truly touching: one blob)."""
+    return one_blob_numbers(mnist_test, 100, 2, 5, seed=12)
 
 
 def test_touching_mnist_pairs_are_read_as_two_digits(predictor, pairs):
@@ -265,19 +273,7 @@ def test_a_number_in_a_thick_pen_is_cut():
 @pytest.fixture(scope="module")
 def overlapping_triples(mnist_test):
     """60 triples of MNIST test digits, each neighbour's ink overlapping the last by 0-13 px (one blob)."""
-    from app.components import label
-
-    x, y = mnist_test
-    rng = np.random.default_rng(7)
-    out = []
-    while len(out) < 60:
-        idx = rng.integers(0, len(x), 3)
-        picture = big(x[idx[0]])
-        for j in idx[1:]:
-            picture = touching(picture, big(x[j]), int(rng.integers(0, 14)))
-        if label(picture > 60).count == 1:
-            out.append((picture, "".join(str(y[j]) for j in idx)))
-    return out
+    return one_blob_numbers(mnist_test, 60, 3, 13, seed=7)
 
 
 def test_overlapping_mnist_triples_are_read_exactly(predictor, overlapping_triples):
