@@ -1,0 +1,180 @@
+"""`python -m training.sequence`: train the number reader (a CNN with CTC) on rows of pen and MNIST digits.
+
+The app's picture reader hands it a piece of ink that holds several digits touching or overlapping
+(app.strip). Rows come from the pen data's training writers and MNIST's training digits
+(training.sequences); validation rows come from held-out writers only and are scored as the app
+reads them: greedy decoding, the whole row exact. Writes runs/sequence/<UTC time>/ (model.keras,
+results.json) and points runs/sequence/latest at it; `python -m export --sequence` installs it.
+
+Exit status: 0 trained; 2 bad input (no MNIST, unreadable pen data); 1 the run could not be written;
+130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SequenceConfig:
+    rows: int = 100_000           # training rows rendered once (a few minutes on 2 cores)
+    val_rows: int = 2000          # rows of held-out writers' digits
+    epochs: int = 10              # over the same rows; ~1 minute each on 2 cores
+    batch_size: int = 64
+    learning_rate: float = 2e-3   # Adam peak; half an epoch of warm-up, then cosine decay to 0
+    mnist_share: float = 0.3      # rows of MNIST digits; the rest are one pen writer's digits
+    seed: int = 42
+    data: str | None = None       # MNIST (IDX dir or mnist.npz); None: $MNIST_DIR, then the Keras download
+    pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
+    out: str = "runs/sequence"    # runs/sequence/<timestamp>/ and its latest link
+    quick: bool = False           # smoke run: 600 rows, one epoch
+
+
+def parse_args(argv) -> SequenceConfig:
+    d = SequenceConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m training.sequence",
+        description="Train the number reader: a small CNN with CTC that reads a row of touching digits (the "
+                    "picture reader's wide pieces), on rows of pen digits of the training writers and MNIST "
+                    "digits; validated on rows of held-out writers (whole row exact).")
+    p.add_argument("--rows", type=int, default=d.rows, help="training rows (default %(default)s)")
+    p.add_argument("--val-rows", type=int, default=d.val_rows, help="validation rows (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="epochs (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size (default %(default)s)")
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate, help="peak learning rate (default %(default)s)")
+    p.add_argument("--mnist-share", type=float, default=d.mnist_share,
+                   help="share of rows made of MNIST digits (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed (default %(default)s)")
+    p.add_argument("--data", help="MNIST: IDX directory or mnist.npz (default $MNIST_DIR, then the Keras download)")
+    p.add_argument("--pen", help="UNIPEN directory (default $PEN_DIR, then ../shared/data/unipen)")
+    p.add_argument("--out", default=d.out, help="where runs go (default %(default)s)")
+    p.add_argument("--quick", action="store_true", help="smoke run: 600 rows, 200 validation rows, one epoch")
+    a = p.parse_args(argv)
+    if a.rows < 1 or a.val_rows < 1 or a.epochs < 1 or a.batch_size < 1:
+        p.error("--rows, --val-rows, --epochs and --batch-size must be at least 1")
+    if not 0.0 <= a.mnist_share <= 1.0:
+        p.error("--mnist-share must be between 0 and 1")
+    cfg = replace(d, rows=a.rows, val_rows=a.val_rows, epochs=a.epochs, batch_size=a.batch_size,
+                  learning_rate=a.learning_rate, mnist_share=a.mnist_share, seed=a.seed, data=a.data,
+                  pen=a.pen, out=a.out, quick=a.quick)
+    if cfg.quick:
+        cfg = replace(cfg, rows=min(cfg.rows, 600), val_rows=min(cfg.val_rows, 200), epochs=1)
+    return cfg
+
+
+def row_accuracy(logits, texts) -> float:
+    """Share of rows whose greedy reading is exactly their text ("x": not a digit)."""
+    import numpy as np
+
+    from app.strip import decode
+
+    frames = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    frames /= frames.sum(axis=-1, keepdims=True)
+    right = 0
+    for f, text in zip(frames, texts):
+        read = "".join("x" if c.label == "not a digit" else c.label for c in decode(f))
+        right += read == text
+    return right / max(len(texts), 1)
+
+
+def train(cfg: SequenceConfig) -> Path:
+    from training.quiet_tf import import_tensorflow
+    import_tensorflow()
+    import keras
+    import tensorflow as tf
+    import numpy as np
+
+    from training.data import load_mnist
+    from training.models import sequence_reader
+    from training.pen_data import PenDataError, pen_dir
+    from training.runs import finish_run, new_run_dir, write_atomic
+    from training.sequences import load_pen, make_rows, make_rows_parallel
+
+    started = time.perf_counter()
+    mnist = load_mnist(cfg.data)
+    directory = pen_dir(cfg.pen)
+    if directory is None:
+        raise PenDataError("no pen data: pass --pen DIR (UNIPEN digits.jsonl.gz and letters.jsonl.gz)")
+    train_writers, val_writers = load_pen(directory)
+    print(f"rendering {cfg.rows} training rows ({len(train_writers)} writers and MNIST) and {cfg.val_rows} "
+          f"validation rows ({len(val_writers)} held-out writers) ...", flush=True)
+    train_rows = make_rows_parallel(cfg.rows, cfg.seed, train_writers, (mnist.x_train, mnist.y_train), cfg.mnist_share)
+    val_rows = make_rows(cfg.val_rows, cfg.seed + 1, val_writers, None, 0.0, augmented=False)
+    print(f"  rendered in {time.perf_counter() - started:.0f} s", flush=True)
+
+    keras.utils.set_random_seed(cfg.seed)
+    model = sequence_reader()
+    steps = -(-len(train_rows.x) // cfg.batch_size)
+    warmup = max(1, steps // 2)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, max(1, steps * cfg.epochs - warmup), warmup_target=cfg.learning_rate, warmup_steps=warmup)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0), loss=keras.losses.CTC())
+    data = (tf.data.Dataset.from_tensor_slices((train_rows.x, train_rows.y))
+            .shuffle(len(train_rows.x), seed=cfg.seed).batch(cfg.batch_size).prefetch(2))
+
+    class Score(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            acc = row_accuracy(self.model.predict(val_rows.x, batch_size=256, verbose=0), val_rows.text)
+            logs["val_row_accuracy"] = acc
+            print(f"  epoch {epoch + 1}/{cfg.epochs}: loss {logs['loss']:.4f}, held-out rows exact {acc:.2%}",
+                  flush=True)
+
+    fit_started = time.perf_counter()
+    history = model.fit(data, epochs=cfg.epochs, callbacks=[Score()], shuffle=False,
+                        verbose=2 if sys.stdout.isatty() else 0)
+    seconds = time.perf_counter() - fit_started
+    logits = model.predict(val_rows.x, batch_size=256, verbose=0)
+    by_length = {}
+    for n in range(1, 7):
+        idx = [i for i, t in enumerate(val_rows.text) if len(t) == n]
+        if idx:
+            by_length[str(n)] = row_accuracy(logits[idx], [val_rows.text[i] for i in idx])
+    results = {
+        "model": model.name,
+        "val_row_accuracy": row_accuracy(logits, val_rows.text),
+        "val_row_accuracy_by_length": by_length,
+        "val_rows": len(val_rows.text),
+        "train_rows": len(train_rows.text),
+        "train_writers": len(train_writers),
+        "val_writers": len(val_writers),
+        "params": int(model.count_params()),
+        "train_seconds": round(seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        "config": asdict(cfg),
+    }
+    run = new_run_dir(Path(cfg.out))
+    model.save(run / "model.keras")
+    np.savez_compressed(run / "val_rows.npz", x=val_rows.x[:500], text=np.array(val_rows.text[:500]))
+    write_atomic(run / "results.json", json.dumps(results, indent=2))
+    final = finish_run(run)
+    print(f"held-out rows read exactly: {results['val_row_accuracy']:.2%} ({len(val_rows.text)} rows of "
+          f"{len(val_writers)} writers); {seconds / 60:.1f} min training -> {final}", flush=True)
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    from training.data import DataError
+    from training.pen_data import PenDataError
+    from training.runs import describe_os_error
+    try:
+        train(cfg)
+    except (DataError, PenDataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: no run written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
