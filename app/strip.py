@@ -26,6 +26,8 @@ TARGET_WIDTH = 0.125  # the window's stroke width as a share of a digit's height
 BLANK = 0
 LABELS = ("blank",) + tuple(str(d) for d in range(10)) + ("not a digit",)
 CLASSES = len(LABELS)
+INPUT_NAME = "strip"
+OUTPUT_NAME = "frames"
 NOT_A_DIGIT = CLASSES - 1
 
 
