@@ -1,5 +1,8 @@
 """`python -m export`: a run's chosen Keras model -> ONNX, proven equal on the MNIST test set, installed atomically.
 
+`python -m export --sequence`: the number reader of `python -m training.sequence` instead (export/sequence.py),
+proven equal on the run's validation strips and strips of other widths, installed as app/models/numbers.onnx.
+
 Exit status: 0 installed; 2 bad input (no such run, unknown model, bad data, bad results.json); 3 parity failed;
 4 not installed because the installed model is more accurate (--force overrides); 1 the file could not be
 written; 130 interrupted (the message says whether the new model was already in place).
@@ -17,6 +20,7 @@ from training.data import DataError
 from training.runs import describe_os_error
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "app" / "models" / "digits.onnx"
+DEFAULT_RUN = "runs/latest"
 
 
 def parse_args(argv):
@@ -25,20 +29,31 @@ def parse_args(argv):
         description="Convert a training run's model to ONNX (input `image`, output `probabilities`), embed "
                     "its metadata, prove parity with Keras on the full MNIST test set (max |diff| <= 1e-5, "
                     "same class on every image) and only then replace the installed model.")
-    p.add_argument("--run", default="runs/latest", help="training run directory (default %(default)s)")
+    p.add_argument("--sequence", action="store_true",
+                   help="export the number reader (python -m training.sequence: input `strip`, output `frames`) "
+                        "instead, proven equal on strips of several widths")
+    p.add_argument("--run", help="training run directory (default runs/latest; runs/sequence/latest with --sequence)")
     p.add_argument("--model", help="model of the run to export (default: the run's chosen model)")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to install the ONNX model "
-                   "(default app/models/digits.onnx)")
+    p.add_argument("--out", type=Path, help="where to install the ONNX model "
+                   "(default app/models/digits.onnx; app/models/numbers.onnx with --sequence)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default %(default)s; tf2onnx supports up to 18)")
     p.add_argument("--data", help="MNIST for the parity check (default: $MNIST_DIR, else the Keras download)")
     p.add_argument("--quantize", action="store_true",
                    help="also quantize to int8 (static, calibrated on training images) and install that instead "
                         "if test accuracy drops by at most 0.1 point (else the float model, with a warning)")
     p.add_argument("--force", action="store_true",
-                   help="install even if the model already at --out is more accurate on the MNIST test set")
+                   help="install even if the model already at --out is more accurate on the MNIST test set "
+                        "(with --sequence: reads more held-out rows exactly)")
     a = p.parse_args(argv)
+    if a.sequence and (a.model or a.data or a.quantize):
+        p.error("--model, --data and --quantize do not apply to --sequence")
     if not 13 <= a.opset <= 18:
         p.error("--opset must be between 13 and 18")
+    if a.sequence:
+        from export.sequence import DEFAULT_OUT as SEQUENCE_OUT, DEFAULT_RUN as SEQUENCE_RUN
+        a.run, a.out = a.run or SEQUENCE_RUN, a.out or SEQUENCE_OUT
+    else:
+        a.run, a.out = a.run or DEFAULT_RUN, a.out or DEFAULT_OUT
     return a
 
 
@@ -158,7 +173,11 @@ def main(argv=None) -> int:
         from export.install import WorseModel
         from export.parity import ParityError
         try:
-            export(args.run, args.model, args.out, args.opset, args.data, args.quantize, args.force, progress)
+            if args.sequence:
+                from export.sequence import export_sequence
+                export_sequence(args.run, args.out, args.opset, args.force, progress)
+            else:
+                export(args.run, args.model, args.out, args.opset, args.data, args.quantize, args.force, progress)
         except ParityError as e:
             print(f"error: {e}", file=sys.stderr)
             return 3

@@ -1,0 +1,310 @@
+"""`python -m export --sequence`: the number reader (training.sequence) -> ONNX, proven equal to Keras, installed.
+
+The contract (app.strip): input INPUT_NAME float32 [batch, HEIGHT, width, 1], width a multiple of STRIDE,
+both batch and width free; output OUTPUT_NAME float32 [batch, width/STRIDE, CLASSES], per-frame softmax
+over LABELS (0 CTC's blank, 1-10 the digits, 11 "not a digit"). Parity runs on the run's validation strips
+and on strips of other widths; the installed file is replaced only by a model at least as good on held-out
+rows (val_row_accuracy in both files' metadata) unless forced.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, decode
+from training.runs import resolve_run
+
+DEFAULT_RUN = "runs/sequence/latest"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "app" / "models" / "numbers.onnx"
+BATCH_DIM, WIDTH_DIM, FRAMES_DIM = "batch", "width", f"width/{STRIDE}"
+PARITY_WIDTHS = (32, 100, 400)  # besides the validation strips' own width: proves the width is free
+PARITY_ROWS = 8                 # strips per extra width
+
+
+@dataclass(frozen=True)
+class SequenceRun:
+    run_dir: Path
+    results: dict
+
+    @property
+    def keras_path(self) -> Path:
+        return self.run_dir / "model.keras"
+
+    @property
+    def val_path(self) -> Path:
+        return self.run_dir / "val_rows.npz"
+
+
+def find_run(run: str) -> SequenceRun:
+    """The complete sequence run at `run`; FileNotFoundError or ValueError naming the file that is wrong."""
+    try:
+        run_dir = resolve_run(run)
+    except FileNotFoundError as e:  # resolve_run's advice names the digit training
+        raise FileNotFoundError(str(e).replace("`python -m training`", "`python -m training.sequence`")) from None
+    path = run_dir / "results.json"
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    accuracy = results.get("val_row_accuracy") if isinstance(results, dict) else None
+    if not isinstance(accuracy, (int, float)) or not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"{path}: not a sequence run's results (no \"val_row_accuracy\" between 0 and 1; "
+                         "a digit run is exported without --sequence)")
+    found = SequenceRun(run_dir, results)
+    for needed in (found.keras_path, found.val_path):
+        if not needed.is_file():
+            raise FileNotFoundError(f"{needed}: no such file (the run is incomplete)")
+    return found
+
+
+def load_val_strips(path: Path) -> tuple[np.ndarray, list[str]]:
+    """The run's validation strips float32 (n, HEIGHT, W, 1) and their texts; ValueError naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            x, text = np.asarray(data["x"], np.float32), [str(t) for t in data["text"]]
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{path}: not the run's validation strips ({type(e).__name__}: {str(e)[:120]})") from None
+    if x.ndim != 4 or x.shape[0] == 0 or x.shape[1] != HEIGHT or x.shape[3] != 1 or x.shape[2] % STRIDE \
+            or len(text) != len(x):
+        raise ValueError(f"{path}: strips of shape {x.shape} with {len(text)} texts; expected "
+                         f"(n, {HEIGHT}, W, 1), W a multiple of {STRIDE}, one text each")
+    return x, text
+
+
+def parity_strips(x: np.ndarray) -> dict[int, np.ndarray]:
+    """Strips by width: the validation strips, and for each PARITY_WIDTHS a few made of them side by side."""
+    strips = {x.shape[2]: x}
+    rows = x[:PARITY_ROWS]
+    for width in PARITY_WIDTHS:
+        repeats = -(-width // x.shape[2])
+        side_by_side = np.concatenate([np.roll(rows, -k, axis=0) for k in range(repeats)], axis=2)
+        strips.setdefault(width, np.ascontiguousarray(side_by_side[:, :, :width]))
+    return strips
+
+
+def serving_function(model):
+    """The one function both Keras parity and the ONNX graph compute: strip -> {frames: softmax(logits)}."""
+    import tensorflow as tf
+
+    spec = (tf.TensorSpec((None, HEIGHT, None, 1), tf.float32, name=INPUT_NAME),)
+
+    @tf.function(input_signature=spec)
+    def serve(strip):
+        # training=False: Dropout off (never training=True in parity code: DESIGN.md).
+        return {OUTPUT_NAME: tf.nn.softmax(model(strip, training=False), axis=-1)}
+
+    return serve, spec
+
+
+def keras_to_onnx(model, opset: int):
+    """Convert with tf2onnx (from_function: from_keras breaks on Keras 3) and name the free dimensions."""
+    import tf2onnx
+
+    serve, spec = serving_function(model)
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
+    graph = proto.graph
+    if [i.name for i in graph.input] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
+        raise ValueError(f"unexpected converted I/O: inputs {[i.name for i in graph.input]}, "
+                         f"outputs {[o.name for o in graph.output]}")
+    for value, names in ((graph.input[0], {0: BATCH_DIM, 2: WIDTH_DIM}), (graph.output[0], {0: BATCH_DIM, 1: FRAMES_DIM})):
+        for axis, name in names.items():
+            value.type.tensor_type.shape.dim[axis].dim_param = name
+    proto.producer_name = "digits-export"
+    proto.doc_string = (f"Number reader (CTC): {INPUT_NAME} float32 [batch,{HEIGHT},width,1] in [0,1], width a "
+                        f"multiple of {STRIDE} -> {OUTPUT_NAME} [batch,width/{STRIDE},{CLASSES}], per-frame "
+                        "probabilities over labels (metadata); greedy CTC decoding as app.strip.decode")
+    return proto
+
+
+def check(proto) -> None:
+    """onnx.checker plus the contract's I/O names and shapes; raises ValueError."""
+    import onnx
+
+    onnx.checker.check_model(proto, full_check=True)
+    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
+    (inp,), (out,) = proto.graph.input, proto.graph.output
+    if (inp.name, dims(inp), out.name, dims(out)) != \
+            (INPUT_NAME, [BATCH_DIM, HEIGHT, WIDTH_DIM, 1], OUTPUT_NAME, [BATCH_DIM, FRAMES_DIM, CLASSES]):
+        raise ValueError(f"model breaks the I/O contract: {inp.name}{dims(inp)} -> {out.name}{dims(out)}")
+
+
+def keras_frames(model, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
+    serve, _ = serving_function(model)
+    return np.concatenate([serve(x[i:i + batch_size])[OUTPUT_NAME].numpy() for i in range(0, len(x), batch_size)])
+
+
+def onnx_frames(blob: bytes, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
+    """onnxruntime's frames, as the app will run it; a model that cannot run on these strips raises ParityError."""
+    import onnxruntime as ort
+
+    from export.parity import ParityError
+
+    try:
+        session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
+        return np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + batch_size]})[0]
+                               for i in range(0, len(x), batch_size)])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for shape and graph errors
+        lines = str(e).strip().splitlines()
+        raise ParityError(f"onnxruntime cannot run the model on strips of {x.shape[2]} columns: "
+                          f"{lines[0][:300] if lines else type(e).__name__}") from None
+
+
+def _logits(p: np.ndarray) -> np.ndarray:
+    """log p: training.sequence.row_accuracy takes logits and applies the softmax, which gives p back."""
+    return np.log(np.maximum(p, 1e-30))
+
+
+def compare_frames(p_keras: np.ndarray, p_onnx: np.ndarray) -> dict:
+    """Pure comparison of two (N, T, CLASSES) frame arrays: largest difference, rows decoded differently."""
+    from export.parity import MAX_ABS_DIFF
+
+    if p_keras.shape != p_onnx.shape:
+        return {"rows": len(p_keras), "shapes": [list(p_keras.shape), list(p_onnx.shape)], "passed": False}
+    diff = np.abs(p_keras.astype(np.float64) - p_onnx.astype(np.float64)).reshape(len(p_keras), -1).max(axis=1)
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    spans = lambda frames: [(c.index, c.first, c.last) for c in decode(frames)]  # noqa: E731
+    differ = [i for i in range(len(p_keras)) if spans(p_keras[i]) != spans(p_onnx[i])]
+    worst = int(diff.argmax())
+    return {"rows": len(p_keras), "max_abs_diff": float(diff[worst]), "worst_row": worst,
+            "decode_mismatches": len(differ), "first_mismatch": differ[0] if differ else None,
+            "passed": bool(diff[worst] <= MAX_ABS_DIFF and not differ)}
+
+
+def describe(width: int, report: dict) -> str:
+    if "shapes" in report:
+        return f"{width} columns: output shapes differ, keras {report['shapes'][0]}, onnx {report['shapes'][1]}"
+    return (f"{width} columns, {report['rows']} strips: max |diff| {report['max_abs_diff']:.2e} at strip "
+            f"{report['worst_row']}, {report['decode_mismatches']} decoded differently"
+            + (f" (first: strip {report['first_mismatch']})" if report["first_mismatch"] is not None else ""))
+
+
+NOT_A_READER = "holds no val_row_accuracy (not a number reader)"
+
+
+def installed_accuracy(out: Path) -> tuple[float | None, str]:
+    """(val_row_accuracy of the model at `out`, or None with the reason it does not count)."""
+    import onnx
+
+    try:
+        meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    except Exception as e:  # noqa: BLE001 - an unreadable installed file is one to replace, not a crash
+        lines = str(e).strip().splitlines()
+        return None, f"the installed {out} cannot be read ({lines[0][:200] if lines else type(e).__name__})"
+    try:
+        return float(json.loads(meta["val_row_accuracy"])), ""
+    except (KeyError, ValueError, TypeError):
+        return None, f"the installed {out} {NOT_A_READER}"
+
+
+def install_checked(blob: bytes, out: Path, accuracy: float, force: bool):
+    """Write `blob` to `out` atomically unless the number reader there is better (WorseModel, unless `force`).
+
+    A readable ONNX model at `out` that is no number reader (digits.onnx named by mistake) is not replaced
+    unless forced; an unreadable file is replaced with a note, as the digit export does.
+    """
+    from export.install import Installed, WorseModel
+    from training.runs import write_atomic
+
+    out = Path(out)
+    if out.is_dir():
+        raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
+    previous, note = installed_accuracy(out) if out.exists() else (None, "")
+    if not force and note.endswith(NOT_A_READER):
+        raise WorseModel(f"not installed: {out} {NOT_A_READER}; it is unchanged (--force replaces it)")
+    if not force and previous is not None and accuracy < previous:
+        raise WorseModel(f"not installed: the new model reads {accuracy:.2%} of held-out rows exactly, the installed "
+                         f"one {previous:.2%} (val_row_accuracy in their metadata); {out} is unchanged "
+                         "(--force installs it anyway)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, blob)
+    return Installed(out, accuracy, previous, note)
+
+
+def trained_on() -> str:
+    from training.pen_data import PEN_TERMS
+
+    return ("synthetic rows of MNIST (CC BY-SA 3.0) training digits and of real pen digits and letters of the "
+            f"training writers of {PEN_TERMS}")
+
+
+def export_sequence(run: str, out: Path, opset: int, force: bool = False, progress: dict | None = None) -> dict:
+    """The whole sequence export; returns the parity summary. Raises on any failure before touching `out`."""
+    progress = {} if progress is None else progress
+    source = find_run(run)  # before TensorFlow: a bad run costs no import
+    if out.is_dir():
+        raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
+    x, texts = load_val_strips(source.val_path)
+
+    from training.quiet_tf import import_tensorflow
+    import_tensorflow()
+    import keras
+    import tf2onnx
+
+    from export.convert import set_metadata
+    from export.parity import ParityError
+    from training.runs import write_atomic
+    from training.sequence import row_accuracy
+
+    print(f"exporting the number reader from {source.run_dir}", flush=True)
+    try:
+        model = keras.models.load_model(source.keras_path)
+    except Exception as e:  # noqa: BLE001 - Keras reports a corrupt file as "File not found" or worse
+        lines = str(e).strip().splitlines()
+        raise ValueError(f"{source.keras_path}: cannot load the Keras model ({type(e).__name__}"
+                         f"{': ' + lines[0][:200] if lines else ''})") from None
+    proto = keras_to_onnx(model, opset)
+    accuracy = float(source.results["val_row_accuracy"])
+    set_metadata(proto, {
+        "model_name": model.name,
+        "labels": list(LABELS),
+        "stride": STRIDE,
+        "height": HEIGHT,
+        "val_row_accuracy": round(accuracy, 6),
+        "val_rows": source.results.get("val_rows", len(texts)),
+        "params": int(model.count_params()),
+        "trained_on": trained_on(),
+        "run_id": source.run_dir.name,
+        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "keras_version": keras.__version__,
+        "tf2onnx_version": tf2onnx.__version__,
+    })
+    check(proto)
+    blob = proto.SerializeToString()
+
+    strips = parity_strips(x)
+    print(f"parity check on {len(x)} validation strips and strips of {', '.join(map(str, PARITY_WIDTHS))} columns ...",
+          flush=True)
+    reports, val_exact = {}, {}
+    for width, batch in strips.items():
+        p_keras, p_onnx = keras_frames(model, batch), onnx_frames(blob, batch)
+        reports[width] = compare_frames(p_keras, p_onnx)
+        if width == x.shape[2]:
+            val_exact = {"keras": row_accuracy(_logits(p_keras), texts), "onnx": row_accuracy(_logits(p_onnx), texts)}
+    summary = {"model": "sequence", "onnx_bytes": len(blob), "opset": opset,
+               "widths": {str(w): r for w, r in reports.items()}, "val_rows_exact": val_exact,
+               "passed": all(r["passed"] for r in reports.values())}
+    write_atomic(source.run_dir / "parity.json", json.dumps(summary, indent=2) + "\n")
+    if not summary["passed"]:
+        failed = "; ".join(describe(w, r) for w, r in reports.items() if not r["passed"])
+        raise ParityError(f"parity failed, {out} left unchanged: {failed}")
+    worst = max(r["max_abs_diff"] for r in reports.values())
+    print(f"parity ok: max |diff| {worst:.2e} over {sum(r['rows'] for r in reports.values())} strips of "
+          f"{len(reports)} widths, every strip decoded the same; {val_exact['onnx']:.2%} of the {len(texts)} "
+          f"validation rows read exactly", flush=True)
+
+    progress["blob"] = blob
+    done = install_checked(blob, out, accuracy, force)
+    if done.note:
+        print(f"warning: {done.note}; replacing it", file=sys.stderr, flush=True)
+    was = f", was {done.previous_accuracy:.2%}" if done.previous_accuracy is not None else ""
+    print(f"installed {out} ({len(blob) / 1024:.0f} KB, held-out rows exact {accuracy:.2%}{was})", flush=True)
+    summary["installed"] = {"path": str(out), "val_row_accuracy": accuracy,
+                            "previous_val_row_accuracy": done.previous_accuracy, "forced": force}
+    return summary
