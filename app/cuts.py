@@ -118,6 +118,12 @@ class _Plan:
     crossed: list
 
 
+def may_cut(piece):
+    """Whether `piece` may hold several digits: read_pieces tries cuts in it (it is wide for one
+    digit of its line, not flat, not whole)."""
+    return _geometry(piece)[2]
+
+
 def _geometry(piece):
     """(ink height, digit height, whether the piece may be cut) of a piece."""
     mask = piece.ink > INK_THRESHOLD

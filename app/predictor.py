@@ -41,7 +41,8 @@ class Predictor:
     """Load once, then `predict` many times; `metadata` holds the model's metadata_props.
 
     `labels` are the class names (K of them), `classes` is K, `sure_threshold` the
-    confidence from which an answer counts as sure.
+    confidence from which an answer counts as sure, `numbers` the number reader found beside
+    the model (app.numbers), or None.
     """
 
     def __init__(self, path, threads=1):
@@ -69,6 +70,7 @@ class Predictor:
         self._check_contract()
         self._fixed_batch = self._session.get_inputs()[0].shape[0] == 1
         self._probe()
+        self.numbers = _number_reader(self.path, threads)
 
     @property
     def name(self):
@@ -213,6 +215,13 @@ class Predictor:
                 f"found {printable(text, limit=40)}"
             )
         return value
+
+
+def _number_reader(path, threads):
+    """app.numbers' reader beside the digit model, or None: then pictures are cut by app.cuts alone."""
+    from app import numbers  # it builds on this module's guards, so it is imported when first needed
+
+    return numbers.beside(path, threads)
 
 
 def _check_file(path):

@@ -3,7 +3,8 @@
 Shared by the GUI and the command line. Two front doors converge on the same pieces: a drawing's
 strokes are grouped into digits by app.strokes (on-line: by place, order and the model's scores),
 a picture's ink is split by app.segment (off-line). Each piece is centred MNIST-style and all of
-them go through the model in one predict call.
+them go through the model in one predict call; a picture's piece that may hold touching digits is
+read whole by the number reader (app.numbers) when the model comes with one.
 """
 
 import math
@@ -13,11 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app import cuts
+from app import cuts, numbers, strip
 from app import strokes as pen_strokes
 from app.pen import model_input
 from app.predictor import NOT_A_DIGIT
-from app.preprocess import drop_specks, ink_and_blobs
+from app.preprocess import INK_THRESHOLD, drop_specks, ink_and_blobs, picture_input
 from app.segment import Piece, split_digits
 
 LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model says otherwise
@@ -167,8 +168,10 @@ def read_drawing(predictor, drawing):
 def read(predictor, image, single=False):
     """Read the digits in a Pillow image or array; `single` treats all ink as one digit.
 
-    The ink is labelled once; touching digits are split by recognition (app.cuts) in one
-    predict call; a dot or comma between digits reads as "."; BadImage for absurd pictures.
+    The ink is labelled once; a piece that may hold touching digits is read whole by the number
+    reader (app.numbers) when the model has one, else (or when it finds nothing there) split by
+    recognition (app.cuts) in one predict call; a dot or comma between digits reads as ".";
+    BadImage for absurd pictures.
     """
     inked = ink_and_blobs(image)
     if inked is None:
@@ -179,19 +182,71 @@ def read(predictor, image, single=False):
         pieces = [Piece((0, 0, w, h), drop_specks(ink, found), whole=True)]
     else:
         pieces = split_digits(ink, found)
-    digits = iter(cuts.read_pieces(predictor, [p for p in pieces if p.kind == "digit"]))
+    digit_pieces = [p for p in pieces if p.kind == "digit"]
+    whole = _read_whole(predictor, digit_pieces)
+    digits = iter(cuts.read_pieces(predictor, [p for p, read in zip(digit_pieces, whole) if read is None]))
+    whole = iter(whole)
     guesses = []
     for piece in pieces:
         if piece.kind == "separator":
             guesses.append(_point(predictor, piece.box))
-        else:
-            guesses += [_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in next(digits)]
+            continue
+        read = next(whole)
+        if read is None:
+            read = [_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in next(digits)]
+        guesses += read
     # A separator needs digits on both sides to be one.
     while guesses and guesses[0].label == DECIMAL_POINT:
         guesses.pop(0)
     while guesses and guesses[-1].label == DECIMAL_POINT:
         guesses.pop()
     return Reading(tuple(guesses))
+
+
+def _read_whole(predictor, pieces):
+    """Per digit piece, the number reader's Guesses for it, or None where app.cuts reads it: no
+    number reader, a piece cuts would not cut (one digit), or one the number reader finds nothing in.
+    All of them go through the number reader in one run."""
+    reader = getattr(predictor, "numbers", None)
+    out = [None] * len(pieces)
+    wide = [i for i, piece in enumerate(pieces) if reader is not None and cuts.may_cut(piece)]
+    if not wide:
+        return out
+    for i, (row, chars) in zip(wide, reader.read([pieces[i].ink for i in wide])):
+        if chars:
+            columns = numbers.char_columns(row, chars, pieces[i].ink)
+            out[i] = [_char_guess(predictor, pieces[i], char, span) for char, span in zip(chars, columns)]
+    return out
+
+
+def _char_guess(predictor, piece, char, columns):
+    """The Guess of one app.strip.Char read in `piece`, standing for its ink columns (x0, x1).
+
+    The bars are the char's frame over the digit model's labels (blank dropped, renormalised), so
+    they read like a digit's. The confidence is that frame's own probability of the label: its
+    share among the symbols times the frame's certainty that a symbol is there at all (1 - blank).
+    The image is that stretch of ink centred as a digit, for the why-view and corrections."""
+    labels = tuple(predictor.labels)
+    frame = np.asarray(char.probabilities, np.float32)
+    probabilities = np.array([frame[strip.LABELS.index(label)] for label in labels], np.float32)
+    total = float(probabilities.sum())
+    if total > 0:
+        probabilities /= total
+    label = char.label if char.label in labels else labels[int(np.argmax(probabilities))]
+    x0, x1 = columns
+    part = piece.ink[:, x0:x1]
+    image = picture_input(part)
+    mask = part > INK_THRESHOLD
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows):
+        x0, x1 = x0 + int(cols[0]), x0 + int(cols[-1]) + 1
+        y0, y1 = int(rows[0]), int(rows[-1]) + 1
+    else:
+        y0, y1 = 0, piece.ink.shape[0]
+    box = (piece.box[0] + x0, piece.box[1] + y0, piece.box[0] + x1, piece.box[1] + y1)
+    return Guess(label, float(frame[strip.LABELS.index(label)]), probabilities,
+                 image if image is not None else np.zeros((28, 28, 1), np.float32), box, labels,
+                 _threshold(predictor))
 
 
 # -- the shared end of both paths -------------------------------------------------

@@ -1,0 +1,175 @@
+"""The number reader: numbers.onnx (a CNN trained with CTC) behind one reusable onnxruntime session, guarded.
+
+It reads a piece of ink that holds several touching digits as a whole (app.strip). The contract:
+input `strip` float32 [batch, 28, width, 1] (width dynamic, a multiple of app.strip.STRIDE), output
+`frames` float32 [batch, width / STRIDE, 12], each frame a softmax over app.strip.LABELS (CTC's
+blank, the ten digits, "not a digit"); metadata `labels`, `stride` and `height`, where given, must
+be those of app.strip. The file is optional: it lives beside the digit model as NUMBERS_FILE, and
+without it pictures are read by app.cuts alone. A file that is there but breaks the contract is
+refused with a one-line ModelError, as app.predictor refuses a digit model: a probe batch runs at
+load, and every run is checked for finite frames that sum to 1.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from app.predictor import SUM_TOLERANCE, ModelError, _check_file, _reason, _shape_text, _type_name
+from app.printable import printable
+from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode, strip_input
+
+NUMBERS_FILE = "numbers.onnx"
+
+
+class NumberReader:
+    """Load once, then `read` many times; `metadata` holds the model's metadata_props."""
+
+    def __init__(self, path, threads=1):
+        self.path = Path(path)
+        self._where = f"number reader {printable(self.path, limit=None)}"
+        _check_file(self.path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"cannot load {self._where}: {_reason(exc)}") from None
+        raw = self._session.get_modelmeta().custom_metadata_map
+        self.metadata = {printable(k): printable(v, limit=None) for k, v in raw.items()}
+        self._check_metadata()
+        self._check_contract()
+        self._probe()
+
+    def read(self, inks):
+        """For each ink map (float, white ink on black), (its app.strip.Strip, the Chars read in it,
+        left to right); (None, []) for ink that makes no strip (none, or too wide). All strips go
+        through the model in one run."""
+        strips = [strip_input(ink) for ink in inks]
+        made = [s for s in strips if s is not None]
+        frames = iter(self.frames(made))
+        return [(s, decode(next(frames))) if s is not None else (None, []) for s in strips]
+
+    def frames(self, strips):
+        """Per strip, its frames float32 (strip.frames, CLASSES): one model run for all of them."""
+        if not strips:
+            return []
+        out = self._run(batch(strips))
+        return [out[i, : s.frames] for i, s in enumerate(strips)]
+
+    def _run(self, pixels):
+        n, width = len(pixels), pixels.shape[2]
+        try:
+            (out,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: pixels})
+        except Exception as exc:  # onnxruntime's run-time failures have no common type
+            raise ModelError(f"{self._where} failed on {n} strip(s) of {width} columns: {_reason(exc)}") from None
+        out = np.asarray(out)
+        expected = (n, width // STRIDE, CLASSES)
+        if out.shape != expected:
+            raise ModelError(
+                f"{self._where}: '{OUTPUT_NAME}' has shape {list(out.shape)} for {n} strip(s) of {width} "
+                f"columns; expected {list(expected)} (one frame per {STRIDE} columns, {CLASSES} classes)"
+            )
+        if not np.isfinite(out).all():
+            raise ModelError(f"{self._where}: '{OUTPUT_NAME}' holds NaN or infinite values")
+        sums = out.sum(axis=2, dtype=np.float64)
+        if out.min() < -SUM_TOLERANCE or out.max() > 1 + SUM_TOLERANCE or (np.abs(sums - 1) > SUM_TOLERANCE).any():
+            raise ModelError(
+                f"{self._where}: '{OUTPUT_NAME}' are not probabilities (values {out.min():.3g} to "
+                f"{out.max():.3g}, frames summing to {sums.min():.3g} to {sums.max():.3g}; expected a softmax)"
+            )
+        return out.astype(np.float32, copy=False)
+
+    def _probe(self):
+        """Run two strips of different widths now (one batch, the narrower padded), so that a model
+        that only runs with batch 1, or only fails at run time, is refused at load."""
+        narrow = np.zeros((HEIGHT, 8 * STRIDE, 1), np.float32)
+        wide = np.zeros((HEIGHT, 12 * STRIDE, 1), np.float32)
+        wide[4:24, 10:13] = 1.0  # two plain strokes, "11"
+        wide[4:24, 30:33] = 1.0
+        self.frames([Strip(narrow, 0, 1.0), Strip(wide, 0, 1.0)])
+
+    def _check_contract(self):
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        where = self._where
+        if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
+            names = ", ".join(printable(i.name) for i in inputs)
+            raise ModelError(f"{where}: expected one input named '{INPUT_NAME}', found: {names}")
+        given = inputs[0]
+        shape = given.shape
+        if given.type != "tensor(float)" or len(shape) != 4 or shape[1] != HEIGHT or shape[3] != 1 \
+                or isinstance(shape[2], int):
+            raise ModelError(
+                f"{where}: input '{INPUT_NAME}' must be float32 [batch, {HEIGHT}, width, 1] with any width, "
+                f"found {_type_name(given.type)} {_shape_text(shape)}"
+            )
+        match = [o for o in outputs if o.name == OUTPUT_NAME]
+        if not match:
+            names = ", ".join(printable(o.name) for o in outputs)
+            raise ModelError(f"{where}: expected an output named '{OUTPUT_NAME}', found: {names}")
+        shape = match[0].shape
+        if match[0].type != "tensor(float)" or len(shape) != 3 or shape[2] != CLASSES:
+            raise ModelError(
+                f"{where}: output '{OUTPUT_NAME}' must be float32 [batch, frames, {CLASSES}], "
+                f"found {_type_name(match[0].type)} {_shape_text(shape)}"
+            )
+
+    def _check_metadata(self):
+        """Metadata that says the model reads other strips or classes than app.strip makes is refused."""
+        expected = {"labels": list(LABELS), "stride": STRIDE, "height": HEIGHT}
+        for key, value in expected.items():
+            if key not in self.metadata:
+                continue
+            try:
+                found = json.loads(self.metadata[key])
+            except ValueError:
+                found = None
+            if found != value:
+                raise ModelError(
+                    f"{self._where}: metadata '{key}' must be {json.dumps(value)}, "
+                    f"found {printable(self.metadata[key], limit=80)}"
+                )
+
+
+def beside(model_path, threads=1):
+    """The NumberReader of NUMBERS_FILE in the digit model's directory, or None when there is none
+    (pictures are then read by app.cuts alone). ModelError when it is there but unusable."""
+    path = Path(model_path).parent / NUMBERS_FILE
+    if not path.exists() and not path.is_symlink():
+        return None
+    return NumberReader(path, threads)
+
+
+def char_columns(strip, chars, ink):
+    """Columns (x0, x1) of `ink` (the map `strip` was made of) that each Char stands for, left to right.
+
+    CTC marks a digit with a spike a frame or two wide, narrower than the digit: between two
+    neighbours' spikes the border is the column with the least ink (where touching digits meet);
+    the first char starts at the ink's left edge and the last ends at its right edge."""
+    w = ink.shape[1]
+    if not chars:
+        return []
+    profile = np.asarray(ink, np.float32).sum(axis=0)
+    spans = [_columns(strip, c.first, c.last, w) for c in chars]
+    borders = [0]
+    for (_, left_end), (right_start, _) in zip(spans, spans[1:]):
+        lo, hi = min(left_end, right_start), max(left_end, right_start)
+        lo = max(lo, borders[-1] + 1)
+        hi = max(hi, lo)
+        if hi > lo:
+            least = np.flatnonzero(profile[lo:hi] == profile[lo:hi].min())
+            borders.append(lo + int(least[len(least) // 2]))
+        else:
+            borders.append(min(lo, w))
+    borders.append(w)
+    return [(a, max(a, b)) for a, b in zip(borders, borders[1:])]
+
+
+def _columns(strip, first, last, width):
+    start, end = strip.ink_columns(first, last)
+    return int(np.clip(round(start), 0, width)), int(np.clip(round(end), 0, width))

@@ -1,0 +1,301 @@
+"""app.numbers: the number reader's contract, where the app finds it, and how pictures use it.
+
+The number models here are tiny hand-built ONNX graphs, no training: each frame (STRIDE strip
+columns) reads DIGIT when the strip's ink covers more than DENSE of it, else blank. So a row of
+blobs joined by thin bridges reads as one DIGIT per blob, exactly, whatever a trained model would
+say; the digit model beside them always answers 3, so cuts and the number reader tell apart.
+"""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from app import numbers, recognize
+from app.numbers import NUMBERS_FILE, NumberReader, char_columns
+from app.predictor import ModelError, Predictor
+from app.strip import CLASSES, NOT_A_DIGIT, STRIDE, Char, strip_input
+from tests.app.conftest import build_model, constant_head
+
+DIGIT = 7
+DENSE = 0.1  # share of a frame's pixels inked above which it reads DIGIT
+
+
+def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, width="width", softmax=True,
+                  dense=DENSE, metadata=None):
+    """numbers.onnx: strip [batch, 28, width, 1] -> ink share per `frame` columns -> frames [batch, T, classes]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    slope = np.zeros(classes, np.float32)
+    bias = np.full(classes, -20.0, np.float32)
+    bias[0] = 0.0  # blank
+    slope[1 + DIGIT] = 400.0
+    bias[1 + DIGIT] = -400.0 * dense
+    strip = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 28, width, 1])
+    frames = helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["batch", "frames", classes])
+    nodes = [
+        helper.make_node("ReduceMean", [input_name], ["columns"], axes=[1, 3], keepdims=0),  # [b, W]
+        helper.make_node("Reshape", ["columns", "per_frame"], ["grouped"]),  # [b, T, frame]
+        helper.make_node("ReduceMean", ["grouped"], ["share"], axes=[2], keepdims=1),  # [b, T, 1]
+        helper.make_node("Mul", ["share", "slope"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "bias"], ["logits"]),
+        helper.make_node("Softmax" if softmax else "Identity", ["logits"], ["frames"],
+                         **({"axis": -1} if softmax else {})),
+    ]
+    weights = [numpy_helper.from_array(np.array([0, -1, frame], np.int64), "per_frame"),
+               numpy_helper.from_array(slope, "slope"), numpy_helper.from_array(bias, "bias")]
+    graph = helper.make_graph(nodes, "tiny-numbers", [strip], [frames], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests")
+    model.ir_version = 9
+    props = {"labels": '["blank", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "not a digit"]',
+             "stride": "4", "height": "28", "val_row_accuracy": "0.5"}
+    props.update(metadata or {})
+    helper.set_model_props(model, props)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def blobs(at=(30, 130), bridge=True, width=240, height=160):
+    """Picture (white on black, uint8) of hollow boxes 70 px wide and 100 tall with left edges at `at`,
+    each joined to the next by a thin bar (touching digits) when `bridge`."""
+    img = np.zeros((height, width), np.uint8)
+    for x in at:
+        img[30:130, x : x + 70] = 255
+        img[42:118, x + 12 : x + 58] = 0
+    if bridge:
+        for a, b in zip(at, at[1:]):
+            img[78:81, a + 70 : b] = 255
+    return img
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    """Model directories: the always-3 digit model alone, with the number reader, with a blind one."""
+    root = tmp_path_factory.mktemp("numbers")
+    three = np.zeros(10)
+    three[3] = 8.0
+    dirs = {}
+    for name in ("digits_only", "with_numbers", "blind_numbers"):
+        (root / name).mkdir()
+        build_model(root / name / "digits.onnx", constant_head(three), metadata={"model_name": "always3"})
+        dirs[name] = root / name / "digits.onnx"
+    build_numbers(root / "with_numbers" / NUMBERS_FILE)
+    build_numbers(root / "blind_numbers" / NUMBERS_FILE, dense=2.0)  # no frame is ever that dense
+    eleven = np.zeros(11)
+    eleven[3] = 8.0
+    (root / "eleven").mkdir()
+    dirs["eleven"] = build_model(root / "eleven" / "digits.onnx", constant_head(eleven), width=11,
+                                 metadata={"labels": '["0","1","2","3","4","5","6","7","8","9","not a digit"]'})
+    dirs["root"] = root
+    return dirs
+
+
+def one_line_error(excinfo, *words):
+    text = str(excinfo.value)
+    assert "\n" not in text and all(w in text for w in words), text
+
+
+# -- the contract -----------------------------------------------------------------------
+
+
+def test_reader_reads_one_digit_per_blob_in_one_run(kit):
+    reader = NumberReader(kit["with_numbers"].parent / NUMBERS_FILE)
+    ink = blobs(at=(30, 130)).astype(np.float32) / 255
+    three = blobs(at=(10, 120, 230), width=320).astype(np.float32) / 255
+    calls = []
+    run = reader._run
+    reader._run = lambda pixels: calls.append(pixels.shape) or run(pixels)
+    (strip_a, chars_a), (none, nothing), (strip_b, chars_b) = reader.read([ink, np.zeros((20, 20)), three])
+    assert [c.label for c in chars_a] == [str(DIGIT)] * 2 and [c.label for c in chars_b] == [str(DIGIT)] * 3
+    assert none is None and nothing == []
+    assert len(calls) == 1 and calls[0][0] == 2  # both strips, one batch
+    assert strip_a.pixels.shape == strip_input(ink).pixels.shape
+
+
+def test_missing_file_is_one_line(tmp_path):
+    with pytest.raises(ModelError) as excinfo:
+        NumberReader(tmp_path / NUMBERS_FILE)
+    one_line_error(excinfo, "not found", NUMBERS_FILE)
+
+
+def test_junk_file_is_one_line(tmp_path):
+    junk = tmp_path / NUMBERS_FILE
+    junk.write_bytes(b"not an onnx model at all")
+    with pytest.raises(ModelError) as excinfo:
+        NumberReader(junk)
+    one_line_error(excinfo, "cannot load")
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"input_name": "image"}, ["expected one input named 'strip'", "image"]),
+    ({"width": 64}, ["input 'strip'", "any width"]),
+    ({"classes": 11}, ["output 'frames'", "[batch, frames, 12]"]),
+    ({"frame": 2}, ["'frames' has shape", "expected [2, 12, 12]"]),  # a frame per 2 columns: seen at the probe
+    ({"softmax": False}, ["not probabilities"]),
+    ({"metadata": {"stride": "8"}}, ["metadata 'stride' must be 4"]),
+    ({"metadata": {"labels": '["0","1"]'}}, ["metadata 'labels'"]),
+])
+def test_contract_breaches_are_refused_in_one_line(tmp_path, change, words):
+    path = build_numbers(tmp_path / NUMBERS_FILE, **change)
+    with pytest.raises(ModelError) as excinfo:
+        NumberReader(path)
+    one_line_error(excinfo, "number reader", *words)
+
+
+# -- where the app finds it ---------------------------------------------------------------
+
+
+def test_predictor_finds_the_number_reader_beside_the_digit_model(kit):
+    assert isinstance(Predictor(kit["with_numbers"]).numbers, NumberReader)
+    assert Predictor(kit["digits_only"]).numbers is None
+
+
+def test_a_broken_number_reader_beside_the_model_is_refused(kit, tmp_path):
+    shutil.copy(kit["digits_only"], tmp_path / "digits.onnx")
+    build_numbers(tmp_path / NUMBERS_FILE, input_name="image")
+    with pytest.raises(ModelError) as excinfo:
+        Predictor(tmp_path / "digits.onnx")
+    one_line_error(excinfo, NUMBERS_FILE)
+
+
+def spec_bundled_files(root):
+    """build.spec's BUNDLED_FILES for a checkout at `root` (its statements up to that list, run)."""
+    import ast
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[2] / "build.spec"
+    tree = ast.parse(spec.read_text())
+    upto = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.Assign)
+                and any(getattr(t, "id", None) == "BUNDLED_FILES" for t in node.targets))
+    scope = {"SPECPATH": str(root)}
+    exec(compile(ast.Module(tree.body[: upto + 1], []), str(spec), "exec"), scope)
+    return scope["BUNDLED_FILES"]
+
+
+def test_the_executable_bundles_the_number_reader_when_there_is_one(tmp_path):
+    models = tmp_path / "app" / "models"
+    models.mkdir(parents=True)
+    (models / "digits.onnx").write_bytes(b"x")
+    assert spec_bundled_files(tmp_path) == [(str(models / "digits.onnx"), "app/models")]
+    (models / NUMBERS_FILE).write_bytes(b"x")
+    assert spec_bundled_files(tmp_path) == [(str(models / "digits.onnx"), "app/models"),
+                                            (str(models / NUMBERS_FILE), "app/models")]
+
+
+# -- pictures ---------------------------------------------------------------------------
+
+
+def test_a_touching_pair_is_read_by_the_number_reader(kit):
+    reading = recognize.read(Predictor(kit["with_numbers"]), blobs(at=(30, 130)))
+    assert reading.number == str(DIGIT) * 2
+    left, right = reading.guesses
+    # Each digit stands for its own box: split at the thin bridge, never inside a box.
+    assert left.box[0] == 30 and 100 <= left.box[2] <= 130 and right.box[2] == 200
+    assert 100 <= right.box[0] <= 130 and left.box[1] == right.box[1] == 30
+    for g in reading.guesses:
+        assert g.image.shape == (28, 28, 1) and g.image.max() == 1.0
+        assert g.labels == tuple(str(d) for d in range(10))
+        assert g.probabilities.shape == (10,) and abs(float(g.probabilities.sum()) - 1) < 1e-5
+        assert int(np.argmax(g.probabilities)) == DIGIT and g.sure
+
+
+def test_without_a_number_reader_the_picture_is_cut_as_before(kit):
+    picture = blobs(at=(30, 130))
+    reading = recognize.read(Predictor(kit["digits_only"]), picture)
+    assert reading.number and set(reading.number) == {"3"}  # the cut reader, with the always-3 model
+    blind = recognize.read(Predictor(kit["blind_numbers"]), picture)
+    assert blind.number == reading.number  # the number reader finds nothing: that piece is cut
+
+
+def test_one_digit_pieces_and_separate_digits_never_go_to_the_number_reader(kit):
+    predictor = Predictor(kit["with_numbers"])
+    calls = []
+    read = predictor.numbers.read
+    predictor.numbers.read = lambda inks: calls.append(len(inks)) or read(inks)
+    apart = recognize.read(predictor, blobs(at=(30, 150), bridge=False))  # two pieces, each one digit
+    assert apart.number == "33" and calls == []
+    mixed = recognize.read(predictor, blobs(at=(10, 90, 200), bridge=False, width=300))
+    assert mixed.number == "333" and calls == []
+    joined = np.concatenate([blobs(at=(10, 120), width=210), blobs(at=(20,), bridge=False, width=120)], axis=1)
+    reading = recognize.read(predictor, joined)  # a touching pair, then a digit apart
+    assert reading.number == f"{DIGIT}{DIGIT}3" and calls == [1]
+
+
+def test_a_decimal_point_between_pieces_is_kept(kit):
+    img = np.zeros((160, 420), np.uint8)
+    img[:, :240] = blobs(at=(30, 130))
+    img[:, 260:] = blobs(at=(20,), bridge=False, width=160)
+    img[122:130, 236:244] = 255  # a dot on the baseline between the pair and the last digit
+    assert recognize.read(Predictor(kit["with_numbers"]), img).number == f"{DIGIT}{DIGIT}.3"
+
+
+# -- a Char as the app's Guess ----------------------------------------------------------------
+
+
+def char_of(index, p_index, blank):
+    frame = np.full(CLASSES, 0.0, np.float32)
+    frame[0] = blank
+    frame[index] = p_index
+    rest = [k for k in range(1, CLASSES) if k != index]
+    frame[rest] = (1 - blank - p_index) / len(rest)
+    return Char(index, p_index, frame, 2, 2)
+
+
+def piece_of(picture):
+    from app.segment import Piece
+
+    ink = picture.astype(np.float32) / 255
+    return Piece((5, 7, 5 + ink.shape[1], 7 + ink.shape[0]), ink)
+
+
+def test_a_char_becomes_a_guess_over_the_models_labels(kit):
+    piece = piece_of(blobs(at=(30,), bridge=False, width=120))
+    eleven = Predictor(kit["eleven"])
+    nad = recognize._char_guess(eleven, piece, char_of(NOT_A_DIGIT, 0.6, 0.2), (0, 120))
+    assert nad.label == "not a digit" and not nad.is_digit
+    # Blank dropped, the rest renormalised; the confidence keeps the frame's doubt (blank) in it.
+    assert nad.probabilities.shape == (11,) and abs(float(nad.probabilities.sum()) - 1) < 1e-6
+    assert nad.probabilities[10] == pytest.approx(0.6 / 0.8) and nad.confidence == pytest.approx(0.6)
+    assert nad.box == (5 + 30, 7 + 30, 5 + 100, 7 + 130)
+    four = recognize._char_guess(eleven, piece, char_of(1 + 4, 0.9, 0.05), (0, 120))
+    assert four.label == "4" and four.confidence == pytest.approx(0.9)
+    assert four.probabilities[4] == pytest.approx(0.9 / 0.95)
+    # A digits-only model has no "not a digit": the frame's likeliest digit, as unsure as the frame is.
+    ten = Predictor(kit["digits_only"])
+    frame = char_of(NOT_A_DIGIT, 0.6, 0.2)
+    frame.probabilities[1 + 8] += 0.05
+    frame.probabilities[NOT_A_DIGIT] -= 0.05
+    guess = recognize._char_guess(ten, piece, frame, (0, 120))
+    assert guess.label == "8" and guess.probabilities.shape == (10,)
+    assert guess.confidence == pytest.approx(frame.probabilities[1 + 8]) and not guess.sure
+
+
+def test_char_columns_part_the_ink_at_the_least_ink_between_spikes():
+    ink = blobs(at=(30, 130)).astype(np.float32) / 255
+    strip = strip_input(ink)
+    # Spikes one frame wide, each inside its box (left edge 30 -> strip column 8 + 0).
+    def frame_at(x):
+        return int((numbers_column(strip, x)) // STRIDE)
+
+    chars = [Char(1 + DIGIT, 0.9, np.zeros(CLASSES), f, f) for f in (frame_at(50), frame_at(140))]
+    (a0, a1), (b0, b1) = char_columns(strip, chars, ink)
+    assert a0 == 0 and b1 == ink.shape[1] and a1 == b0
+    assert 100 <= a1 <= 130  # on the bridge, not inside either box
+    assert char_columns(strip, [], ink) == []
+
+
+def numbers_column(strip, x):
+    """The strip column showing ink column x (app.strip.Strip's mapping, inverted)."""
+    from app.strip import SIDE
+
+    return SIDE + (x - strip.x0) * strip.scale
+
+
+def test_loader_helper_returns_none_without_a_file(tmp_path):
+    assert numbers.beside(tmp_path / "digits.onnx") is None
+    (tmp_path / NUMBERS_FILE).mkdir()
+    with pytest.raises(ModelError) as excinfo:
+        numbers.beside(tmp_path / "digits.onnx")
+    one_line_error(excinfo, "is a directory")
