@@ -112,6 +112,9 @@ def test_reader_reads_one_digit_per_blob_in_one_run(kit):
     assert none is None and nothing == []
     assert len(calls) == 1 and calls[0][0] == 2  # both strips, one batch
     assert strip_a.pixels.shape == strip_input(ink).pixels.shape
+    # Each strip gets its own frames back, not the padding the batch gave the narrower one.
+    assert [f.shape for f in reader.frames([strip_a, strip_b])] == [(strip_a.frames, CLASSES),
+                                                                    (strip_b.frames, CLASSES)]
 
 
 def test_missing_file_is_one_line(tmp_path):
@@ -275,11 +278,12 @@ def test_a_char_becomes_a_guess_over_the_models_labels(kit):
 def test_char_columns_part_the_ink_at_the_least_ink_between_spikes():
     ink = blobs(at=(30, 130)).astype(np.float32) / 255
     strip = strip_input(ink)
-    # Spikes one frame wide, each inside its box (left edge 30 -> strip column 8 + 0).
+    # Spikes one frame wide, each inside its box (boxes 30-100 and 130-200, the bridge between), off
+    # centre as CTC's spikes are: halfway between them is inside the right box.
     def frame_at(x):
         return int((numbers_column(strip, x)) // STRIDE)
 
-    chars = [Char(1 + DIGIT, 0.9, np.zeros(CLASSES), f, f) for f in (frame_at(50), frame_at(140))]
+    chars = [Char(1 + DIGIT, 0.9, np.zeros(CLASSES), f, f) for f in (frame_at(75), frame_at(190))]
     (a0, a1), (b0, b1) = char_columns(strip, chars, ink)
     assert a0 == 0 and b1 == ink.shape[1] and a1 == b0
     assert 100 <= a1 <= 130  # on the bridge, not inside either box
