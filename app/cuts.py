@@ -80,9 +80,7 @@ def read_pieces(predictor, pieces):
     One predictor.predict call for all candidates of all pieces; BadImage when the pieces
     would need more than MAX_CANDIDATES model inputs.
     """
-    needed = sum(_most_candidates(p) for p in pieces)
-    if needed > MAX_CANDIDATES:
-        raise BadImage(f"too much writing to read as a number (up to {needed} candidate digits)")
+    check_work(pieces)
     plans = [_plan(p) for p in pieces]
     images = [img for plan in plans for img in plan.images if img is not None]
     if images:
@@ -116,6 +114,15 @@ class _Plan:
     images: list
     shapes: list  # (width, height) as shares of the digit height; None: never cut, or blank
     crossed: list
+
+
+def check_work(pieces):
+    """BadImage when cutting `pieces` could need more than MAX_CANDIDATES model inputs: a page of
+    writing, not a number. The picture reader asks before any reader (this or app.numbers) runs,
+    so such a page is refused the same way with or without the number reader."""
+    needed = sum(_most_candidates(p) for p in pieces)
+    if needed > MAX_CANDIDATES:
+        raise BadImage(f"too much writing to read as a number (up to {needed} candidate digits)")
 
 
 def may_cut(piece):

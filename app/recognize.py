@@ -183,6 +183,7 @@ def read(predictor, image, single=False):
     else:
         pieces = split_digits(ink, found)
     digit_pieces = [p for p in pieces if p.kind == "digit"]
+    cuts.check_work(digit_pieces)
     whole = _read_whole(predictor, digit_pieces)
     digits = iter(cuts.read_pieces(predictor, [p for p, read in zip(digit_pieces, whole) if read is None]))
     whole = iter(whole)

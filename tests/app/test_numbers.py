@@ -226,6 +226,19 @@ def test_one_digit_pieces_and_separate_digits_never_go_to_the_number_reader(kit)
     assert reading.number == f"{DIGIT}{DIGIT}3" and calls == [1]
 
 
+def test_a_page_of_touching_writing_is_refused_as_without_the_number_reader(kit):
+    from app.drawing import stamp_polyline
+    from app.preprocess import BadImage
+
+    rng = np.random.default_rng(2)
+    pixels = np.zeros((2000, 2000), np.uint8)
+    for top in range(50, 1950, 190):  # ten lines of long touching scrawl
+        stamp_polyline(pixels, [(x, top + rng.uniform(0, 120)) for x in range(20, 1980, 25)], 10)
+    for model in ("digits_only", "with_numbers"):
+        with pytest.raises(BadImage, match=r"too much writing to read as a number"):
+            recognize.read(Predictor(kit[model]), pixels)
+
+
 def test_a_decimal_point_between_pieces_is_kept(kit):
     img = np.zeros((160, 420), np.uint8)
     img[:, :240] = blobs(at=(30, 130))
