@@ -136,8 +136,15 @@ def check(proto) -> None:
 
 
 def keras_frames(model, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
+    """The Keras side of parity; a model that cannot read strips this wide breaks the contract (ValueError)."""
     serve, _ = serving_function(model)
-    return np.concatenate([serve(x[i:i + batch_size])[OUTPUT_NAME].numpy() for i in range(0, len(x), batch_size)])
+    try:
+        return np.concatenate([serve(x[i:i + batch_size])[OUTPUT_NAME].numpy() for i in range(0, len(x), batch_size)])
+    except Exception as e:  # noqa: BLE001 - TensorFlow raises its own types for shape errors
+        lines = [line for line in str(e).strip().splitlines() if line.strip()]
+        raise ValueError(f"the Keras model cannot read strips of {x.shape[2]} columns (the contract needs any "
+                         f"width that is a multiple of {STRIDE}): {type(e).__name__}"
+                         f"{': ' + lines[0][:200] if lines else ''}") from None
 
 
 def onnx_frames(blob: bytes, x: np.ndarray, batch_size: int = 250) -> np.ndarray:

@@ -194,6 +194,23 @@ def test_parity_failure_exits_3_and_installs_nothing(own_run, tmp_path, capsys, 
     assert json.loads((own_run / "parity.json").read_text())["passed"] is False
 
 
+def test_a_model_of_one_width_only_is_refused(own_run, tmp_path, capsys):
+    """Reads its own validation width but no other: the extra widths catch it, nothing installed."""
+    import keras
+    from keras import layers
+
+    from export.cli import main
+
+    strip = keras.Input((HEIGHT, VAL_WIDTH, 1), name="strip")
+    x = layers.MaxPooling2D(STRIDE)(layers.Conv2D(4, 3, padding="same")(strip))
+    x = layers.Reshape((VAL_WIDTH // STRIDE, (HEIGHT // STRIDE) * 4))(x)  # a width baked into the graph
+    keras.Model(strip, layers.Dense(CLASSES)(x)).save(own_run / "model.keras")
+    out = tmp_path / "numbers.onnx"
+    assert main(["--sequence", "--run", str(own_run), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot read strips of 32 columns" in err and len(err.splitlines()) == 1 and not out.exists()
+
+
 def test_install_guard(exported, tmp_path):
     blob = exported[0].read_bytes()
     better, digits_like = with_metadata(blob, val_row_accuracy=0.9), with_metadata(blob, val_row_accuracy=None)
