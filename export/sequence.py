@@ -113,7 +113,8 @@ def keras_to_onnx(model, opset: int):
     if [i.name for i in graph.input] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
         raise ValueError(f"unexpected converted I/O: inputs {[i.name for i in graph.input]}, "
                          f"outputs {[o.name for o in graph.output]}")
-    for value, names in ((graph.input[0], {0: BATCH_DIM, 2: WIDTH_DIM}), (graph.output[0], {0: BATCH_DIM, 1: FRAMES_DIM})):
+    free = ((graph.input[0], {0: BATCH_DIM, 2: WIDTH_DIM}), (graph.output[0], {0: BATCH_DIM, 1: FRAMES_DIM}))
+    for value, names in free:
         for axis, name in names.items():
             value.type.tensor_type.shape.dim[axis].dim_param = name
     proto.producer_name = "digits-export"

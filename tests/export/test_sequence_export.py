@@ -125,7 +125,7 @@ def test_metadata(exported, seq_run):
     results = json.loads((seq_run / "results.json").read_text())
     assert json.loads(meta["params"]) == results["params"] > 100_000
     assert meta["run_id"] == seq_run.name and meta["exported_at"].startswith("20")
-    assert "MNIST" in meta["trained_on"] and PEN_TERMS in meta["trained_on"] and "training writers" in meta["trained_on"]
+    assert all(term in meta["trained_on"] for term in ("MNIST", "training writers", PEN_TERMS))
 
 
 def test_parity_strips_cover_other_widths_with_real_ink():
