@@ -49,7 +49,7 @@ def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, wi
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests")
     model.ir_version = 9
     props = {"labels": '["blank", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "not a digit"]',
-             "stride": "4", "height": "28", "val_row_accuracy": "0.5"}
+             "stride": str(STRIDE), "height": "28", "val_row_accuracy": "0.5"}
     props.update(metadata or {})
     helper.set_model_props(model, props)
     onnx.checker.check_model(model)
@@ -135,9 +135,10 @@ def test_junk_file_is_one_line(tmp_path):
     ({"input_name": "image"}, ["expected one input named 'strip'", "image"]),
     ({"width": 64}, ["input 'strip'", "any width"]),
     ({"classes": 11}, ["output 'frames'", "[batch, frames, 12]"]),
-    ({"frame": 2}, ["'frames' has shape", "expected [2, 12, 12]"]),  # a frame per 2 columns: seen at the probe
+    # A frame per 2 x STRIDE columns: half the frames, seen at the probe (2 strips of 12 x STRIDE columns).
+    ({"frame": 2 * STRIDE}, ["'frames' has shape", "expected [2, 12, 12]"]),
     ({"softmax": False}, ["not probabilities"]),
-    ({"metadata": {"stride": "8"}}, ["metadata 'stride' must be 4"]),
+    ({"metadata": {"stride": str(2 * STRIDE)}}, [f"metadata 'stride' must be {STRIDE}"]),
     ({"metadata": {"labels": '["0","1"]'}}, ["metadata 'labels'"]),
 ])
 def test_contract_breaches_are_refused_in_one_line(tmp_path, change, words):
