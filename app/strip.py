@@ -18,7 +18,7 @@ from app.preprocess import INK_THRESHOLD, RESAMPLE, THICK_SHARE, _erode, _ink_cr
 
 HEIGHT = 28  # strip rows: the digit model's field
 INK_ROWS = 20  # the ink's height in the strip: MNIST's 20-pixel box
-STRIDE = 4  # strip columns per frame (the model pools twice by 2 across)
+STRIDE = 2  # strip columns per frame (the model pools once by 2 across): room for the blank between touching 1s
 SIDE = 8  # empty columns before and after the ink: the first and last digit get context
 MAX_COLUMNS = 640  # a wider strip (some 30 digits) is no number: refused (the caller falls back)
 WORK_ROWS = 40  # thick strokes are thinned at this height, twice the rows they end at

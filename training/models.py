@@ -73,20 +73,21 @@ MODELS = {
 
 def sequence_reader() -> keras.Model:
     """The number reader (app.strip): a 28-row strip of any width -> per-frame logits, one frame per
-    4 columns, over CTC's blank, the ten digits and "not a digit". Not in MODELS: it reads rows of
-    digits, not one digit. Kept to ~120k weights (~0.5 MB) so the executable stays under 45 MB; the
-    7-row convolution sees a column's whole height, the 1-D ones about one digit either side."""
-    from app.strip import CLASSES, HEIGHT
+    2 columns, over CTC's blank, the ten digits and "not a digit". Not in MODELS: it reads rows of
+    digits, not one digit. Kept to ~115k weights (~0.45 MB) so the executable stays under 45 MB. The
+    7-row convolution sees a column's whole height, the dilated 1-D ones about a digit either side;
+    a frame per 2 columns leaves room for the blank that parts two touching 1s."""
+    from app.strip import CLASSES, HEIGHT, INPUT_NAME
 
-    inputs = keras.Input((HEIGHT, None, 1), name="strip")
+    inputs = keras.Input((HEIGHT, None, 1), name=INPUT_NAME)
     x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
     x = layers.MaxPooling2D()(x)                      # 14 rows, 1/2 the columns
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
-    x = layers.MaxPooling2D()(x)                      # 7 rows, 1/4
-    x = layers.Conv2D(96, (7, 1), activation="relu")(x)  # 1 row
-    x = layers.Reshape((-1, 96))(x)
-    x = layers.Conv1D(96, 3, padding="same", activation="relu")(x)
-    x = layers.Conv1D(96, 3, padding="same", dilation_rate=2, activation="relu")(x)
+    x = layers.MaxPooling2D((2, 1))(x)                # 7 rows
+    x = layers.Conv2D(80, (7, 1), activation="relu")(x)  # 1 row
+    x = layers.Reshape((-1, 80))(x)
+    for dilation in (1, 2, 4):
+        x = layers.Conv1D(80, 3, padding="same", dilation_rate=dilation, activation="relu")(x)
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(CLASSES, name="logits")(x)
     return keras.Model(inputs, outputs, name="sequence_reader")

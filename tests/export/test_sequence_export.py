@@ -84,7 +84,7 @@ def test_contract_names_and_shapes(exported):
     (inp,), (outp,) = session.get_inputs(), session.get_outputs()
     assert (INPUT_NAME, OUTPUT_NAME) == ("strip", "frames")  # the names the app reads (app.strip)
     assert (inp.name, inp.shape, inp.type) == ("strip", ["batch", 28, "width", 1], "tensor(float)")
-    assert (outp.name, outp.shape, outp.type) == ("frames", ["batch", "width/4", 12], "tensor(float)")
+    assert (outp.name, outp.shape, outp.type) == ("frames", ["batch", f"width/{STRIDE}", 12], "tensor(float)")
     assert onnx.load(str(out)).opset_import[0].version == 17
     assert "parity ok" in proc.stdout and f"installed {out}" in proc.stdout
     # Parity ran on the validation strips and on each other width, and every one passed.
@@ -120,7 +120,7 @@ def test_metadata(exported, seq_run):
     out, _, _ = exported
     meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     assert json.loads(meta["labels"]) == list(LABELS) and len(LABELS) == 12
-    assert (json.loads(meta["stride"]), json.loads(meta["height"])) == (4, 28)
+    assert (json.loads(meta["stride"]), json.loads(meta["height"])) == (STRIDE, HEIGHT)
     assert json.loads(meta["val_row_accuracy"]) == VAL_ACCURACY
     results = json.loads((seq_run / "results.json").read_text())
     assert json.loads(meta["params"]) == results["params"] > 100_000
