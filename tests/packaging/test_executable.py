@@ -67,7 +67,9 @@ def test_archive_holds_no_training_stack():
     assert not tops & FORBIDDEN_PACKAGES, f"training stack bundled: {sorted(tops & FORBIDDEN_PACKAGES)}"
     bad = sorted(n for n in names if n.startswith(FORBIDDEN_MODULES))
     assert not bad, f"unneeded onnxruntime parts bundled: {bad[:5]}"
-    assert "app/models/digits.onnx" in {n.replace("\\", "/") for n in names}
+    bundled = {n.replace("\\", "/") for n in names}
+    assert "app/models/digits.onnx" in bundled
+    assert "app/models/numbers.onnx" in bundled  # the number reader ships beside it: pictures of touching digits
 
 
 def test_window_appears_and_closes(exe, xvfb):
