@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from app.predictor import SUM_TOLERANCE, ModelError, _check_file, _reason, _shape_text, _type_name
+from app.predictor import SUM_TOLERANCE, ModelError, _check_file, _reason, _shape_text, _type_name, sure_threshold_of
 from app.printable import printable
 from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode, strip_input
 
@@ -24,7 +24,8 @@ NUMBERS_FILE = "numbers.onnx"
 
 
 class NumberReader:
-    """Load once, then `read` many times; `metadata` holds the model's metadata_props."""
+    """Load once, then `read` many times; `metadata` holds the model's metadata_props, `sure_threshold`
+    the confidence from which a symbol it reads counts as sure (None: not in the metadata)."""
 
     def __init__(self, path, threads=1):
         self.path = Path(path)
@@ -43,6 +44,8 @@ class NumberReader:
         raw = self._session.get_modelmeta().custom_metadata_map
         self.metadata = {printable(k): printable(v, limit=None) for k, v in raw.items()}
         self._check_metadata()
+        # Chosen by the export on held-out writers' rows; None: the digit model's line applies.
+        self.sure_threshold = sure_threshold_of(self.metadata, self._where, None)
         self._check_contract()
         self._probe()
 

@@ -66,7 +66,7 @@ class Predictor:
         self.metadata = {printable(k): printable(v, limit=None) for k, v in raw.items()}
         self.labels = self._labels()
         self.classes = len(self.labels)
-        self.sure_threshold = self._sure_threshold()
+        self.sure_threshold = sure_threshold_of(self.metadata, self._where, SURE_THRESHOLD)
         self._check_contract()
         self._fixed_batch = self._session.get_inputs()[0].shape[0] == 1
         self._probe()
@@ -200,22 +200,6 @@ class Predictor:
             f"followed by \"{NOT_A_DIGIT}\"; found {printable(self.metadata['labels'], limit=80)}"
         )
 
-    def _sure_threshold(self):
-        """Metadata `sure_threshold` (a confidence in (0, 1)), else SURE_THRESHOLD."""
-        text = self.metadata.get("sure_threshold")
-        if text is None:
-            return SURE_THRESHOLD
-        try:
-            value = float(text)
-        except ValueError:
-            value = float("nan")
-        if not 0.0 < value < 1.0:  # also refuses NaN
-            raise ModelError(
-                f"{self._where}: metadata 'sure_threshold' must be a number between 0 and 1, "
-                f"found {printable(text, limit=40)}"
-            )
-        return value
-
 
 def _number_reader(path, threads):
     """app.numbers' reader beside the digit model, or None: then pictures are cut by app.cuts alone."""
@@ -257,3 +241,20 @@ def _shape_text(shape):
 
 def _type_name(onnx_type):
     return onnx_type.replace("tensor(float)", "float32").replace("tensor(", "").rstrip(")")
+
+
+def sure_threshold_of(metadata, where, default):
+    """The model's metadata `sure_threshold`, a confidence in (0, 1], else `default`; ModelError otherwise."""
+    text = metadata.get("sure_threshold")
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value <= 1.0:  # also refuses NaN
+        raise ModelError(
+            f"{where}: metadata 'sure_threshold' must be a number between 0 and 1, "
+            f"found {printable(text, limit=40)}"
+        )
+    return value

@@ -225,8 +225,9 @@ def _char_guess(predictor, piece, char, columns):
 
     The bars are the char's frame over the digit model's labels (blank dropped, renormalised), so
     they read like a digit's. The confidence is that frame's own probability of the label: its
-    share among the symbols times the frame's certainty that a symbol is there at all (1 - blank).
-    The image is that stretch of ink centred as a digit, for the why-view and corrections."""
+    share among the symbols times the frame's certainty that a symbol is there at all (1 - blank);
+    it is sure from the number reader's own line (its metadata), else the digit model's. The image
+    is that stretch of ink centred as a digit, for the why-view and corrections."""
     labels = tuple(predictor.labels)
     frame = np.asarray(char.probabilities, np.float32)
     probabilities = np.array([frame[strip.LABELS.index(label)] for label in labels], np.float32)
@@ -245,9 +246,10 @@ def _char_guess(predictor, piece, char, columns):
     else:
         y0, y1 = 0, piece.ink.shape[0]
     box = (piece.box[0] + x0, piece.box[1] + y0, piece.box[0] + x1, piece.box[1] + y1)
+    line = getattr(getattr(predictor, "numbers", None), "sure_threshold", None)
     return Guess(label, float(frame[strip.LABELS.index(label)]), probabilities,
                  image if image is not None else np.zeros((28, 28, 1), np.float32), box, labels,
-                 _threshold(predictor))
+                 _threshold(predictor) if line is None else float(line))
 
 
 # -- the shared end of both paths -------------------------------------------------

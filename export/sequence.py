@@ -258,6 +258,7 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     from export.convert import set_metadata
     from export.parity import ParityError
     from training.runs import write_atomic
+    from training.calibrate import SURE_TARGET, choose_row_threshold
     from training.sequence import row_accuracy
 
     print(f"exporting the number reader from {source.run_dir}", flush=True)
@@ -267,6 +268,10 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
         lines = str(e).strip().splitlines()
         raise ValueError(f"{source.keras_path}: cannot load the Keras model ({type(e).__name__}"
                          f"{': ' + lines[0][:200] if lines else ''})") from None
+    # The "sure" line, chosen on the held-out writers' rows as the digit model's is on its validation
+    # digits; parity below runs these strips again through ONNX.
+    p_val = keras_frames(model, x)
+    threshold = choose_row_threshold(p_val, texts)
     proto = keras_to_onnx(model, opset)
     accuracy = float(source.results["val_row_accuracy"])
     set_metadata(proto, {
@@ -276,6 +281,7 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
         "height": HEIGHT,
         "val_row_accuracy": round(accuracy, 6),
         "val_rows": source.results.get("val_rows", len(texts)),
+        "sure_threshold": round(threshold, 6),
         "params": int(model.count_params()),
         "trained_on": trained_on(),
         "run_id": source.run_dir.name,
@@ -291,7 +297,8 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
           flush=True)
     reports, val_exact = {}, {}
     for width, batch in strips.items():
-        p_keras, p_onnx = keras_frames(model, batch), onnx_frames(blob, batch)
+        p_keras = p_val if width == x.shape[2] else keras_frames(model, batch)
+        p_onnx = onnx_frames(blob, batch)
         reports[width] = compare_frames(p_keras, p_onnx)
         if width == x.shape[2]:
             val_exact = {"keras": row_accuracy(_logits(p_keras), texts), "onnx": row_accuracy(_logits(p_onnx), texts)}
@@ -305,7 +312,8 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     worst = max(r["max_abs_diff"] for r in reports.values())
     print(f"parity ok: max |diff| {worst:.2e} over {sum(r['rows'] for r in reports.values())} strips of "
           f"{len(reports)} widths, every strip decoded the same; {val_exact['onnx']:.2%} of the {len(texts)} "
-          f"validation rows read exactly", flush=True)
+          f"validation rows read exactly; sure from {threshold:.1%} (rows read right {SURE_TARGET:.1%} of the time "
+          "from there)", flush=True)
 
     progress["blob"] = blob
     done = install_checked(blob, out, accuracy, force)

@@ -74,8 +74,25 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
 
 def choose_threshold(probs: np.ndarray, labels: np.ndarray, target: float = SURE_TARGET) -> float:
     """The lowest confidence at which the answers at or above it are right at least `target` of the time."""
-    conf = probs.max(axis=1)
-    right = probs.argmax(axis=1) == labels
+    return threshold_for(probs.max(axis=1), probs.argmax(axis=1) == labels, target)
+
+
+def choose_row_threshold(frames: np.ndarray, texts: list, target: float = SURE_TARGET) -> float:
+    """The number reader's "sure" line: the lowest confidence at which rows whose least certain symbol
+    reaches it are read exactly at least `target` of the time (frames (n, T, CLASSES), texts with "x"
+    for not a digit)."""
+    from app.strip import NOT_A_DIGIT, decode
+
+    conf, right = np.zeros(len(texts)), np.zeros(len(texts), bool)
+    for i, (f, text) in enumerate(zip(frames, texts)):
+        chars = decode(f)
+        conf[i] = min((c.confidence for c in chars), default=0.0)
+        right[i] = "".join("x" if c.index == NOT_A_DIGIT else c.label for c in chars) == text
+    return threshold_for(conf, right, target)
+
+
+def threshold_for(conf: np.ndarray, right: np.ndarray, target: float = SURE_TARGET) -> float:
+    """The lowest of `conf` at which the answers at or above it are `right` at least `target` of the time."""
     order = np.argsort(-conf)
     # Accuracy of the k most confident answers, for every k; the largest k that meets the target wins.
     # Answers of equal confidence are sure or unsure together: look only at the end of each tie.

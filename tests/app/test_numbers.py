@@ -22,7 +22,7 @@ DENSE = 0.1  # share of a frame's pixels inked above which it reads DIGIT
 
 
 def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, width="width", softmax=True,
-                  dense=DENSE, metadata=None):
+                  dense=DENSE, metadata=None, steep=400.0):
     """numbers.onnx: strip [batch, 28, width, 1] -> ink share per `frame` columns -> frames [batch, T, classes]."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -30,8 +30,8 @@ def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, wi
     slope = np.zeros(classes, np.float32)
     bias = np.full(classes, -20.0, np.float32)
     bias[0] = 0.0  # blank
-    slope[1 + DIGIT] = 400.0
-    bias[1 + DIGIT] = -400.0 * dense
+    slope[1 + DIGIT] = steep  # logits: steep x (ink share - dense); 400 saturates float32 to 1.0
+    bias[1 + DIGIT] = -steep * dense
     strip = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 28, width, 1])
     frames = helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["batch", "frames", classes])
     nodes = [
@@ -140,6 +140,7 @@ def test_junk_file_is_one_line(tmp_path):
     ({"softmax": False}, ["not probabilities"]),
     ({"metadata": {"stride": str(2 * STRIDE)}}, [f"metadata 'stride' must be {STRIDE}"]),
     ({"metadata": {"labels": '["0","1"]'}}, ["metadata 'labels'"]),
+    ({"metadata": {"sure_threshold": "1.5"}}, ["'sure_threshold' must be a number between 0 and 1"]),
 ])
 def test_contract_breaches_are_refused_in_one_line(tmp_path, change, words):
     path = build_numbers(tmp_path / NUMBERS_FILE, **change)
@@ -203,6 +204,22 @@ def test_a_touching_pair_is_read_by_the_number_reader(kit):
         assert g.labels == tuple(str(d) for d in range(10))
         assert g.probabilities.shape == (10,) and abs(float(g.probabilities.sum()) - 1) < 1e-5
         assert int(np.argmax(g.probabilities)) == DIGIT and g.sure
+
+
+def test_the_number_readers_own_sure_line_decides_what_it_reads_is_sure(kit, tmp_path):
+    """Its symbols are sure from the line in its metadata (the digit model's line when it has none)."""
+    shutil.copy(kit["digits_only"], tmp_path / "digits.onnx")
+    predictor = Predictor(kit["with_numbers"])
+    plain = recognize.read(predictor, blobs(at=(30, 130)))
+    assert plain.number == str(DIGIT) * 2 and plain.sure  # the fake reader's 7s are far above 0.6
+    assert {g.threshold for g in plain.guesses} == {predictor.sure_threshold}
+    build_numbers(tmp_path / NUMBERS_FILE, steep=20.0)  # its 7s at about 0.9999, not 1.0
+    gentle = recognize.read(Predictor(tmp_path / "digits.onnx"), blobs(at=(30, 130)))
+    assert gentle.number == plain.number and gentle.sure
+    build_numbers(tmp_path / NUMBERS_FILE, steep=20.0, metadata={"sure_threshold": "1.0"})
+    strict = recognize.read(Predictor(tmp_path / "digits.onnx"), blobs(at=(30, 130)))
+    assert strict.number == plain.number and not strict.sure
+    assert {g.threshold for g in strict.guesses} == {1.0}
 
 
 def test_without_a_number_reader_the_picture_is_cut_as_before(kit):

@@ -122,6 +122,7 @@ def test_metadata(exported, seq_run):
     assert json.loads(meta["labels"]) == list(LABELS) and len(LABELS) == 12
     assert (json.loads(meta["stride"]), json.loads(meta["height"])) == (STRIDE, HEIGHT)
     assert json.loads(meta["val_row_accuracy"]) == VAL_ACCURACY
+    assert 0.5 <= json.loads(meta["sure_threshold"]) <= 1.0  # chosen on the validation rows (training.calibrate)
     results = json.loads((seq_run / "results.json").read_text())
     assert json.loads(meta["params"]) == results["params"] > 100_000
     assert meta["run_id"] == seq_run.name and meta["exported_at"].startswith("20")
@@ -247,6 +248,7 @@ def test_cli_refuses_worse_with_exit_4_and_force_installs(exported, own_run, tmp
     assert "was 90.00%" in capsys.readouterr().out
     meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
     assert json.loads(meta["val_row_accuracy"]) == VAL_ACCURACY
+    assert 0.5 <= json.loads(meta["sure_threshold"]) <= 1.0  # chosen on the validation rows (training.calibrate)
 
 
 def test_defaults_and_bad_runs(tmp_path, capsys):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from training.calibrate import (apply_reject_bias, apply_temperature, choose_threshold,
+from training.calibrate import (apply_reject_bias, apply_temperature, choose_row_threshold, choose_threshold,
                                 expected_calibration_error, fit_reject_bias, fit_temperature)
 
 
@@ -48,6 +48,29 @@ def test_threshold_keeps_sure_answers_right_often_enough():
     labels[1000::2] = 1
     assert choose_threshold(probs, labels, target=0.995) == pytest.approx(0.99)
     assert choose_threshold(probs, labels, target=0.9) == pytest.approx(0.8)
+
+
+def _row(symbols, confidences, frames=12):
+    """Frames of a row reading `symbols` (class indices), each on its own frame at its confidence."""
+    f = np.zeros((frames, 12))
+    f[:, 0] = 1.0
+    for i, (k, c) in enumerate(zip(symbols, confidences)):
+        f[2 * i + 1] = 0.0
+        f[2 * i + 1, k], f[2 * i + 1, 0] = c, 1.0 - c
+    return f
+
+
+def test_row_threshold_judges_a_row_by_its_least_certain_symbol():
+    # 200 rows "12" read right, their weaker symbol at 0.9; 20 rows "77" read "71", the wrong 1 at 0.97
+    # (its 7 at 0.99). Judged by its least sure symbol, a right row is sure from 0.9 (200 of 220 right
+    # from there); judged by its surest, both kinds sit at 0.99 and the line would be 0.99.
+    frames = [_row([2, 3], [0.99, 0.9])] * 200 + [_row([8, 2], [0.99, 0.97])] * 20
+    texts = ["12"] * 200 + ["77"] * 20
+    assert choose_row_threshold(np.stack(frames), texts, target=0.9) == pytest.approx(0.9)
+    assert choose_row_threshold(np.stack(frames), texts, target=0.995) == 1.0  # nothing can be sure
+    # "not a digit" reads as "x"; a row with nothing read has no confidence at all
+    assert choose_row_threshold(np.stack([_row([11], [0.95])] * 5 + [_row([], [])]), ["x"] * 5 + ["3"],
+                                target=0.99) == pytest.approx(0.95)
 
 
 def test_reject_bias_moves_the_not_a_digit_prior_to_where_validation_wants_it():
