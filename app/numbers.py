@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 
-from app.predictor import SUM_TOLERANCE, ModelError, _check_file, _reason, _shape_text, _type_name, sure_threshold_of
+from app.predictor import (SUM_TOLERANCE, ModelError, _reason, _shape_text, _type_name, open_session,
+                           sure_threshold_of)
 from app.printable import printable
 from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode, strip_input
 
@@ -30,19 +30,7 @@ class NumberReader:
     def __init__(self, path, threads=1):
         self.path = Path(path)
         self._where = f"number reader {printable(self.path, limit=None)}"
-        _check_file(self.path)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"cannot load {self._where}: {_reason(exc)}") from None
-        raw = self._session.get_modelmeta().custom_metadata_map
-        self.metadata = {printable(k): printable(v, limit=None) for k, v in raw.items()}
+        self._session, self.metadata = open_session(self.path, self._where, threads)
         self._check_metadata()
         # Chosen by the export on held-out writers' rows; None: the digit model's line applies.
         self.sure_threshold = sure_threshold_of(self.metadata, self._where, None)

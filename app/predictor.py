@@ -48,22 +48,7 @@ class Predictor:
     def __init__(self, path, threads=1):
         self.path = Path(path)
         self._where = f"model {printable(self.path, limit=None)}"
-        _check_file(self.path)
-        options = onnxruntime.SessionOptions()
-        # One image at a time gains nothing from more threads, and the UI thread
-        # should not compete with itself.
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"cannot load {self._where}: {_reason(exc)}") from None
-        # Metadata ends up in status lines and terminals: no escape sequences, one line each.
-        raw = self._session.get_modelmeta().custom_metadata_map
-        self.metadata = {printable(k): printable(v, limit=None) for k, v in raw.items()}
+        self._session, self.metadata = open_session(self.path, self._where, threads)
         self.labels = self._labels()
         self.classes = len(self.labels)
         self.sure_threshold = sure_threshold_of(self.metadata, self._where, SURE_THRESHOLD)
@@ -258,3 +243,22 @@ def sure_threshold_of(metadata, where, default):
             f"found {printable(text, limit=40)}"
         )
     return value
+
+
+def open_session(path, where, threads=1):
+    """(onnxruntime CPU session of the model file `path`, its metadata_props made printable);
+    ModelError in one line naming `where` when the file is missing or onnxruntime cannot load it."""
+    _check_file(path)
+    options = onnxruntime.SessionOptions()
+    # One image at a time gains nothing from more threads, and the UI thread
+    # should not compete with itself.
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load {where}: {_reason(exc)}") from None
+    # Metadata ends up in status lines and terminals: no escape sequences, one line each.
+    raw = session.get_modelmeta().custom_metadata_map
+    return session, {printable(k): printable(v, limit=None) for k, v in raw.items()}
