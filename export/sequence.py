@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, decode
+from export.source import read_results
 from training.runs import resolve_run
 
 DEFAULT_RUN = "runs/sequence/latest"
@@ -47,12 +48,7 @@ def find_run(run: str) -> SequenceRun:
     except FileNotFoundError as e:  # resolve_run's advice names the digit training
         raise FileNotFoundError(str(e).replace("`python -m training`", "`python -m training.sequence`")) from None
     path = run_dir / "results.json"
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    results = read_results(path)
     accuracy = results.get("val_row_accuracy") if isinstance(results, dict) else None
     if not isinstance(accuracy, (int, float)) or not 0.0 <= accuracy <= 1.0:
         raise ValueError(f"{path}: not a sequence run's results (no \"val_row_accuracy\" between 0 and 1; "

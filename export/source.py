@@ -26,16 +26,21 @@ class Source:
         return self.results["models"][self.name]
 
 
-def find_source(run: str, model_name: str | None) -> Source:
-    """The run and model to export; FileNotFoundError or ValueError naming the file that is wrong."""
-    run_dir = resolve_run(run)
-    path = run_dir / "results.json"
+def read_results(path: Path):
+    """The parsed JSON of a run's results.json; ValueError naming the file when it is no JSON text."""
     try:
-        results = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text file") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+
+
+def find_source(run: str, model_name: str | None) -> Source:
+    """The run and model to export; FileNotFoundError or ValueError naming the file that is wrong."""
+    run_dir = resolve_run(run)
+    path = run_dir / "results.json"
+    results = read_results(path)
     if not isinstance(results, dict) or not isinstance(results.get("models"), dict) or not results["models"]:
         raise ValueError(f"{path}: not a training run's results (expected an object with a \"models\" table)")
     models = results["models"]
