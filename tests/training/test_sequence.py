@@ -1,0 +1,85 @@
+"""training.sequences and `python -m training.sequence`: rows of digits for the number reader, split by writer."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.strip import HEIGHT, NOT_A_DIGIT, decode
+from training.pen_data import DEFAULT_PEN_DIR, is_val_writer
+from training.sequences import COLUMNS, MAX_SYMBOLS, _gap, encode, load_pen, make_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def writers():
+    if not (DEFAULT_PEN_DIR / "digits.jsonl.gz").is_file():
+        pytest.fail(f"{DEFAULT_PEN_DIR} is missing: the pen data lies in ../shared/data/unipen beside the repository")
+    return load_pen(DEFAULT_PEN_DIR)
+
+
+def test_rows_never_mix_training_and_held_out_writers(writers):
+    train, val = writers
+    assert train and val and set(train).isdisjoint(val)
+    assert not any(is_val_writer(w) for w in train) and all(is_val_writer(w) for w in val)
+    for digits, letters in list(train.values()) + list(val.values()):
+        assert {s.writer for s in digits + letters} <= {digits[0].writer}  # one writer per row
+
+
+def test_rows_are_strips_with_their_labels(writers):
+    train, _ = writers
+    rows = make_rows(60, 0, train)
+    assert rows.x.shape == (60, HEIGHT, COLUMNS, 1) and rows.x.dtype == np.float32
+    assert 0.0 <= rows.x.min() and rows.x.max() <= 1.0
+    for x, y, text in zip(rows.x, rows.y, rows.text):
+        assert 1 <= len(text) <= MAX_SYMBOLS and set(text) <= set("0123456789x")
+        assert list(y[: len(text)]) == [NOT_A_DIGIT if c == "x" else int(c) + 1 for c in text]
+        assert not y[len(text):].any()  # padded with CTC's blank
+        assert x[:, :8].max() == 0.0 and x.max() == 1.0  # empty margin first, ink at full white
+
+
+def test_encode_matches_the_readers_labels():
+    frames = np.zeros((9, 12))
+    frames[:, 0] = 1.0
+    for t, k in ((1, 4), (3, 4), (5, NOT_A_DIGIT), (7, 1)):
+        frames[t] = 0.0
+        frames[t, k] = 1.0
+    read = "".join("x" if c.index == NOT_A_DIGIT else c.label for c in decode(frames))
+    assert read == "33x0" and list(encode(read)[:4]) == [4, 4, NOT_A_DIGIT, 1]
+
+
+def test_touching_neighbours_never_hide_a_narrow_one():
+    rng = np.random.default_rng(0)
+    gaps = np.array([_gap(rng, True, 100.0, 12.0) for _ in range(2000)])
+    assert gaps.min() >= -0.4 * 12.0 and gaps.max() <= 3.0  # overlap at most 40 % of the narrower one
+    apart = np.array([_gap(rng, False, 100.0, 12.0) for _ in range(2000)])
+    assert apart.min() >= 0.0 and apart.max() <= 50.0
+
+
+def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
+    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--data", str(mnist_dir),
+                           "--out", str(tmp_path / "runs")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = (tmp_path / "runs" / "latest").resolve()
+    results = json.loads((run / "results.json").read_text())
+    assert results["train_rows"] == 600 and results["val_rows"] == 200 and 0.0 <= results["val_row_accuracy"] <= 1.0
+    assert results["val_writers"] > 20 and results["params"] > 100_000
+    with np.load(run / "val_rows.npz") as val:
+        assert val["x"].shape == (200, HEIGHT, COLUMNS, 1) and len(val["text"]) == 200
+    assert (run / "model.keras").is_file() and "held-out rows read exactly" in proc.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--pen", "/nonexistent/unipen"], "cannot read"),
+    (["--rows", "0"], "at least 1"),
+    (["--mnist-share", "2"], "between 0 and 1"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, mnist_dir, args, words):
+    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--data", str(mnist_dir),
+                           "--out", str(tmp_path), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    last = proc.stderr.strip().splitlines()[-1]  # argparse prints its usage first
+    assert proc.returncode == 2 and words in last and "error: " in last and "Traceback" not in proc.stderr
+    assert not any(tmp_path.iterdir())
