@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.predictor import (SUM_TOLERANCE, ModelError, _reason, _shape_text, _type_name, open_session,
+from app.predictor import (ModelError, _reason, _shape_text, _type_name, check_probabilities, open_session,
                            sure_threshold_of)
 from app.printable import printable
 from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode, strip_input
@@ -66,15 +66,7 @@ class NumberReader:
                 f"{self._where}: '{OUTPUT_NAME}' has shape {list(out.shape)} for {n} strip(s) of {width} "
                 f"columns; expected {list(expected)} (one frame per {STRIDE} columns, {CLASSES} classes)"
             )
-        if not np.isfinite(out).all():
-            raise ModelError(f"{self._where}: '{OUTPUT_NAME}' holds NaN or infinite values")
-        sums = out.sum(axis=2, dtype=np.float64)
-        if out.min() < -SUM_TOLERANCE or out.max() > 1 + SUM_TOLERANCE or (np.abs(sums - 1) > SUM_TOLERANCE).any():
-            raise ModelError(
-                f"{self._where}: '{OUTPUT_NAME}' are not probabilities (values {out.min():.3g} to "
-                f"{out.max():.3g}, frames summing to {sums.min():.3g} to {sums.max():.3g}; expected a softmax)"
-            )
-        return out.astype(np.float32, copy=False)
+        return check_probabilities(out, f"{self._where}: '{OUTPUT_NAME}'", "frames")
 
     def _probe(self):
         """Run two strips of different widths now (one batch, the narrower padded), so that a model

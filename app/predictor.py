@@ -128,15 +128,7 @@ class Predictor:
                 f"{self._where}: '{OUTPUT_NAME}' has shape {list(out.shape)} for {n} image(s); "
                 f"expected [{n}, {self.classes}] (one column per label)"
             )
-        if not np.isfinite(out).all():
-            raise ModelError(f"{self._where}: '{OUTPUT_NAME}' holds NaN or infinite values")
-        sums = out.sum(axis=1, dtype=np.float64)
-        if out.min() < -SUM_TOLERANCE or out.max() > 1 + SUM_TOLERANCE or (np.abs(sums - 1) > SUM_TOLERANCE).any():
-            raise ModelError(
-                f"{self._where}: '{OUTPUT_NAME}' are not probabilities (values {out.min():.3g} to "
-                f"{out.max():.3g}, rows summing to {sums.min():.3g} to {sums.max():.3g}; expected a softmax)"
-            )
-        out = out.astype(np.float32, copy=False)
+        out = check_probabilities(out, f"{self._where}: '{OUTPUT_NAME}'", "rows")
         return (out, np.asarray(more[0])) if with_features else out
 
     def _probe(self):
@@ -262,3 +254,17 @@ def open_session(path, where, threads=1):
     # Metadata ends up in status lines and terminals: no escape sequences, one line each.
     raw = session.get_modelmeta().custom_metadata_map
     return session, {printable(k): printable(v, limit=None) for k, v in raw.items()}
+
+
+def check_probabilities(out, what, parts):
+    """`out` as float32 when it is finite softmax output along its last axis; ModelError naming `what`
+    (and the `parts` that should each sum to 1: rows, frames) otherwise."""
+    if not np.isfinite(out).all():
+        raise ModelError(f"{what} holds NaN or infinite values")
+    sums = out.sum(axis=-1, dtype=np.float64)
+    if out.min() < -SUM_TOLERANCE or out.max() > 1 + SUM_TOLERANCE or (np.abs(sums - 1) > SUM_TOLERANCE).any():
+        raise ModelError(
+            f"{what} are not probabilities (values {out.min():.3g} to {out.max():.3g}, {parts} summing to "
+            f"{sums.min():.3g} to {sums.max():.3g}; expected a softmax)"
+        )
+    return out.astype(np.float32, copy=False)
