@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.predictor import (ModelError, _reason, _shape_text, _type_name, check_probabilities, open_session,
-                           sure_threshold_of)
+from app.predictor import (ModelError, _reason, _shape_text, _type_name, check_probabilities, named_io,
+                           open_session, sure_threshold_of)
 from app.printable import printable
 from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode, strip_input
 
@@ -78,12 +78,8 @@ class NumberReader:
         self.frames([Strip(narrow, 0, 1.0), Strip(wide, 0, 1.0)])
 
     def _check_contract(self):
-        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         where = self._where
-        if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
-            names = ", ".join(printable(i.name) for i in inputs)
-            raise ModelError(f"{where}: expected one input named '{INPUT_NAME}', found: {names}")
-        given = inputs[0]
+        given, output = named_io(self._session, where, INPUT_NAME, OUTPUT_NAME)
         shape = given.shape
         if given.type != "tensor(float)" or len(shape) != 4 or shape[1] != HEIGHT or shape[3] != 1 \
                 or isinstance(shape[2], int):
@@ -91,15 +87,11 @@ class NumberReader:
                 f"{where}: input '{INPUT_NAME}' must be float32 [batch, {HEIGHT}, width, 1] with any width, "
                 f"found {_type_name(given.type)} {_shape_text(shape)}"
             )
-        match = [o for o in outputs if o.name == OUTPUT_NAME]
-        if not match:
-            names = ", ".join(printable(o.name) for o in outputs)
-            raise ModelError(f"{where}: expected an output named '{OUTPUT_NAME}', found: {names}")
-        shape = match[0].shape
-        if match[0].type != "tensor(float)" or len(shape) != 3 or shape[2] != CLASSES:
+        shape = output.shape
+        if output.type != "tensor(float)" or len(shape) != 3 or shape[2] != CLASSES:
             raise ModelError(
                 f"{where}: output '{OUTPUT_NAME}' must be float32 [batch, frames, {CLASSES}], "
-                f"found {_type_name(match[0].type)} {_shape_text(shape)}"
+                f"found {_type_name(output.type)} {_shape_text(shape)}"
             )
 
     def _check_metadata(self):

@@ -139,25 +139,17 @@ class Predictor:
         self.predict(probe)
 
     def _check_contract(self):
-        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         where = self._where
-        if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
-            names = ", ".join(printable(i.name) for i in inputs)
-            raise ModelError(f"{where}: expected one input named '{INPUT_NAME}', found: {names}")
-        given = inputs[0]
+        given, output = named_io(self._session, where, INPUT_NAME, OUTPUT_NAME)
         if given.type != "tensor(float)" or not _shape_matches(given.shape, INPUT_SHAPE):
             raise ModelError(
                 f"{where}: input '{INPUT_NAME}' must be float32 [batch, 28, 28, 1], "
                 f"found {_type_name(given.type)} {_shape_text(given.shape)}"
             )
-        match = [o for o in outputs if o.name == OUTPUT_NAME]
-        if not match:
-            names = ", ".join(printable(o.name) for o in outputs)
-            raise ModelError(f"{where}: expected an output named '{OUTPUT_NAME}', found: {names}")
-        if match[0].type != "tensor(float)" or not _shape_matches(match[0].shape, (self.classes,)):
+        if output.type != "tensor(float)" or not _shape_matches(output.shape, (self.classes,)):
             raise ModelError(
                 f"{where}: output '{OUTPUT_NAME}' must be float32 [batch, {self.classes}] "
-                f"({self.classes} labels), found {_type_name(match[0].type)} {_shape_text(match[0].shape)}"
+                f"({self.classes} labels), found {_type_name(output.type)} {_shape_text(output.shape)}"
             )
 
     def _labels(self):
@@ -268,3 +260,17 @@ def check_probabilities(out, what, parts):
             f"{sums.min():.3g} to {sums.max():.3g}; expected a softmax)"
         )
     return out.astype(np.float32, copy=False)
+
+
+def named_io(session, where, input_name, output_name):
+    """(the session's one input, named `input_name`; its output named `output_name`), as onnxruntime
+    describes them; ModelError naming what the model has instead."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or inputs[0].name != input_name:
+        names = ", ".join(printable(i.name) for i in inputs)
+        raise ModelError(f"{where}: expected one input named '{input_name}', found: {names}")
+    match = [o for o in outputs if o.name == output_name]
+    if not match:
+        names = ", ".join(printable(o.name) for o in outputs)
+        raise ModelError(f"{where}: expected an output named '{output_name}', found: {names}")
+    return inputs[0], match[0]

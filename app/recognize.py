@@ -207,8 +207,10 @@ def read(predictor, image, single=False):
 def _read_whole(predictor, pieces):
     """Per digit piece, the number reader's Guesses for it, or None where app.cuts reads it: no
     number reader, a piece cuts would not cut (one digit), or one the number reader finds nothing in.
-    All of them go through the number reader in one run."""
+    All of them go through the number reader in one run; its guesses are sure from its own line (its
+    metadata), else from the digit model's."""
     reader = getattr(predictor, "numbers", None)
+    line = getattr(reader, "sure_threshold", None)
     out = [None] * len(pieces)
     wide = [i for i, piece in enumerate(pieces) if reader is not None and cuts.may_cut(piece)]
     if not wide:
@@ -216,18 +218,18 @@ def _read_whole(predictor, pieces):
     for i, (row, chars) in zip(wide, reader.read([pieces[i].ink for i in wide])):
         if chars:
             columns = numbers.char_columns(row, chars, pieces[i].ink)
-            out[i] = [_char_guess(predictor, pieces[i], char, span) for char, span in zip(chars, columns)]
+            out[i] = [_char_guess(predictor, pieces[i], char, span, line) for char, span in zip(chars, columns)]
     return out
 
 
-def _char_guess(predictor, piece, char, columns):
-    """The Guess of one app.strip.Char read in `piece`, standing for its ink columns (x0, x1).
+def _char_guess(predictor, piece, char, columns, threshold=None):
+    """The Guess of one app.strip.Char read in `piece`, standing for its ink columns (x0, x1), sure
+    from `threshold` (None: the digit model's line).
 
     The bars are the char's frame over the digit model's labels (blank dropped, renormalised), so
     they read like a digit's. The confidence is that frame's own probability of the label: its
-    share among the symbols times the frame's certainty that a symbol is there at all (1 - blank);
-    it is sure from the number reader's own line (its metadata), else the digit model's. The image
-    is that stretch of ink centred as a digit, for the why-view and corrections."""
+    share among the symbols times the frame's certainty that a symbol is there at all (1 - blank).
+    The image is that stretch of ink centred as a digit, for the why-view and corrections."""
     labels = tuple(predictor.labels)
     frame = np.asarray(char.probabilities, np.float32)
     probabilities = np.array([frame[strip.LABELS.index(label)] for label in labels], np.float32)
@@ -246,10 +248,9 @@ def _char_guess(predictor, piece, char, columns):
     else:
         y0, y1 = 0, piece.ink.shape[0]
     box = (piece.box[0] + x0, piece.box[1] + y0, piece.box[0] + x1, piece.box[1] + y1)
-    line = getattr(getattr(predictor, "numbers", None), "sure_threshold", None)
     return Guess(label, float(frame[strip.LABELS.index(label)]), probabilities,
                  image if image is not None else np.zeros((28, 28, 1), np.float32), box, labels,
-                 _threshold(predictor) if line is None else float(line))
+                 _threshold(predictor) if threshold is None else float(threshold))
 
 
 # -- the shared end of both paths -------------------------------------------------

@@ -8,13 +8,12 @@ digit" (a letter or mark among digits). `decode` reads the frames greedily (best
 repeats merged, blanks dropped).
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
-from app.preprocess import INK_THRESHOLD, RESAMPLE, THICK_SHARE, _erode, _ink_crop
+from app.pen import NORM_WIDTH
+from app.preprocess import INK_THRESHOLD, THICK_SHARE, _erode, _ink_crop, scaled, stroke_width
 
 HEIGHT = 28  # strip rows: the digit model's field
 INK_ROWS = 20  # the ink's height in the strip: MNIST's 20-pixel box
@@ -22,7 +21,6 @@ STRIDE = 2  # strip columns per frame (the model pools once by 2 across): room f
 SIDE = 8  # empty columns before and after the ink: the first and last digit get context
 MAX_COLUMNS = 640  # a wider strip (some 30 digits) is no number: refused (the caller falls back)
 WORK_ROWS = 40  # thick strokes are thinned at this height, twice the rows they end at
-TARGET_WIDTH = 0.125  # the window's stroke width as a share of a digit's height (app.pen.NORM_WIDTH)
 BLANK = 0
 LABELS = ("blank",) + tuple(str(d) for d in range(10)) + ("not a digit",)
 CLASSES = len(LABELS)
@@ -67,16 +65,6 @@ class Char:
         return LABELS[self.index]
 
 
-def stroke_width(mask):
-    """Stroke width in pixels of a boolean ink raster (area over half the outline; 0 for none)."""
-    area = np.count_nonzero(mask)
-    if area == 0:
-        return 0.0
-    edges = (np.count_nonzero(mask[:, 1:] != mask[:, :-1]) + np.count_nonzero(mask[1:] != mask[:-1])
-             + np.count_nonzero(mask[:, [0, -1]]) + np.count_nonzero(mask[[0, -1]]))
-    return float(2 * area / (edges * math.pi / 4))
-
-
 def strip_input(ink):
     """The Strip of a float ink map (white ink on black, 0..1), or None: no ink, or too wide."""
     crop = _ink_crop(np.asarray(ink, np.float32))
@@ -86,14 +74,14 @@ def strip_input(ink):
     scale = WORK_ROWS / h
     if w * scale * INK_ROWS / WORK_ROWS + 2 * SIDE > MAX_COLUMNS:
         return None
-    work = _resized(crop, WORK_ROWS / h)
+    work = scaled(crop, WORK_ROWS / h)
     width = stroke_width(work > 0.5)
     if width > THICK_SHARE * WORK_ROWS:  # as app.preprocess.thin_thick_strokes does for one digit
-        steps = int(round((width - TARGET_WIDTH * WORK_ROWS) / 2))
+        steps = int(round((width - NORM_WIDTH * WORK_ROWS) / 2))  # to the window's width
         thinned = _erode(np.pad(work, 1), steps)[1:-1, 1:-1]
         if (thinned > INK_THRESHOLD).any():
             work = thinned
-    small = np.clip(_resized(work, INK_ROWS / WORK_ROWS), 0.0, None)
+    small = np.clip(scaled(work, INK_ROWS / WORK_ROWS), 0.0, None)
     peak = float(small.max())
     if peak <= 0:
         return None
@@ -131,9 +119,3 @@ def decode(frames):
             chars.append(Char(k, float(frames[peak, k]), frames[peak].copy(), t, end))
         t = end + 1
     return chars
-
-
-def _resized(crop, factor):
-    h, w = crop.shape
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return np.asarray(Image.fromarray(np.ascontiguousarray(crop, np.float32), "F").resize(size, RESAMPLE))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.pen import render
-from app.strip import HEIGHT, NOT_A_DIGIT, STRIDE, strip_input
+from app.strip import HEIGHT, NOT_A_DIGIT, strip_input
 from training.pen_data import REJECT_LETTERS, augment, read_records, split_by_writer
 
 MAX_SYMBOLS = 6
@@ -164,6 +164,3 @@ def make_rows_parallel(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, a
         parts = list(pool.map(_chunk, jobs))
     return Rows(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
                 [t for p in parts for t in p.text])
-
-
-FRAMES = COLUMNS // STRIDE
