@@ -38,6 +38,9 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
                    help="real pen strokes (a directory with digits.jsonl.gz and letters.jsonl.gz, UNIPEN "
                         "format) trained on by writer (default: $PEN_DIR, else ../shared/data/unipen if present)")
     p.add_argument("--no-pen", action="store_true", help="train on MNIST alone (plus synthetic non-digits)")
+    p.add_argument("--pen-views", type=int, default=DEFAULTS.pen_views, metavar="N",
+                   help="renders of each training pen digit, half drawn and half pictured, each augmented "
+                        "anew (even, default %(default)s)")
     p.add_argument("--extra-data", default=None, metavar="PATH",
                    help="more pen records to train on: the app's corrections.jsonl, the UNIPEN dev set or a "
                         "directory of .jsonl(.gz) files in that format (validation writers stay held out)")
@@ -55,12 +58,14 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
         p.error("--models: a model is listed twice")
     if a.epochs is not None and a.epochs < 1:
         p.error("--epochs must be at least 1")
+    if a.pen_views < 2 or a.pen_views % 2:
+        p.error("--pen-views must be an even number, at least 2")
     if a.batch_size < 1:
         p.error("--batch-size must be at least 1")
     return dataclasses.replace(
         DEFAULTS, models=models, epochs={m: 1 if a.quick else a.epochs or DEFAULTS.epochs[m] for m in models},
         batch_size=a.batch_size, seed=a.seed,
-        data=a.data, pen=a.pen, no_pen=a.no_pen, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
+        data=a.data, pen=a.pen, no_pen=a.no_pen, pen_views=a.pen_views, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
 
 
 def with_pen_data(splits, cfg: TrainConfig):
@@ -75,7 +80,8 @@ def with_pen_data(splits, cfg: TrainConfig):
     if source is None:
         print("pen data: none (MNIST alone, plus synthetic non-digits); the report says so", flush=True)
     pen = load_pen_sets(source, cfg.seed, letters=cfg.pen_letters, synthetic=cfg.synthetic_rejects,
-                        limit=cfg.quick_pen_size if cfg.quick else None)
+                        limit=cfg.quick_pen_size if cfg.quick else None,
+                        digit_views=("stroke",) * (cfg.pen_views // 2) + ("picture",) * (cfg.pen_views // 2))
     merged = dataclasses.replace(splits, x_train=np.concatenate([splits.x_train, pen.x_train]),
                                  y_train=np.concatenate([splits.y_train, pen.y_train]), pen=pen)
     if cfg.extra_data:

@@ -27,6 +27,8 @@ class TrainConfig:
     pen: str | None = None        # UNIPEN dir (digits/letters.jsonl.gz); None: $PEN_DIR, then ../shared/data/unipen
     no_pen: bool = False          # train on MNIST alone (plus synthetic non-digits)
     extra_data: str | None = None  # pen records (app corrections, UNIPEN) mixed into training by writer
+    pen_views: int = 4            # renders of each training writer's digit: half as drawn in the window,
+                                  # half as a picture, each with its own augmentation (even, >= 2)
     pen_letters: int = 10000      # training letters rendered as "not a digit" (a random subset)
     synthetic_rejects: int = 4000  # scribbles, taps, dashes and clutter rendered as "not a digit"
     out: str = "runs"             # runs/<timestamp>/ and the runs/latest link

@@ -61,6 +61,8 @@ def test_keras_model_round_trips(quick_run):
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--batch-size", "-1"], "--batch-size must be at least 1"),
     (["--strategy", "tpu"], "invalid choice"),
+    (["--pen-views", "3"], "--pen-views must be an even number"),
+    (["--pen-views", "0"], "--pen-views must be an even number"),
 ])
 def test_bad_arguments(args, message, tmp_path):
     proc = run_training(*args, "--out", str(tmp_path))
@@ -86,3 +88,28 @@ def test_multiworker_without_tf_config(tmp_path, mnist_dir):
 def test_help_explains():
     proc = run_training("--help")
     assert proc.returncode == 0 and "--quick" in proc.stdout and "MNIST_DIR" in proc.stdout
+
+
+def test_pen_views_reach_the_renderer(monkeypatch, tmp_path):
+    import numpy as np
+
+    import training.pen_data as pen_data
+    from training.cli import parse_args, with_pen_data
+    from training.data import Splits
+
+    cfg = parse_args(["--pen-views", "6", "--pen", str(tmp_path)])
+    seen = {}
+
+    def fake_load(directory, seed, **kwargs):
+        seen.update(kwargs)
+        empty = np.zeros((0, 28, 28, 1), np.float32)
+        return pen_data.PenSets(empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64), empty,
+                                np.zeros(0, np.int64), 0, 0)
+
+    monkeypatch.setattr(pen_data, "load_pen_sets", fake_load)
+    x = np.zeros((2, 28, 28, 1), np.float32)
+    splits = Splits(*(x, np.zeros(2, np.int64)) * 3)
+    merged, _ = with_pen_data(splits, cfg)
+    assert cfg.pen_views == 6 and seen["digit_views"] == ("stroke",) * 3 + ("picture",) * 3
+    assert len(merged.x_train) == 2
+    assert parse_args([]).pen_views == 4
