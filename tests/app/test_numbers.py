@@ -230,18 +230,71 @@ def test_without_a_number_reader_the_picture_is_cut_as_before(kit):
     assert blind.number == reading.number  # the number reader finds nothing: that piece is cut
 
 
-def test_one_digit_pieces_and_separate_digits_never_go_to_the_number_reader(kit):
+def test_separate_digits_go_to_both_readers_in_one_run_and_a_sure_digit_model_keeps_them(kit):
+    """A piece too narrow to cut but wide for one digit (recognize.NARROW_PAIR of its height) goes to
+    the number reader too, all in the same run; the digit model's sure 3 stands for it."""
     predictor = Predictor(kit["with_numbers"])
     calls = []
     read = predictor.numbers.read
     predictor.numbers.read = lambda inks: calls.append(len(inks)) or read(inks)
     apart = recognize.read(predictor, blobs(at=(30, 150), bridge=False))  # two pieces, each one digit
-    assert apart.number == "33" and calls == []
+    assert apart.number == "33" and calls == [2]
     mixed = recognize.read(predictor, blobs(at=(10, 90, 200), bridge=False, width=300))
-    assert mixed.number == "333" and calls == []
+    assert mixed.number == "333" and calls == [2, 3]
     joined = np.concatenate([blobs(at=(10, 120), width=210), blobs(at=(20,), bridge=False, width=120)], axis=1)
     reading = recognize.read(predictor, joined)  # a touching pair, then a digit apart
-    assert reading.number == f"{DIGIT}{DIGIT}3" and calls == [1]
+    assert reading.number == f"{DIGIT}{DIGIT}3" and calls == [2, 3, 2]
+
+
+def ones(at=(40, 80), bridge=True, width=160, height=160, pen=15):
+    """Picture of upright bars (1s) 100 px tall and `pen` wide, left edges at `at`, joined by a thin
+    bar when `bridge`: touching 1s narrower than app.cuts cuts (0.8 of the height)."""
+    img = np.zeros((height, width), np.uint8)
+    for x in at:
+        img[30:130, x : x + pen] = 255
+    if bridge:
+        for a, b in zip(at, at[1:]):
+            img[78:81, a + pen : b] = 255
+    return img
+
+
+@pytest.fixture(scope="module")
+def unsure(tmp_path_factory):
+    """The fake number reader beside a digit model that answers 3 at about 23 % (not sure)."""
+    root = tmp_path_factory.mktemp("unsure")
+    three = np.zeros(10)
+    three[3] = 1.0
+    path = build_model(root / "digits.onnx", constant_head(three), metadata={"model_name": "unsure3"})
+    build_numbers(root / NUMBERS_FILE)
+    return path
+
+
+def test_a_narrow_touching_pair_is_read_by_the_number_reader_where_the_digit_model_is_unsure(kit, unsure):
+    from app import cuts
+    from app.segment import split_digits
+    from app.preprocess import ink_and_blobs
+
+    picture = ones()
+    (piece,) = split_digits(*ink_and_blobs(picture))
+    assert not cuts.may_cut(piece) and recognize._may_touch(piece)  # the case: too narrow to cut
+    reading = recognize.read(Predictor(unsure), picture)
+    assert reading.number == str(DIGIT) * 2
+    assert reading.guesses[0].box[2] <= reading.guesses[1].box[0]  # each 1 its own columns
+    # The digit model sure of one digit keeps the piece whole.
+    assert recognize.read(Predictor(kit["with_numbers"]), picture).number == "3"
+    # Without the number reader it is one digit, as before.
+    shutil.copy(unsure, unsure.parent.parent / "unsure_alone.onnx")
+    assert recognize.read(Predictor(unsure.parent.parent / "unsure_alone.onnx"), picture).number == "3"
+
+
+def test_a_piece_narrower_than_a_pair_never_goes_to_the_number_reader(unsure):
+    predictor = Predictor(unsure)
+    calls = []
+    read = predictor.numbers.read
+    predictor.numbers.read = lambda inks: calls.append(len(inks)) or read(inks)
+    width = int(recognize.NARROW_PAIR * 100) - 2  # the bars are 100 rows tall
+    assert recognize.read(predictor, ones(at=(40,), pen=width)).number == "3" and calls == []
+    assert recognize.read(predictor, ones(at=(40,), pen=width + 4)).number == str(DIGIT) and calls == [1]
 
 
 def test_a_page_of_touching_writing_is_refused_as_without_the_number_reader(kit):
