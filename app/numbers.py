@@ -18,7 +18,7 @@ import numpy as np
 from app.predictor import (ModelError, _reason, _shape_text, _type_name, check_probabilities, named_io,
                            open_session, sure_threshold_of)
 from app.printable import printable
-from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode, strip_input
+from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode_best, strip_input
 
 NUMBERS_FILE = "numbers.onnx"
 
@@ -39,12 +39,12 @@ class NumberReader:
 
     def read(self, inks):
         """For each ink map (float, white ink on black), (its app.strip.Strip, the Chars read in it,
-        left to right); (None, []) for ink that makes no strip (none, or too wide). All strips go
-        through the model in one run."""
+        left to right, app.strip.decode_best); (None, []) for ink that makes no strip (none, or too
+        wide). All strips go through the model in one run."""
         strips = [strip_input(ink) for ink in inks]
         made = [s for s in strips if s is not None]
         frames = iter(self.frames(made))
-        return [(s, decode(next(frames))) if s is not None else (None, []) for s in strips]
+        return [(s, decode_best(next(frames))) if s is not None else (None, []) for s in strips]
 
     def frames(self, strips):
         """Per strip, its frames float32 (strip.frames, CLASSES): one model run for all of them."""

@@ -5,9 +5,11 @@ cut to its ink, its strokes thinned if far thicker than MNIST's, scaled so the i
 (aspect kept), placed between empty margins and padded to a multiple of STRIDE columns. The model
 answers one frame per STRIDE columns: class 0 is CTC's blank, 1-10 the digits 0-9, 11 "not a
 digit" (a letter or mark among digits). `decode` reads the frames greedily (best class per frame,
-repeats merged, blanks dropped).
+repeats merged, blanks dropped); `decode_best` reads the most probable text over all paths (a
+prefix beam search), which the app uses.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,9 @@ CLASSES = len(LABELS)
 INPUT_NAME = "strip"
 OUTPUT_NAME = "frames"
 NOT_A_DIGIT = CLASSES - 1
+BEAM = 8  # texts kept per frame by decode_best
+UNLIKELY = 1e-3  # a class this improbable in a frame extends no text there
+NEGLIGIBLE = 1e-6  # a text this much less probable than the best is dropped
 
 
 @dataclass(frozen=True)
@@ -118,4 +123,84 @@ def decode(frames):
             peak = t + int(np.argmax(frames[t : end + 1, k]))
             chars.append(Char(k, float(frames[peak, k]), frames[peak].copy(), t, end))
         t = end + 1
+    return chars
+
+
+def decode_best(frames, beam=BEAM):
+    """The most probable text of (T, CLASSES) probabilities summed over all CTC paths (prefix beam
+    search keeping `beam` texts), as Chars placed by the most probable path that spells it.
+
+    Greedy decoding follows the best path only; where a symbol's probability is spread over
+    several paths (a digit half blank, half itself across its frames) the text can differ. Where
+    the best path alone holds more than half the probability its text is returned at once."""
+    frames = np.asarray(frames, np.float32)
+    greedy = decode(frames)
+    # The greedy text is at least as probable as the best path; past one half no other text can beat it.
+    if not len(frames) or float(np.log(np.maximum(frames.max(axis=1), 1e-30)).sum()) > math.log(0.5):
+        return greedy
+    beams = {(): (1.0, 0.0)}  # text -> (probability ending in a blank, ending in its last symbol)
+    for p in frames.astype(np.float64):
+        likely = np.flatnonzero(p[1:] > UNLIKELY) + 1
+        grown = {}
+        for text, (blank, symbol) in beams.items():
+            b, s = grown.get(text, (0.0, 0.0))
+            b += (blank + symbol) * p[BLANK]
+            if text and text[-1] in likely:
+                s += symbol * p[text[-1]]  # the last symbol goes on
+            grown[text] = (b, s)
+            for k in likely:
+                longer = text + (int(k),)
+                b2, s2 = grown.get(longer, (0.0, 0.0))
+                # A repeat of the last symbol needs a blank between.
+                s2 += (blank if text and text[-1] == k else blank + symbol) * p[k]
+                grown[longer] = (b2, s2)
+        kept = sorted(grown.items(), key=lambda item: -sum(item[1]))[:beam]
+        total = sum(sum(v) for _, v in kept)
+        if total <= 0:
+            return greedy
+        # Texts this far behind the best never come back within a number's frames: dropped.
+        floor = sum(kept[0][1]) * NEGLIGIBLE
+        beams = {text: (b / total, s / total) for text, (b, s) in kept if b + s >= floor}
+    best = max(beams, key=lambda text: sum(beams[text]))
+    if best == tuple(c.index for c in greedy):
+        return greedy
+    return _aligned(frames, best)
+
+
+def _aligned(frames, text):
+    """Chars of `text` placed on its most probable path through `frames` (Viterbi)."""
+    if not text:
+        return []
+    states = [BLANK]
+    for k in text:
+        states += [k, BLANK]
+    states = np.array(states)
+    n, t_max = len(states), len(frames)
+    logp = np.log(np.maximum(frames[:, states], 1e-30))
+    skip = np.zeros(n, bool)  # a state may be reached from two back: a symbol after a blank, unless repeated
+    skip[3::2] = states[3::2] != states[1:-2:2]
+    score = np.full(n, -np.inf)
+    score[:2] = logp[0, :2]
+    back = np.zeros((t_max, n), np.int64)
+    for t in range(1, t_max):
+        stay = score
+        step = np.concatenate([[-np.inf], score[:-1]])
+        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], score[:-2]]), -np.inf)
+        choices = np.stack([stay, step, jump])
+        move = choices.argmax(axis=0)
+        back[t] = np.arange(n) - move
+        score = choices[move, np.arange(n)] + logp[t]
+    state = n - 1 if n == 1 or score[n - 1] >= score[n - 2] else n - 2
+    path = np.zeros(t_max, np.int64)
+    for t in range(t_max - 1, -1, -1):
+        path[t] = state
+        state = back[t, state]
+    chars = []
+    for s in range(1, n, 2):
+        on = np.flatnonzero(path == s)
+        if not len(on):  # cannot happen on a path that spells the text; kept safe
+            return decode(frames)
+        k = int(states[s])
+        peak = int(on[0] + np.argmax(frames[on[0] : on[-1] + 1, k]))
+        chars.append(Char(k, float(frames[peak, k]), frames[peak].copy(), int(on[0]), int(on[-1])))
     return chars

@@ -14,7 +14,7 @@ import pytest
 from app import numbers, recognize
 from app.numbers import NUMBERS_FILE, NumberReader, char_columns
 from app.predictor import ModelError, Predictor
-from app.strip import CLASSES, NOT_A_DIGIT, STRIDE, Char, strip_input
+from app.strip import CLASSES, NOT_A_DIGIT, STRIDE, Char, decode, decode_best, strip_input
 from tests.app.conftest import build_model, constant_head
 
 DIGIT = 7
@@ -22,8 +22,11 @@ DENSE = 0.1  # share of a frame's pixels inked above which it reads DIGIT
 
 
 def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, width="width", softmax=True,
-                  dense=DENSE, metadata=None, steep=400.0):
-    """numbers.onnx: strip [batch, 28, width, 1] -> ink share per `frame` columns -> frames [batch, T, classes]."""
+                  dense=DENSE, metadata=None, steep=400.0, doubt=None):
+    """numbers.onnx: strip [batch, 28, width, 1] -> ink share per `frame` columns -> frames [batch, T, classes].
+
+    `doubt`: where a frame reads DIGIT, the next digit follows it `doubt` logits behind, so that DIGIT's
+    probability stays below 1.0 while blank and DIGIT stay clear-cut (a gentler `steep` blurs them)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -32,6 +35,9 @@ def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, wi
     bias[0] = 0.0  # blank
     slope[1 + DIGIT] = steep  # logits: steep x (ink share - dense); 400 saturates float32 to 1.0
     bias[1 + DIGIT] = -steep * dense
+    if doubt is not None:
+        slope[2 + DIGIT] = steep
+        bias[2 + DIGIT] = -steep * dense - doubt
     strip = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 28, width, 1])
     frames = helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["batch", "frames", classes])
     nodes = [
@@ -213,10 +219,11 @@ def test_the_number_readers_own_sure_line_decides_what_it_reads_is_sure(kit, tmp
     plain = recognize.read(predictor, blobs(at=(30, 130)))
     assert plain.number == str(DIGIT) * 2 and plain.sure  # the fake reader's 7s are far above 0.6
     assert {g.threshold for g in plain.guesses} == {predictor.sure_threshold}
-    build_numbers(tmp_path / NUMBERS_FILE, steep=20.0)  # its 7s at about 0.9999, not 1.0
+    build_numbers(tmp_path / NUMBERS_FILE, doubt=10.0)  # its 7s at about 0.99995, not 1.0
     gentle = recognize.read(Predictor(tmp_path / "digits.onnx"), blobs(at=(30, 130)))
     assert gentle.number == plain.number and gentle.sure
-    build_numbers(tmp_path / NUMBERS_FILE, steep=20.0, metadata={"sure_threshold": "1.0"})
+    assert all(0.999 < g.confidence < 1.0 for g in gentle.guesses)
+    build_numbers(tmp_path / NUMBERS_FILE, doubt=10.0, metadata={"sure_threshold": "1.0"})
     strict = recognize.read(Predictor(tmp_path / "digits.onnx"), blobs(at=(30, 130)))
     assert strict.number == plain.number and not strict.sure
     assert {g.threshold for g in strict.guesses} == {1.0}
@@ -387,3 +394,61 @@ def test_loader_helper_returns_none_without_a_file(tmp_path):
     with pytest.raises(ModelError) as excinfo:
         numbers.beside(tmp_path / "digits.onnx")
     one_line_error(excinfo, "is a directory")
+
+
+# -- decoding: the most probable text, not the best path (app.strip.decode_best) ----------
+
+
+def frames_of(*rows):
+    """(T, CLASSES) frames from {class: probability} rows, the rest of each row on blank."""
+    out = np.zeros((len(rows), CLASSES), np.float32)
+    for t, row in enumerate(rows):
+        for k, p in row.items():
+            out[t, k] = p
+        out[t, 0] = 1.0 - sum(row.values())
+    return out
+
+
+def test_a_symbol_spread_over_paths_is_read_though_no_single_frame_shows_it():
+    # Each frame: blank 0.6, "4" 0.4. The best path is all blank (0.36) but "4" has 0.64 over its paths.
+    frames = frames_of({5: 0.4}, {5: 0.4}, {}, {3: 0.3, 4: 0.3}, {})
+    assert decode(frames) == []  # greedy: nothing but a blank "2 or 3" frame
+    chars = decode_best(frames)
+    assert [c.label for c in chars] == ["4"]
+    assert chars[0].first == 0 and chars[0].last <= 1 and abs(chars[0].confidence - 0.4) < 1e-6
+
+
+def test_best_text_agrees_with_summing_every_path():
+    import itertools
+
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        frames = rng.dirichlet(np.full(4, 0.5), int(rng.integers(1, 5))).astype(np.float32)
+        full = np.zeros((len(frames), CLASSES), np.float32)
+        full[:, :4] = frames  # blank and the digits 0-2: every path can be listed
+        texts = {}
+        for path in itertools.product(range(4), repeat=len(frames)):
+            text = tuple(k for i, k in enumerate(path) if k != 0 and (i == 0 or path[i - 1] != k))
+            texts[text] = texts.get(text, 0.0) + float(np.prod([frames[t, k] for t, k in enumerate(path)]))
+        best = max(texts.values())
+        chars = decode_best(full, beam=1000)
+        assert texts[tuple(c.index for c in chars)] >= best - 1e-6
+        assert all(c.first <= c.last < len(frames) for c in chars)
+        assert all(a.last < b.first for a, b in zip(chars, chars[1:]))
+
+
+def test_a_repeated_digit_needs_a_blank_between_in_the_best_text_too():
+    two = frames_of({8: 0.9}, {}, {8: 0.9})
+    one = frames_of({8: 0.9}, {8: 0.9}, {})
+    assert [c.label for c in decode_best(two)] == ["7", "7"]
+    assert [c.label for c in decode_best(one)] == ["7"]
+    spread = frames_of({8: 0.45}, {8: 0.45}, {}, {8: 0.45}, {8: 0.45})  # two spread 7s, a blank between
+    chars = decode_best(spread)
+    assert [c.label for c in chars] == ["7", "7"] and chars[0].last < 2 <= chars[1].first
+
+
+def test_the_picture_reader_reads_with_the_best_text(kit, monkeypatch):
+    seen = []
+    monkeypatch.setattr(numbers, "decode_best", lambda f: seen.append(len(f)) or decode_best(f))
+    assert recognize.read(Predictor(kit["with_numbers"]), blobs(at=(30, 130))).number == str(DIGIT) * 2
+    assert len(seen) == 1
