@@ -192,20 +192,24 @@ def read(predictor, image, single=False):
         pieces = split_digits(ink, found)
     digit_pieces = [p for p in pieces if p.kind == "digit"]
     cuts.check_work(digit_pieces)
-    narrow = [_may_touch(p) and not cuts.may_cut(p) for p in digit_pieces]
-    whole = _read_whole(predictor, digit_pieces, narrow)
+    wide = [cuts.may_cut(p) for p in digit_pieces]
+    narrow = [not cut and _may_touch(p) for p, cut in zip(digit_pieces, wide)]
+    texts = _read_texts(predictor, digit_pieces, [a or b for a, b in zip(wide, narrow)])
     # The digit model reads what the number reader does not, and the narrow pieces it does: one run.
-    asked = [i for i, read in enumerate(whole) if read is None or narrow[i]]
+    asked = [i for i, text in enumerate(texts) if text is None or narrow[i]]
     by_cuts = dict(zip(asked, cuts.read_pieces(predictor, [digit_pieces[i] for i in asked])))
+    line = getattr(getattr(predictor, "numbers", None), "sure_threshold", None)
     guesses, k = [], 0
     for piece in pieces:
         if piece.kind == "separator":
             guesses.append(_point(predictor, piece.box))
             continue
-        read = whole[k]
-        if k in by_cuts and (read is None or not _unsure_of_one(predictor, by_cuts[k])):
-            read = [_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in by_cuts[k]]
-        guesses += read
+        if k in by_cuts and (texts[k] is None or not _unsure_of_one(predictor, by_cuts[k])):
+            guesses += [_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in by_cuts[k]]
+        else:
+            row, chars = texts[k]
+            columns = numbers.char_columns(row, chars, piece.ink)
+            guesses += [_char_guess(predictor, piece, char, span, line) for char, span in zip(chars, columns)]
         k += 1
     # A separator needs digits on both sides to be one.
     while guesses and guesses[0].label == DECIMAL_POINT:
@@ -239,22 +243,18 @@ def _unsure_of_one(predictor, found):
     return float(np.max(found[0].probabilities[digits])) < _threshold(predictor)
 
 
-def _read_whole(predictor, pieces, narrow=None):
-    """Per digit piece, the number reader's Guesses for it, or None where app.cuts reads it: no
-    number reader, a piece neither cuts would cut nor `narrow` marks, or one the number reader
-    finds nothing in. All of them go through the number reader in one run; its guesses are sure
-    from its own line (its metadata), else from the digit model's."""
+def _read_texts(predictor, pieces, chosen):
+    """Per digit piece, (its app.strip.Strip, the Chars the number reader reads in it) where
+    `chosen` and the reader finds something, else None (app.cuts reads it): one run for all. The
+    reader's symbols are sure from its own line (its metadata), else from the digit model's."""
     reader = getattr(predictor, "numbers", None)
-    line = getattr(reader, "sure_threshold", None)
     out = [None] * len(pieces)
-    narrow = narrow or [False] * len(pieces)
-    wide = [i for i, piece in enumerate(pieces) if reader is not None and (narrow[i] or cuts.may_cut(piece))]
-    if not wide:
+    sent = [i for i, piece in enumerate(pieces) if reader is not None and chosen[i]]
+    if not sent:
         return out
-    for i, (row, chars) in zip(wide, reader.read([pieces[i].ink for i in wide])):
+    for i, (row, chars) in zip(sent, reader.read([pieces[i].ink for i in sent])):
         if chars:
-            columns = numbers.char_columns(row, chars, pieces[i].ink)
-            out[i] = [_char_guess(predictor, pieces[i], char, span, line) for char, span in zip(chars, columns)]
+            out[i] = (row, chars)
     return out
 
 
