@@ -193,7 +193,10 @@ def read(predictor, image, single=False):
     digit_pieces = [p for p in pieces if p.kind == "digit"]
     cuts.check_work(digit_pieces)
     wide = [cuts.may_cut(p) for p in digit_pieces]
-    narrow = [not cut and _may_touch(p) for p, cut in zip(digit_pieces, wide)]
+    # More digit pieces than a row of digits holds is a page, not a number: its narrow pieces stay
+    # with the digit model alone, so that the read stays as bounded as before.
+    few = len(digit_pieces) <= cuts.MAX_DIGITS
+    narrow = [few and not cut and _may_touch(p) for p, cut in zip(digit_pieces, wide)]
     texts = _read_texts(predictor, digit_pieces, [a or b for a, b in zip(wide, narrow)])
     # The digit model reads what the number reader does not, and the narrow pieces it does: one run.
     asked = [i for i, text in enumerate(texts) if text is None or narrow[i]]

@@ -476,3 +476,22 @@ def test_the_picture_reader_reads_with_the_best_text(kit, monkeypatch):
     monkeypatch.setattr(numbers, "decode_best", lambda f: seen.append(len(f)) or decode_best(f))
     assert recognize.read(Predictor(kit["with_numbers"]), blobs(at=(30, 130))).number == str(DIGIT) * 2
     assert len(seen) == 1
+
+
+def test_a_page_of_separate_digits_stays_with_the_digit_model(kit):
+    """More digit pieces than a row of digits holds (app.cuts.MAX_DIGITS): the narrow ones are not
+    also sent to the number reader, so that the read costs what it did without it."""
+    from app import cuts
+
+    predictor = Predictor(kit["with_numbers"])
+    calls = []
+    read = predictor.numbers.read
+    predictor.numbers.read = lambda inks: calls.append(len(inks)) or read(inks)
+
+    def row(n):
+        return blobs(at=tuple(10 + 100 * i for i in range(n)), bridge=False, width=100 * n + 20)
+
+    assert recognize.read(predictor, row(cuts.MAX_DIGITS)).number == "3" * cuts.MAX_DIGITS
+    assert calls == [cuts.MAX_DIGITS]
+    assert recognize.read(predictor, row(cuts.MAX_DIGITS + 1)).number == "3" * (cuts.MAX_DIGITS + 1)
+    assert calls == [cuts.MAX_DIGITS]
