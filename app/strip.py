@@ -158,7 +158,7 @@ def decode_best(frames, beam=BEAM):
         total = sum(sum(v) for _, v in kept)
         if total <= 0:
             return greedy
-        # Texts this far behind the best never come back within a number's frames: dropped.
+        # Texts a millionth as probable as the best cost time and as good as never win: dropped.
         floor = sum(kept[0][1]) * NEGLIGIBLE
         beams = {text: (b / total, s / total) for text, (b, s) in kept if b + s >= floor}
     best = max(beams, key=lambda text: sum(beams[text]))
