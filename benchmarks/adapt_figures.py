@@ -98,7 +98,7 @@ def writer_plan(labels, predicted, rng, k):
 def _fit(fit, r, corrections, guards):
     """`fit` for corrections and guards (indices into r), the built-in samples guarding too."""
     bf, by, bp = r.builtin
-    return fit(r.f[corrections], r.labels[corrections], np.concatenate([r.f[guards], bf]),
+    return fit(r.f[corrections], r.labels[corrections], r.p[corrections], np.concatenate([r.f[guards], bf]),
                np.concatenate([r.labels[guards], by]), np.concatenate([r.p[guards], bp]))
 
 
