@@ -13,9 +13,9 @@ from training.data import load_mnist, to_model_input
 SHIPPED = Path(os.environ.get("APP_TEST_MODEL") or ROOT / "app" / "models" / "digits.onnx")
 LABELS = [str(d) for d in range(10)] + ["not a digit"]
 # Regression floors under what the shipped model measured (BENCHMARKS.md), not the goals it still misses
-# (issue targets: MNIST >= 99.6 %, held-out pen digits >= 99 %; measured 99.24 % and about 97 %).
+# (issue targets: MNIST >= 99.6 %, held-out pen digits >= 99 %; measured 99.12 % and 97.8 %).
 MNIST_FLOOR = 0.99   # MNIST test, argmax over all 11 outputs (a digit called "not a digit" is wrong)
-PEN_FLOOR = 0.96     # held-out pen writers, drawn into a window-sized Drawing and read as the window reads
+PEN_FLOOR = 0.97     # held-out pen writers, drawn into a window-sized Drawing and read as the window reads
 
 
 @pytest.fixture(scope="module")
