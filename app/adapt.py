@@ -98,7 +98,9 @@ def train_head(x, offsets, labels, penalty, classes=None, steps=STEPS):
     """W (d, K) minimising sum_i CE(softmax(offsets_i + x_i W), labels_i) + penalty / 2 |W|^2 (FISTA);
     only the columns of `classes` (class indices; None: all) may differ from 0."""
     x, offsets = np.asarray(x, np.float32), np.asarray(offsets, np.float32)
-    target = np.eye(offsets.shape[1], dtype=np.float32)[labels]
+    target = np.eye(offsets.shape[1], dtype=np.float32)[np.asarray(labels, np.int64)]
+    acting = np.any(x != 0, axis=1)  # rows the gate shuts out add a constant to the loss: skipped
+    x, offsets, target = x[acting], offsets[acting], target[acting]
     free = np.ones(offsets.shape[1], np.float32) if classes is None else np.isin(np.arange(offsets.shape[1]), classes)
     # The gradient's Lipschitz bound: softmax curvature <= 1/2 times the data's top eigenvalue.
     lipschitz = 0.5 * float(np.linalg.eigvalsh(x.T.astype(np.float64) @ x)[-1]) + penalty
