@@ -100,7 +100,20 @@ def single_digits(predictor, digits, rng, size, brush_range):
             sure_right = right[sure].mean() if sure.any() else float("nan")
             rows.append(Row(f"pen digits, {name}: sure answers right", f"{sure_right:.2%} of {int(sure.sum())}",
                             "≥ 99.5 %", CMD, SINGLE, bool(sure_right >= 0.995)))
+            rows.append(by_writer_row(f"pen digits, {name}", [r[0].writer for r in records], right))
     return rows, records
+
+
+def by_writer_row(name, writers, right) -> Row:
+    """Accuracy with each writer counting once, and the largest writer's share: a few prolific writers
+    can hold much of the held-out set, and their habits then weigh in every figure above."""
+    writers = np.asarray(writers)
+    names, counts = np.unique(writers, return_counts=True)
+    means = [right[writers == w].mean() for w in names]
+    big = names[np.argmax(counts)]
+    value = (f"{np.mean(means):.2%} over {len(names)} writers; the largest, {big}, wrote {counts.max()} of "
+             f"{len(writers)} digits and {right[writers == big].mean():.2%} of them are read right")
+    return Row(f"{name}: accuracy averaged over writers (each counts once)", value, "", CMD, SINGLE, None)
 
 
 def non_digits(predictor, letters, rng, size, brush_range):
