@@ -117,34 +117,56 @@ def train_head(x, offsets, labels, penalty, classes=None, steps=STEPS):
 
 @dataclass(frozen=True)
 class Fitted:
-    """What `fit` decided: the adapter (None: not applied), the penalty multiplier used, and the
-    check's figures: the guards read right by the network and with the adaptation (out of fold)."""
+    """What `fit` decided: the adapter (None: not applied), the penalty multiplier used, the check's
+    figures (the guards read right by the network and with the adaptation, out of fold) and the
+    corrected labels left out because adapting them misread guards."""
 
     adapter: object
     stronger: float
     guards: int
     right_before: int
     right_after: int
+    dropped: tuple = ()
 
 
 def fit(corrections, corrections_labels, corrections_probabilities, guards, guards_labels, guards_probabilities):
     """An adapter for the corrections (features (c, F), class indices, the network's (c, K)), checked on
     the guards (the user's earlier readings: features (g, F), the labels they stand for, the network's
-    (g, K)). With no corrections or no guards to check against, nothing is applied."""
+    (g, K)). If no strength passes the check, the corrected labels involved in the guards it misread
+    are left out and the rest tried again. With no corrections or no guards, nothing is applied."""
     corr_f, corr_y = np.asarray(corrections, np.float64), np.asarray(corrections_labels, np.int64)
+    corr_p = np.asarray(corrections_probabilities, np.float64)
     guard_f, guard_y = np.asarray(guards, np.float64), np.asarray(guards_labels, np.int64)
     guard_p = np.asarray(guards_probabilities, np.float64)
     right_before = int((guard_p.argmax(axis=1) == guard_y).sum()) if len(guard_y) else 0
     if len(corr_y) == 0 or len(guard_y) == 0:
         return Fitted(None, 0.0, len(guard_y), right_before, right_before)
+    active, dropped = set(corr_y.tolist()), set()
+    while True:
+        mine = np.isin(corr_y, sorted(active))
+        adapter, stronger, right_after, broken = _checked(corr_f[mine], corr_y[mine], corr_p[mine], guard_f, guard_y, guard_p)
+        if adapter is not None:
+            return Fitted(adapter, stronger, len(guard_y), right_before, right_after, tuple(sorted(dropped)))
+        # Adapting a label raises or lowers only that label: the labels the misread guards stand
+        # for or were read as are the culprits; the other corrections may still adapt.
+        culprits = active & set(broken.tolist())
+        active -= culprits
+        dropped |= culprits
+        if not culprits or not active:
+            return Fitted(None, 0.0, len(guard_y), right_before, right_after, tuple(sorted(dropped)))
+
+
+def _checked(corr_f, corr_y, corr_p, guard_f, guard_y, guard_p):
+    """(adapter or None, penalty multiplier, guards read right with it, labels involved in the guards
+    it misread): the weakest penalty whose out-of-fold check reads as many guards right as the network."""
     u = unit(np.concatenate([corr_f, guard_f]))
     centre, corr_u, extent = u.mean(axis=0), u[:len(corr_y)], reach(u[len(corr_y):], guard_y)
     x = head_inputs(u, centre, corr_u, extent)  # guards out of reach read 0: they neither pull nor move
-    offsets = log_probabilities(np.concatenate([corrections_probabilities, guard_p]))
+    offsets = log_probabilities(np.concatenate([corr_p, guard_p]))
     y = np.concatenate([corr_y, guard_y])
     c = len(corr_y)
+    before = guard_p.argmax(axis=1)
     fold_of = np.arange(len(guard_y)) % min(FOLDS, len(guard_y))
-    right_after = right_before
     for stronger in STRONGER:
         penalty = PENALTY * stronger
         read = np.empty(len(guard_y), np.int64)
@@ -155,10 +177,11 @@ def fit(corrections, corrections_labels, corrections_probabilities, guards, guar
             w = train_head(x[keep], offsets[keep], y[keep], penalty, corr_y)
             read[held] = (offsets[c:][held] + x[c:][held] @ w).argmax(axis=1)
         right_after = int((read == guard_y).sum())
-        if right_after >= right_before:
+        if right_after >= int((before == guard_y).sum()):
             w = train_head(x, offsets, y, penalty, corr_y)
-            return Fitted(Adapter(centre, w, corr_u, extent), stronger, len(guard_y), right_before, right_after)
-    return Fitted(None, 0.0, len(guard_y), right_before, right_after)
+            return Adapter(centre, w, corr_u, extent), stronger, right_after, np.zeros(0, np.int64)
+    broken = (read != guard_y) & (before == guard_y)
+    return None, 0.0, right_after, np.unique(np.concatenate([read[broken], guard_y[broken]]))
 
 
 class Personal:
@@ -210,4 +233,7 @@ def personal(predictor, corrections, confirmed=()):
     if fitted.adapter is None:
         return Personal(predictor), (f"adaptation not applied: it would misread earlier readings "
                                      f"({fitted.right_after} of {fitted.guards} right instead of {fitted.right_before})")
-    return Personal(predictor, fitted.adapter), f"adapted to {n} correction{'s' * (n != 1)}"
+    status = f"adapted to {n} correction{'s' * (n != 1)}"
+    if fitted.dropped:  # those labels' corrections would misread earlier readings
+        status += f", except those to {', '.join(labels[k] for k in fitted.dropped)}"
+    return Personal(predictor, fitted.adapter), status

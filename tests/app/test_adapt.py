@@ -94,6 +94,20 @@ def test_adaptation_that_would_misread_earlier_readings_is_not_applied():
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-6)
 
 
+def test_a_label_whose_adaptation_misreads_a_guard_is_left_out_and_the_others_still_adapt():
+    # Two corrections: a 1 at angle 0, where the user let nearly the same shape stand as a 0 (read
+    # 0 at 0.5), and a 2 at angle 2.5, in conflict with nothing. Together they fail the check; the 1
+    # is left out and the 2 still adapts.
+    corrections, labels, probabilities = [angle(0.0), angle(2.5)], [1, 2], [[0.8, 0.1, 0.1]] * 2
+    guards, guard_labels = [angle(0.03), angle(1.2), angle(-1.2), angle(-2.5)], [0, 0, 1, 2]
+    guards_p = np.array([[0.5, 0.45, 0.05], [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    fitted = adapt.fit(corrections, labels, probabilities, guards, guard_labels, guards_p)
+    assert fitted.dropped == (1,) and fitted.adapter is not None
+    assert fitted.right_after == fitted.right_before == 4
+    out = fitted.adapter.apply(np.array(probabilities + [guards_p[0]]), np.array(corrections + [guards[0]]))
+    assert out.argmax(axis=1).tolist() == [0, 2, 0]  # the 1 is not adapted, the 2 is, the user's 0 stays
+
+
 def test_the_check_reads_each_guard_with_a_head_fitted_without_it():
     # The user let g1 (0.3 rad from the correction) stand as a 0, read at 0.8. A head fitted on g1
     # too keeps it a 0 at full strength and would pass an in-sample check; fitted without it, it
