@@ -13,7 +13,8 @@ with the network's answer as its offset and an L2 penalty, fitted on the correct
 sure a guard has little to teach, so the head moves as far as the corrections need and the guards
 allow. Before it is used it is checked: the guards are split in folds and each fold is read by a
 head fitted without it; if fewer of them would be read right than by the network, the penalty
-grows, and if no strength passes the adaptation is not applied.
+grows; if no strength passes, the corrected labels involved in the guards it misread are left out
+and the rest tried again; with none left the adaptation is not applied.
 """
 
 from dataclasses import dataclass
