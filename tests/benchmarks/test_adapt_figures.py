@@ -31,7 +31,7 @@ def readings(writers, labels, predicted, confidence=0.99):
 def recording_fit(log, fixes=True):
     """A fit that logs (corrections, guards) and an adapter that logs what it reads and reads it right
     (when `fixes`) by looking the digit's label up."""
-    def fit(corrections, corrections_labels, guards, guards_labels, guards_p):
+    def fit(corrections, corrections_labels, corrections_p, guards, guards_labels, guards_p):
         entry = {"corrections": set(np.flatnonzero(corrections.sum(axis=0))),
                  "guards": set(np.flatnonzero(guards.sum(axis=0))), "read": set()}
         log.append(entry)
