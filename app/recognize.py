@@ -24,13 +24,6 @@ from app.segment import Piece, split_digits
 LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model says otherwise
 DIGITS = tuple(str(d) for d in range(10))
 DECIMAL_POINT = "."
-# A piece too narrow for app.cuts (a 1 touching its neighbour is narrower than two digits) is also
-# read by the number reader when it is at least this share of its line's digit height wide, and
-# the reader's reading replaces the digit model's when that model is not sure of one digit. On
-# numbers pictured from training writers (seed 7, 400 each): natural gaps 87.00 -> 90.75 %, touching
-# 69.25 -> 71.50 %, single digits 97.80 -> 98.00 % (1,500); with every tall piece read (0), the same on numbers
-# and 97.87 % on single digits, for more reads.
-NARROW_PAIR = 0.5
 SIZEABLE = 0.3  # a not-a-digit piece this tall next to the digits (longer side) spoils a reading
 INPUT_CACHE = 256  # stroke groups whose model inputs (and answers, per model) are kept between reads
 
@@ -177,7 +170,7 @@ def read(predictor, image, single=False):
 
     The ink is labelled once; a piece that may hold touching digits is read whole by the number
     reader (app.numbers) when the model has one, else (or when it finds nothing there) split by
-    recognition (app.cuts) in one predict call; a piece too narrow to cut (NARROW_PAIR) goes to
+    recognition (app.cuts) in one predict call; a piece too narrow to cut (cuts.may_touch) goes to
     both, and the digit model's one digit stands only where it is sure of it; a dot or comma
     between digits reads as "."; BadImage for absurd pictures.
     """
@@ -196,7 +189,7 @@ def read(predictor, image, single=False):
     # More digit pieces than a row of digits holds is a page, not a number: its narrow pieces stay
     # with the digit model alone, so that the read stays as bounded as before.
     few = len(digit_pieces) <= cuts.MAX_DIGITS
-    narrow = [few and not cut and _may_touch(p) for p, cut in zip(digit_pieces, wide)]
+    narrow = [few and not cut and cuts.may_touch(p) for p, cut in zip(digit_pieces, wide)]
     texts = _read_texts(predictor, digit_pieces, [a or b for a, b in zip(wide, narrow)])
     # The digit model reads what the number reader does not, and the narrow pieces it does: one run.
     asked = [i for i, text in enumerate(texts) if text is None or narrow[i]]
@@ -222,28 +215,12 @@ def read(predictor, image, single=False):
     return Reading(tuple(guesses))
 
 
-def _may_touch(piece):
-    """Whether a piece too narrow for app.cuts to cut may still hold touching digits (a 1 beside
-    another digit): not known to be one digit, as tall as its line, wider than NARROW_PAIR of it."""
-    if piece.whole:
-        return False
-    mask = piece.ink > INK_THRESHOLD
-    rows = np.flatnonzero(mask.any(axis=1))
-    if not len(rows):
-        return False
-    height = int(rows[-1] + 1 - rows[0])
-    line = float(piece.digit_height) or float(height)
-    return height >= cuts.LOW * line and piece.ink.shape[1] >= NARROW_PAIR * max(line, height)
-
-
 def _unsure_of_one(predictor, found):
     """Whether the digit model, reading a narrow piece whole (`found`: its app.cuts.Found list),
     is not sure that it is one digit: then the number reader's reading of the piece stands."""
     if len(found) != 1:
         return False
-    labels = tuple(predictor.labels)
-    digits = [k for k, label in enumerate(labels) if label in DIGITS]
-    return float(np.max(found[0].probabilities[digits])) < _threshold(predictor)
+    return float(np.max(found[0].probabilities[_digit_columns(predictor)])) < _threshold(predictor)
 
 
 def _read_texts(predictor, pieces, chosen):
@@ -321,10 +298,14 @@ def _threshold(predictor):
     return float(getattr(predictor, "sure_threshold", LOW_CONFIDENCE))
 
 
+def _digit_columns(predictor):
+    """The model's output columns that are digits (all of them for a model without "not a digit")."""
+    return [k for k, label in enumerate(predictor.labels) if label in DIGITS] or slice(None)
+
+
 def _digit_scores(predictor, probabilities):
     """Log of each candidate's most probable digit (a not-a-digit answer scores low)."""
-    digit_columns = [k for k, label in enumerate(predictor.labels) if label in DIGITS] or slice(None)
-    best = probabilities[:, digit_columns].max(axis=1)
+    best = probabilities[:, _digit_columns(predictor)].max(axis=1)
     return np.log(np.maximum(best, 1e-6))
 
 

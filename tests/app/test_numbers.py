@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
-from app import numbers, recognize
+from app import cuts, numbers, recognize
 from app.numbers import NUMBERS_FILE, NumberReader, char_columns
 from app.predictor import ModelError, Predictor
 from app.strip import CLASSES, INK_ROWS, NOT_A_DIGIT, STRIDE, Char, decode, decode_best, strip_input
@@ -252,7 +252,7 @@ def test_without_a_number_reader_the_picture_is_cut_as_before(kit):
 
 
 def test_separate_digits_go_to_both_readers_in_one_run_and_a_sure_digit_model_keeps_them(kit):
-    """A piece too narrow to cut but wide for one digit (recognize.NARROW_PAIR of its height) goes to
+    """A piece too narrow to cut but wide for one digit (cuts.NARROW_PAIR of its height) goes to
     the number reader too, all in the same run; the digit model's sure 3 stands for it."""
     predictor = Predictor(kit["with_numbers"])
     calls = []
@@ -291,13 +291,12 @@ def unsure(tmp_path_factory):
 
 
 def test_a_narrow_touching_pair_is_read_by_the_number_reader_where_the_digit_model_is_unsure(kit, unsure):
-    from app import cuts
     from app.segment import split_digits
     from app.preprocess import ink_and_blobs
 
     picture = ones()
     (piece,) = split_digits(*ink_and_blobs(picture))
-    assert not cuts.may_cut(piece) and recognize._may_touch(piece)  # the case: too narrow to cut
+    assert not cuts.may_cut(piece) and cuts.may_touch(piece)  # the case: too narrow to cut
     reading = recognize.read(Predictor(unsure), picture)
     assert reading.number == str(DIGIT) * 2
     assert reading.guesses[0].box[2] <= reading.guesses[1].box[0]  # each 1 its own columns
@@ -313,7 +312,7 @@ def test_a_piece_narrower_than_a_pair_never_goes_to_the_number_reader(unsure):
     calls = []
     read = predictor.numbers.read
     predictor.numbers.read = lambda inks: calls.append(len(inks)) or read(inks)
-    width = int(recognize.NARROW_PAIR * 100) - 2  # the bars are 100 rows tall
+    width = int(cuts.NARROW_PAIR * 100) - 2  # the bars are 100 rows tall
     assert recognize.read(predictor, ones(at=(40,), pen=width)).number == "3" and calls == []
     assert recognize.read(predictor, ones(at=(40,), pen=width + 4)).number == str(DIGIT) and calls == [1]
 
