@@ -91,3 +91,25 @@ def sequence_reader() -> keras.Model:
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(CLASSES, name="logits")(x)
     return keras.Model(inputs, outputs, name="sequence_reader")
+
+
+def trajectory_reader() -> keras.Model:
+    """The stroke reader (app.trajectory): a drawn digit's path, POINTS points x CHANNELS, -> the same
+    11-way softmax as the digit models. Not in MODELS: it reads strokes, not images. 1-D convolutions
+    along the path see a few points either side; max and mean over the path make it order-aware but
+    place-free. About 180k weights (0.7 MB): small beside the digit model, quick on 2 cores."""
+    from app.trajectory import CHANNELS, INPUT_NAME, OUTPUT_NAME, POINTS
+
+    inputs = keras.Input((POINTS, CHANNELS), name=INPUT_NAME)
+    x = layers.Conv1D(64, 5, padding="same", activation="relu")(inputs)
+    x = layers.Conv1D(64, 5, padding="same", activation="relu")(x)
+    x = layers.MaxPooling1D()(x)                      # 32 points
+    x = layers.Conv1D(128, 3, padding="same", activation="relu")(x)
+    x = layers.Conv1D(128, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling1D()(x)                      # 16 points
+    x = layers.Conv1D(128, 3, padding="same", activation="relu")(x)
+    x = layers.Concatenate()([layers.GlobalMaxPooling1D()(x), layers.GlobalAveragePooling1D()(x)])
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(128, activation="relu")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name=OUTPUT_NAME)(x)
+    return keras.Model(inputs, outputs, name="trajectory_reader")
