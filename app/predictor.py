@@ -42,7 +42,8 @@ class Predictor:
 
     `labels` are the class names (K of them), `classes` is K, `sure_threshold` the
     confidence from which an answer counts as sure, `numbers` the number reader found beside
-    the model (app.numbers), or None.
+    the model (app.numbers), or None; `trajectory` the stroke reader beside it (app.trajectory), or
+    None, and `trajectory_note` why one that is there is not used.
     """
 
     def __init__(self, path, threads=1):
@@ -56,6 +57,7 @@ class Predictor:
         self._fixed_batch = self._session.get_inputs()[0].shape[0] == 1
         self._probe()
         self.numbers = _number_reader(self.path, threads)
+        self.trajectory, self.trajectory_note = _stroke_reader(self.path, self.labels, threads)
 
     @property
     def name(self):
@@ -80,7 +82,10 @@ class Predictor:
         """'<name> (test accuracy 99.12%)', for status lines."""
         accuracy = self.test_accuracy
         shown = f"{accuracy:.2%}" if accuracy is not None else "unknown"
-        return f"{self.name} (test accuracy {shown})"
+        strokes = " with the stroke reader" if self.trajectory is not None else ""
+        if self.trajectory_note:
+            strokes = f"; stroke reader not used: {self.trajectory_note}"
+        return f"{self.name} (test accuracy {shown}){strokes}"
 
     def predict(self, batch):
         """Probabilities float32 (n, K) for inputs (n, 28, 28, 1) or one (28, 28, 1).
@@ -175,6 +180,13 @@ def _number_reader(path, threads):
     from app import numbers  # it builds on this module's guards, so it is imported when first needed
 
     return numbers.beside(path, threads)
+
+
+def _stroke_reader(path, labels, threads):
+    """(app.trajectory's reader beside the digit model, or None; why one there is not used, or "")."""
+    from app import trajectory  # it builds on this module's guards, so it is imported when first needed
+
+    return trajectory.beside(path, labels, threads)
 
 
 def _check_file(path):

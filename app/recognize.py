@@ -4,7 +4,9 @@ Shared by the GUI and the command line. Two front doors converge on the same pie
 strokes are grouped into digits by app.strokes (on-line: by place, order and the model's scores),
 a picture's ink is split by app.segment (off-line). Each piece is centred MNIST-style and all of
 them go through the model in one predict call; a picture's piece that may hold touching digits is
-read whole by the number reader (app.numbers) when the model comes with one.
+read whole by the number reader (app.numbers) when the model comes with one. A drawing's groups are
+also read from their pen path by the stroke reader (app.trajectory) when the model comes with one, and
+the two answers are fused.
 """
 
 import math
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app import cuts, numbers, strip
+from app import cuts, numbers, strip, trajectory
 from app import strokes as pen_strokes
 from app.pen import model_input
 from app.predictor import NOT_A_DIGIT
@@ -136,6 +138,8 @@ def read_drawing(predictor, drawing):
     plan = pen_strokes.plan(strokes)
     if not plan.candidates:
         return Reading()  # nothing, or only taps: no digit
+    reader = getattr(predictor, "trajectory", None)
+    threshold = reader.sure_threshold if reader is not None else None
     # The single atoms first; then only the merges that could still beat them (usually none).
     images, probabilities = {}, np.zeros((len(plan.candidates), len(predictor.labels)), np.float32)
     scores = np.full(len(plan.candidates), -np.inf)
@@ -146,6 +150,9 @@ def read_drawing(predictor, drawing):
         for k, members, key in zip(todo, groups, keys):
             images[k] = _stroke_input(strokes, members, key)
         probabilities[todo] = _answers(predictor, keys, [images[k] for k in todo])
+        if reader is not None:
+            paths = _path_answers(reader, keys, [[strokes[i].points for i in members] for members in groups])
+            probabilities[todo] = trajectory.fuse(probabilities[todo], paths, reader.weight)
         scores[todo] = _digit_scores(predictor, probabilities[todo])
         todo = [k for k in pen_strokes.worth_scoring(plan, scores) if k not in images]
     runs = pen_strokes.choose(plan, scores)
@@ -161,7 +168,7 @@ def read_drawing(predictor, drawing):
             guesses.append(_point(predictor, box))
             continue
         k = chosen[group.run]
-        guesses.append(_guess(predictor, probabilities[k], images[k], box))
+        guesses.append(_guess(predictor, probabilities[k], images[k], box, threshold=threshold))
     return Reading(tuple(guesses))
 
 
@@ -279,13 +286,14 @@ def _run(predictor, images):
     return predictor.predict(np.stack(images))
 
 
-def _guess(predictor, probabilities, image, box, digit=False):
-    """`digit`: the piece is known to be a digit (a part of a cut piece): its most probable digit."""
+def _guess(predictor, probabilities, image, box, digit=False, threshold=None):
+    """`digit`: the piece is known to be a digit (a part of a cut piece): its most probable digit.
+    `threshold`: the line of sure answers when it is not the model's (fused answers have their own)."""
     labels = tuple(predictor.labels)
     columns = [k for k, label in enumerate(labels) if label in DIGITS] if digit else []
     best = columns[int(np.argmax(probabilities[columns]))] if columns else int(np.argmax(probabilities))
     return Guess(labels[best], float(probabilities[best]), probabilities, image, tuple(box), labels,
-                 _threshold(predictor))
+                 _threshold(predictor) if threshold is None else threshold)
 
 
 def _point(predictor, box):
@@ -378,6 +386,24 @@ def _answers(predictor, keys, images):
     if missing:
         fresh = _run(predictor, [images[i] for i in missing])
         for i, row in zip(missing, fresh):
+            known[i] = answered.put(keys[i], row)
+    return np.stack(known)
+
+
+_paths = weakref.WeakKeyDictionary()  # stroke reader -> _Cache of its answers by _stroke_key
+
+
+def _path_answers(reader, keys, groups):
+    """The stroke reader's probabilities (n, K) of groups of strokes known by `keys`: one run for those
+    it has not answered yet (as _answers does for the digit model)."""
+    try:
+        answered = _paths.setdefault(reader, _Cache(INPUT_CACHE))
+    except TypeError:  # a reader that cannot be weakly referenced: nothing kept
+        return reader.predict(groups)
+    known = [answered.get(key) for key in keys]
+    missing = [i for i, row in enumerate(known) if row is None]
+    if missing:
+        for i, row in zip(missing, reader.predict([groups[i] for i in missing])):
             known[i] = answered.put(keys[i], row)
     return np.stack(known)
 

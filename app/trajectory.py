@@ -79,18 +79,25 @@ def file_digest(path):
     return digest.hexdigest()
 
 
-class TrajectoryReader:
-    """Load once, then `predict` many times: `weight` and `sure_threshold` say how to fuse its answers."""
+class Unpaired(ModelError):
+    """The stroke reader was calibrated with another digit model than the one it would be fused with."""
 
-    def __init__(self, path, labels, threads=1):
+
+class TrajectoryReader:
+    """Load once, then `predict` many times: `weight` and `sure_threshold` say how to fuse its answers.
+    `paired_with`: the sha256 of the digit model it will be fused with (Unpaired if it is another's)."""
+
+    def __init__(self, path, labels, threads=1, paired_with=None):
         self.path = Path(path)
         self._where = f"stroke reader {printable(self.path, limit=None)}"
         self._session, self.metadata = open_session(self.path, self._where, threads)
+        self.digit_model = self.metadata.get("digit_model_sha256", "")
+        if paired_with is not None and self.digit_model != paired_with:
+            raise Unpaired(f"{TRAJECTORY_FILE} was calibrated with another digit model (export it again)")
         self.labels = list(labels)
         self._check_contract()
         self.weight = self._number("fusion_weight", 0.0, MAX_WEIGHT)
         self.sure_threshold = self._number("sure_threshold", 0.0, 1.0)
-        self.digit_model = self.metadata.get("digit_model_sha256", "")
         self.predict([(np.array([[0.0, 0.0], [0.0, 10.0]]),), (np.array([[0.0, 0.0]]), np.array([[5.0, 5.0]]))])
 
     def predict(self, groups):
@@ -143,7 +150,7 @@ def beside(model_path, labels, threads=1):
     path = Path(model_path).parent / TRAJECTORY_FILE
     if not path.exists() and not path.is_symlink():
         return None, ""
-    reader = TrajectoryReader(path, labels, threads)
-    if reader.digit_model != file_digest(model_path):
-        return None, f"{TRAJECTORY_FILE} was calibrated for another digit model (export it again)"
-    return reader, ""
+    try:
+        return TrajectoryReader(path, labels, threads, paired_with=file_digest(model_path)), ""
+    except Unpaired as e:
+        return None, str(e)

@@ -1,0 +1,250 @@
+"""`python -m training.trajectory`: train the stroke reader (app.trajectory) and calibrate it with the digit model.
+
+The stroke reader reads a drawn digit from its pen path. It trains on the pen data's training writers:
+each digit as written and slanted, rotated, stretched and wobbled (training.pen_data.augment keeps the
+order and direction of the strokes), letters and synthetic scribbles as "not a digit". The held-out
+writers' digits and letters then calibrate the pair: the installed digit model reads each as the window
+would, and the weight of the stroke reader in app.trajectory.fuse is the one that minimises the fused
+log-loss; the "sure" line of the fused answers is chosen there too. Writes runs/trajectory/<UTC time>/
+(model.keras, val.npz, results.json) and points runs/trajectory/latest at it; `python -m export
+--trajectory` installs it beside that digit model.
+
+Exit status: 0 trained; 2 bad input (no pen data, no digit model); 1 the run could not be written;
+130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DIGITS = Path(__file__).resolve().parents[1] / "app" / "models" / "digits.onnx"
+WEIGHTS = np.round(np.arange(0.1, 2.01, 0.1), 2)  # fusion weights tried on the held-out writers
+
+
+@dataclass(frozen=True)
+class TrajectoryConfig:
+    views: int = 12               # each training writer's digit: once as written, the rest augmented
+    letters: int = 8000           # training writers' letters ("not a digit"), each seen twice
+    synthetic: int = 4000         # synthetic scribbles, dashes and clutter ("not a digit")
+    val_letters: int = 2000       # held-out writers' letters in the calibration
+    epochs: int = 16              # about 20 s each on 2 cores
+    batch_size: int = 128
+    learning_rate: float = 2e-3   # Adam peak; an epoch of warm-up, then cosine decay to 0
+    patience: int = 4             # epochs without a lower validation loss before stopping (best kept)
+    seed: int = 42
+    pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
+    digits: str = str(DEFAULT_DIGITS)  # the digit model the stroke reader is fused with
+    out: str = "runs/trajectory"  # runs/trajectory/<timestamp>/ and its latest link
+    quick: bool = False           # smoke run: 300 digits, 2 views, one epoch
+
+
+def parse_args(argv) -> TrajectoryConfig:
+    d = TrajectoryConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m training.trajectory",
+        description="Train the stroke reader: a small 1-D CNN that reads a digit drawn in the window from its "
+                    "pen path, on the pen data's training writers; then calibrate its fusion with the digit "
+                    "model on the held-out writers. `python -m export --trajectory` installs it.")
+    p.add_argument("--views", type=int, default=d.views, help="renderings per training digit (default %(default)s)")
+    p.add_argument("--letters", type=int, default=d.letters, help="training letters (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="most epochs (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size (default %(default)s)")
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                   help="peak learning rate (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed (default %(default)s)")
+    p.add_argument("--pen", help="UNIPEN directory (default $PEN_DIR, then ../shared/data/unipen)")
+    p.add_argument("--digits", default=d.digits, help="the digit model to fuse with (default app/models/digits.onnx)")
+    p.add_argument("--out", default=d.out, help="where runs go (default %(default)s)")
+    p.add_argument("--quick", action="store_true", help="smoke run: 300 digits, 2 views, one epoch")
+    a = p.parse_args(argv)
+    if a.views < 1 or a.letters < 0 or a.epochs < 1 or a.batch_size < 1 or not a.learning_rate > 0:
+        p.error("--views, --epochs and --batch-size must be at least 1, --letters at least 0, --learning-rate above 0")
+    cfg = replace(d, views=a.views, letters=a.letters, epochs=a.epochs, batch_size=a.batch_size,
+                  learning_rate=a.learning_rate, seed=a.seed, pen=a.pen, digits=a.digits, out=a.out, quick=a.quick)
+    if cfg.quick:
+        cfg = replace(cfg, views=min(cfg.views, 2), letters=min(cfg.letters, 200), synthetic=100, val_letters=100,
+                      epochs=1)
+    return cfg
+
+
+def path_features(samples, views, rng):
+    """(features float32 (n, POINTS, CHANNELS), labels) of (strokes, label) pairs: view 0 as written, the
+    others augmented."""
+    from app.trajectory import features
+    from training.pen_data import augment
+
+    xs, ys = [], []
+    for strokes, label in samples:
+        for view in range(views):
+            xs.append(features(augment(strokes, rng) if view else strokes))
+            ys.append(label)
+    return np.stack(xs).astype(np.float32), np.asarray(ys, np.int64)
+
+
+def calibrate(stroke_p, image_p, labels):
+    """(fusion weight, sure threshold, fused probabilities): the weight with the lowest fused log-loss on the
+    held-out writers, and the line from which fused answers are right training.calibrate.SURE_TARGET of the time."""
+    from app.trajectory import fuse
+    from training.calibrate import choose_threshold, nll
+
+    losses = [nll(fuse(image_p, stroke_p, w), labels) for w in WEIGHTS]
+    weight = float(WEIGHTS[int(np.argmin(losses))])
+    fused = fuse(image_p, stroke_p, weight)
+    return weight, float(choose_threshold(fused, labels)), fused
+
+
+def score(probabilities, labels) -> tuple[float, float, float]:
+    """(digit accuracy, not-a-digit accuracy, their weighted mean as the digit training's selection weighs them)."""
+    from training.config import SELECTION_WEIGHTS
+    from training.pen_data import NOT_A_DIGIT
+
+    right = probabilities.argmax(axis=1) == labels
+    digits, rejects = right[labels != NOT_A_DIGIT], right[labels == NOT_A_DIGIT]
+    acc = float(digits.mean()) if len(digits) else float("nan")
+    rej = float(rejects.mean()) if len(rejects) else acc
+    w_pen, w_rej = SELECTION_WEIGHTS["pen"], SELECTION_WEIGHTS["reject"]
+    return acc, rej, (w_pen * acc + w_rej * rej) / (w_pen + w_rej)
+
+
+def train(cfg: TrajectoryConfig) -> Path:
+    from app.pen import model_input
+    from app.predictor import ModelError, Predictor
+    from app.trajectory import file_digest
+    from training.pen_data import (NOT_A_DIGIT, REJECT_LETTERS, PenDataError, pen_dir, read_records,
+                                   split_by_writer, synthetic_rejects)
+
+    started = time.perf_counter()
+    directory = pen_dir(cfg.pen)
+    if directory is None or not directory.is_dir():
+        raise PenDataError(f"{directory or 'no pen data'}: pass --pen DIR (UNIPEN digits.jsonl.gz and letters.jsonl.gz)")
+    try:
+        digit_model = Predictor(cfg.digits)
+    except ModelError as e:
+        raise PenDataError(f"{e} (--digits names the digit model to fuse with)") from None
+    rng = np.random.default_rng(cfg.seed)
+    digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
+    letters = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
+    d_train, d_val = split_by_writer(digits)
+    l_train, l_val = split_by_writer(letters)
+    pick = lambda xs, n: [xs[i] for i in rng.permutation(len(xs))[:n]]  # noqa: E731
+    if cfg.quick:
+        d_train, d_val = pick(d_train, 300), pick(d_val, 100)
+    l_train, l_val = pick(l_train, cfg.letters), pick(l_val, cfg.val_letters)
+    print(f"stroke features: {len(d_train)} training digits x {cfg.views}, {len(l_train)} letters x 2, "
+          f"{cfg.synthetic} synthetic non-digits; {len(d_val)} held-out digits and {len(l_val)} letters of "
+          f"{len({s.writer for s in d_val + l_val})} held-out writers ...", flush=True)
+    x_d, y_d = path_features([(s.strokes, int(s.label)) for s in d_train], cfg.views, rng)
+    x_l, y_l = path_features([(s.strokes, NOT_A_DIGIT) for s in l_train], 2, rng)
+    x_s, y_s = path_features([(s, NOT_A_DIGIT) for s in synthetic_rejects(cfg.synthetic, rng)], 1, rng)
+    x_train, y_train = np.concatenate([x_d, x_l, x_s]), np.concatenate([y_d, y_l, y_s])
+    # The digit model reads each held-out sample as the window does (app.pen.model_input of its strokes).
+    val = [(s.strokes, int(s.label), model_input(s.strokes)) for s in d_val] + \
+          [(s.strokes, NOT_A_DIGIT, model_input(s.strokes)) for s in l_val]
+    val = [v for v in val if v[2] is not None]  # no ink to read (never seen in the data)
+    x_val, y_val = path_features([v[:2] for v in val], 1, rng)
+    image_p = digit_model.predict(np.stack([v[2] for v in val]))
+    print(f"  made in {time.perf_counter() - started:.0f} s", flush=True)
+
+    model, history, seconds = fit(cfg, x_train, y_train, x_val, y_val)
+    stroke_p = model.predict(x_val, batch_size=512, verbose=0)
+    weight, threshold, fused = calibrate(stroke_p, image_p, y_val)
+    (s_acc, s_rej, _), (i_acc, i_rej, i_score), (f_acc, f_rej, f_score) = (
+        score(p, y_val) for p in (stroke_p, image_p, fused))
+    is_digit = y_val != NOT_A_DIGIT
+    results = {
+        "model": model.name,
+        "fusion_weight": weight,
+        "sure_threshold": threshold,
+        "digit_model": str(cfg.digits),
+        "digit_model_sha256": file_digest(cfg.digits),
+        "stroke_val_accuracy": s_acc, "image_val_accuracy": i_acc, "fused_val_accuracy": f_acc,
+        "stroke_reject_accuracy": s_rej, "image_reject_accuracy": i_rej, "fused_reject_accuracy": f_rej,
+        "image_score": i_score, "fused_score": f_score,
+        "image_sure_share": float((image_p[is_digit].max(axis=1) >= digit_model.sure_threshold).mean()),
+        "fused_sure_share": float((fused[is_digit].max(axis=1) >= threshold).mean()),
+        "val_digits": int(is_digit.sum()), "val_rejects": int((~is_digit).sum()),
+        "val_writers": len({s.writer for s in d_val + l_val}),
+        "train_samples": int(len(y_train)),
+        "params": int(model.count_params()),
+        "train_seconds": round(seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "history": history,
+        "config": asdict(cfg),
+    }
+    return save(cfg, model, x_val, y_val, image_p, results)
+
+
+def fit(cfg, x_train, y_train, x_val, y_val):
+    """(trained model with its best epoch's weights, history, seconds of training)."""
+    from training.quiet_tf import import_tensorflow
+    import_tensorflow()
+    import keras
+    import tensorflow as tf
+
+    from training.models import trajectory_reader
+
+    keras.utils.set_random_seed(cfg.seed)
+    model = trajectory_reader()
+    steps = -(-len(x_train) // cfg.batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, max(1, steps * (cfg.epochs - 1)), warmup_target=cfg.learning_rate, warmup_steps=steps)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    data = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+            .shuffle(len(x_train), seed=cfg.seed).batch(cfg.batch_size).prefetch(2))
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            print(f"  epoch {epoch + 1}/{cfg.epochs}: loss {logs['loss']:.4f}, held-out accuracy "
+                  f"{logs['val_accuracy']:.2%}, loss {logs['val_loss']:.4f}", flush=True)
+
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
+    began = time.perf_counter()
+    history = model.fit(data, epochs=cfg.epochs, validation_data=(x_val, y_val), callbacks=[Progress(), stop],
+                        verbose=0)
+    return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, time.perf_counter() - began
+
+
+def save(cfg, model, x_val, y_val, image_p, results) -> Path:
+    from training.runs import finish_run, new_run_dir, write_atomic
+
+    run = new_run_dir(Path(cfg.out))
+    model.save(run / "model.keras")
+    np.savez_compressed(run / "val.npz", x=x_val, y=y_val, image=image_p)  # the export's parity check
+    write_atomic(run / "results.json", json.dumps(results, indent=2))
+    final = finish_run(run)
+    print(f"held-out digits: stroke reader {results['stroke_val_accuracy']:.2%}, digit model "
+          f"{results['image_val_accuracy']:.2%}, both {results['fused_val_accuracy']:.2%} (weight "
+          f"{results['fusion_weight']:g}, sure from {results['sure_threshold']:.1%}: "
+          f"{results['fused_sure_share']:.1%} of digits); not a digit {results['image_reject_accuracy']:.2%} -> "
+          f"{results['fused_reject_accuracy']:.2%}; {results['train_seconds'] / 60:.1f} min training -> {final}",
+          flush=True)
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    from training.pen_data import PenDataError
+    from training.runs import describe_os_error
+    try:
+        train(cfg)
+    except PenDataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: no run written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
