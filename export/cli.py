@@ -3,8 +3,13 @@
 `python -m export --sequence`: the number reader of `python -m training.sequence` instead (export/sequence.py),
 proven equal on the run's validation strips and strips of other widths, installed as app/models/numbers.onnx.
 
+`python -m export --trajectory`: the stroke reader of `python -m training.trajectory` (export/trajectory.py), only
+beside the digit model it was calibrated with, proven equal alone and fused on the run's validation digits,
+installed as app/models/trajectory.onnx.
+
 Exit status: 0 installed; 2 bad input (no such run, unknown model, bad data, bad results.json); 3 parity failed;
-4 not installed because the installed model is more accurate (--force overrides); 1 the file could not be
+4 not installed because the installed model is more accurate, or (--trajectory) the stroke reader would
+make the window read worse than the digit model alone (--force overrides); 1 the file could not be
 written; 130 interrupted (the message says whether the new model was already in place).
 """
 from __future__ import annotations
@@ -32,10 +37,16 @@ def parse_args(argv):
     p.add_argument("--sequence", action="store_true",
                    help="export the number reader (python -m training.sequence: input `strip`, output `frames`) "
                         "instead, proven equal on strips of several widths")
-    p.add_argument("--run", help="training run directory (default runs/latest; runs/sequence/latest with --sequence)")
+    p.add_argument("--trajectory", action="store_true",
+                   help="export the stroke reader (python -m training.trajectory: input `trajectory`, output "
+                        "`probabilities`) instead, beside the digit model it was calibrated with (digits.onnx "
+                        "beside --out), proven equal alone and fused with the digit model's answers")
+    p.add_argument("--run", help="training run directory (default runs/latest; runs/sequence/latest with --sequence, "
+                                "runs/trajectory/latest with --trajectory)")
     p.add_argument("--model", help="model of the run to export (default: the run's chosen model)")
     p.add_argument("--out", type=Path, help="where to install the ONNX model "
-                   "(default app/models/digits.onnx; app/models/numbers.onnx with --sequence)")
+                   "(default app/models/digits.onnx; app/models/numbers.onnx with --sequence, "
+                   "app/models/trajectory.onnx with --trajectory)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default %(default)s; tf2onnx supports up to 18)")
     p.add_argument("--data", help="MNIST for the parity check (default: $MNIST_DIR, else the Keras download)")
     p.add_argument("--quantize", action="store_true",
@@ -43,15 +54,23 @@ def parse_args(argv):
                         "if test accuracy drops by at most 0.1 point (else the float model, with a warning)")
     p.add_argument("--force", action="store_true",
                    help="install even if the model already at --out is more accurate on the MNIST test set "
-                        "(with --sequence: reads more held-out rows exactly)")
+                        "(with --sequence: reads more held-out rows exactly; with --trajectory: its fused answers "
+                        "score higher, or the new ones score below the digit model alone)")
     a = p.parse_args(argv)
     if a.sequence and (a.model or a.data or a.quantize):
         p.error("--model, --data and --quantize do not apply to --sequence")
+    if a.trajectory and a.sequence:
+        p.error("--sequence and --trajectory are two different exports; name one")
+    if a.trajectory and (a.model or a.data or a.quantize):
+        p.error("--model, --data and --quantize do not apply to --trajectory")
     if not 13 <= a.opset <= 18:
         p.error("--opset must be between 13 and 18")
     if a.sequence:
         from export.sequence import DEFAULT_OUT as SEQUENCE_OUT, DEFAULT_RUN as SEQUENCE_RUN
         a.run, a.out = a.run or SEQUENCE_RUN, a.out or SEQUENCE_OUT
+    elif a.trajectory:
+        from export.trajectory import DEFAULT_OUT as TRAJECTORY_OUT, DEFAULT_RUN as TRAJECTORY_RUN
+        a.run, a.out = a.run or TRAJECTORY_RUN, a.out or TRAJECTORY_OUT
     else:
         a.run, a.out = a.run or DEFAULT_RUN, a.out or DEFAULT_OUT
     return a
@@ -176,6 +195,9 @@ def main(argv=None) -> int:
             if args.sequence:
                 from export.sequence import export_sequence
                 export_sequence(args.run, args.out, args.opset, args.force, progress)
+            elif args.trajectory:
+                from export.trajectory import export_trajectory
+                export_trajectory(args.run, args.out, args.opset, args.force, progress)
             else:
                 export(args.run, args.model, args.out, args.opset, args.data, args.quantize, args.force, progress)
         except ParityError as e:
