@@ -1,0 +1,71 @@
+"""`python -m training.trajectory`: the stroke reader's training run and its calibration with the digit model."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.trajectory import CHANNELS, POINTS, file_digest
+from training.trajectory import WEIGHTS, calibrate, score
+
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS = ROOT / "app" / "models" / "digits.onnx"
+
+
+def answers(labels, right, sure, rng, classes=11):
+    """Probabilities that give the true label `sure` on a `right` share of rows, a random wrong one elsewhere."""
+    p = np.full((len(labels), classes), (1 - sure) / (classes - 1))
+    wrong = (labels + rng.integers(1, classes, len(labels))) % classes
+    hit = rng.random(len(labels)) < right
+    p[np.arange(len(labels)), np.where(hit, labels, wrong)] = sure
+    return p
+
+
+def test_the_weight_follows_how_much_the_stroke_reader_knows():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 11, 3000)
+    image = answers(labels, 0.9, 0.6, rng)
+    good, _, fused = calibrate(answers(labels, 0.97, 0.9, rng), image, labels)
+    useless, _, _ = calibrate(answers(labels, 0.1, 0.9, rng), image, labels)
+    assert good in WEIGHTS and useless in WEIGHTS
+    assert good >= 1.0 and useless == WEIGHTS.min()
+    assert (fused.argmax(1) == labels).mean() > (image.argmax(1) == labels).mean()
+
+
+def test_score_weighs_digits_and_non_digits_as_the_digit_training_does():
+    labels = np.array([0, 1, 2, 10])
+    p = np.eye(11)[[0, 1, 3, 10]]  # two of three digits right, the letter right
+    digits, rejects, both = score(p, labels)
+    assert (digits, rejects) == (pytest.approx(2 / 3), 1.0)
+    assert both == pytest.approx((0.5 * 2 / 3 + 0.25 * 1.0) / 0.75)
+
+
+def test_quick_run_writes_a_complete_run(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--quick", "--out", str(tmp_path / "runs")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run = (tmp_path / "runs" / "latest").resolve()
+    results = json.loads((run / "results.json").read_text())
+    assert results["digit_model_sha256"] == file_digest(DIGITS) and results["fusion_weight"] in WEIGHTS
+    assert 0.0 < results["sure_threshold"] <= 1.0 and results["val_digits"] == 100 and results["val_rejects"] == 100
+    for key in ("stroke_val_accuracy", "image_val_accuracy", "fused_val_accuracy", "image_score", "fused_score"):
+        assert 0.0 <= results[key] <= 1.0
+    with np.load(run / "val.npz") as val:
+        assert val["x"].shape == (200, POINTS, CHANNELS) and val["image"].shape == (200, 11)
+        assert (val["y"] == 10).sum() == 100 and set(val["y"][val["y"] < 10].tolist()) <= set(range(10))
+    assert (run / "model.keras").is_file() and "held-out digits" in proc.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--pen", "/nonexistent/unipen"], "pass --pen"),
+    (["--digits", "/nonexistent/digits.onnx"], "--digits"),
+    (["--views", "0"], "at least 1"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, words):
+    proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--quick", "--out", str(tmp_path), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    last = proc.stderr.strip().splitlines()[-1]  # argparse prints its usage first
+    assert proc.returncode == 2 and words in last and "error: " in last and "Traceback" not in proc.stderr
+    assert not any(tmp_path.iterdir())
