@@ -98,7 +98,8 @@ def find_run(run: str) -> TrajectoryRun:
 def digit_model_beside(out: Path, results: dict) -> Path:
     """The digit model beside `out`, checked to be the one the run was calibrated with; else ValueError."""
     if out.name == DIGITS_FILE:
-        raise ValueError(f"{out}: that is the digit model's file; the stroke reader goes beside it as {TRAJECTORY_FILE}")
+        raise ValueError(f"{out}: that is the digit model's file; the stroke reader goes beside it as "
+                         f"{TRAJECTORY_FILE}")
     digits = out.parent / DIGITS_FILE
     if not digits.is_file():
         raise FileNotFoundError(f"{digits}: no digit model beside {out} (the stroke reader is used only beside "

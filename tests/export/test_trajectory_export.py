@@ -2,6 +2,7 @@
 parity (alone and fused), the install guard and the bad runs (export/trajectory.py, export/cli.py). The run is a
 fake but complete one: a seeded, untrained trajectory_reader() with results.json and validation digits made by
 app.trajectory.features of random strokes; digits.onnx beside --out is any bytes (only its sha256 matters)."""
+import hashlib
 import json
 import shutil
 import subprocess
@@ -51,7 +52,7 @@ def traj_run(tmp_path_factory):
     y = rng.integers(0, len(LABELS), N_VAL).astype(np.int64)
     image = rng.dirichlet(np.full(len(LABELS), 0.3), N_VAL).astype(np.float32)
     np.savez_compressed(run / "val.npz", x=x, y=y, image=image)
-    results = {**RESULTS, "digit_model_sha256": __import__("hashlib").sha256(DIGIT_MODEL).hexdigest(),
+    results = {**RESULTS, "digit_model_sha256": hashlib.sha256(DIGIT_MODEL).hexdigest(),
                "params": int(model.count_params())}
     (run / "results.json").write_text(json.dumps(results))
     return run
@@ -99,6 +100,10 @@ def with_metadata(blob, **changes):
     return proto.SerializeToString()
 
 
+def onnx_meta(blob):
+    return {p.key: p.value for p in onnx.load_from_string(blob).metadata_props}
+
+
 def one_line_error(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and len(err.splitlines()) == 1, err
@@ -115,12 +120,12 @@ def test_installed_file_loads_in_the_app_and_matches_keras(exported, traj_run):
     assert (outp.name, outp.shape) == (OUTPUT_NAME, ["batch", 11])
     reader, why = beside(out.parent / "digits.onnx", LABELS)
     assert why == "" and isinstance(reader, TrajectoryReader)
-    assert (reader.weight, reader.sure_threshold, reader.digit_model) == (0.7, 0.8, file_digest(out.parent /
-                                                                                                 "digits.onnx"))
+    digits_sha = file_digest(out.parent / "digits.onnx")
+    assert (reader.weight, reader.sure_threshold, reader.digit_model) == (0.7, 0.8, digits_sha)
     rng = np.random.default_rng(5)
     groups = [random_strokes(rng) for _ in range(7)]
-    expected = np.asarray(keras.models.load_model(traj_run / "model.keras")(np.stack([features(g) for g in groups]),
-                                                                           training=False))
+    model = keras.models.load_model(traj_run / "model.keras")
+    expected = np.asarray(model(np.stack([features(g) for g in groups]), training=False))
     got = reader.predict(groups)
     assert got.shape == (7, 11) and np.abs(got - expected).max() <= MAX_ABS_DIFF
     assert (got.argmax(1) == expected.argmax(1)).all() and np.ptp(got, axis=0).max() > 0.01  # reads its input
@@ -170,8 +175,8 @@ def test_worse_than_the_digit_model_alone_exits_4_and_force_installs(own_run, tm
     assert main(["--trajectory", "--run", str(own_run), "--out", str(out)]) == 4
     err = one_line_error(capsys)
     assert "would make the window read worse" in err and "79.00%" in err and "80.00%" in err
-    assert out.read_bytes() == b"previous" and sorted(p.name for p in out.parent.iterdir()) == ["digits.onnx",
-                                                                                                 "trajectory.onnx"]
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["digits.onnx", "trajectory.onnx"]
     assert main(["--trajectory", "--run", str(own_run), "--out", str(out), "--force"]) == 0
     captured = capsys.readouterr()
     assert f"installed {out}" in captured.out and "cannot be read" in captured.err  # the old bytes: replaced
@@ -218,10 +223,6 @@ def test_install_guard(exported, tmp_path):
     with pytest.raises(WorseModel, match="worse"):
         install_checked(blob, tmp_path / "new.onnx", {**results, "fused_score": 0.7}, force=False)
     assert not (tmp_path / "new.onnx").exists()
-
-
-def onnx_meta(blob):
-    return {p.key: p.value for p in onnx.load_from_string(blob).metadata_props}
 
 
 BAD_RESULTS = [
@@ -284,6 +285,19 @@ def test_parity_failure_exits_3_and_installs_nothing(own_run, tmp_path, capsys, 
     assert err.startswith("error: parity failed") and "left unchanged" in err
     assert [p.name for p in out.parent.iterdir()] == ["digits.onnx"]
     assert json.loads((own_run / "parity.json").read_text())["passed"] is False
+
+
+def test_a_model_the_app_would_refuse_is_not_installed(own_run, tmp_path, capsys, monkeypatch):
+    """The app's reader is the last word: here it allows a lower fusion weight than the run's 0.7."""
+    import app.trajectory
+    from export.cli import main
+
+    out = models_dir(tmp_path / "models")
+    monkeypatch.setattr(app.trajectory, "MAX_WEIGHT", 0.5)
+    assert main(["--trajectory", "--run", str(own_run), "--out", str(out)]) == 2
+    err = one_line_error(capsys)
+    assert "the app refuses the exported stroke reader" in err and "fusion_weight" in err
+    assert [p.name for p in out.parent.iterdir()] == ["digits.onnx"]
 
 
 def test_compare_tolerance_and_fused_answers():
