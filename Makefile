@@ -34,7 +34,7 @@ $(BUILDENV)/.done: requirements-build.txt requirements-app.txt
 	$(BUILDENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-build.txt
 	touch $@
 
-$(EXE): $(BUILDENV)/.done build.spec app/models/digits.onnx $(wildcard app/*.py)
+$(EXE): $(BUILDENV)/.done build.spec $(wildcard app/models/*.onnx) $(wildcard app/*.py)
 	@echo ">> building $(EXE) with PyInstaller (about 1-2 minutes, quiet until it is done)"
 	$(BUILDENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build build.spec
 	@ls -l $(EXE)

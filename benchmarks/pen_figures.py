@@ -8,6 +8,7 @@ Writers are the validation writers of training.pen_data (never trained on).
 """
 from __future__ import annotations
 
+import copy
 import io
 from pathlib import Path
 
@@ -76,11 +77,18 @@ def single_digits(predictor, digits, rng, size, brush_range):
     """(rows, per-sample records) for single digits through the window, the picture path and photos."""
     from app.recognize import read, read_drawing
 
-    records = []
+    records, alone = [], []
+    # The same drawings read by the digit model alone, when a stroke reader is fused with it (app.trajectory).
+    image_only = copy.copy(predictor) if getattr(predictor, "trajectory", None) is not None else None
+    if image_only is not None:
+        image_only.trajectory = None
     for sample in digits:
         box, brush = random_box(rng, size, brush_range)
         drawing = draw(sample.strokes, box, brush, size)
         window = read_drawing(predictor, drawing)
+        if image_only is not None:
+            reading = read_drawing(image_only, drawing)
+            alone.append((reading.number == sample.label, _is_sure_digit(reading)))
         picture = read(predictor, drawing.pixels.copy())
         paper = read(predictor, photo(drawing.pixels, rng))
         records.append((sample, brush, box, window, picture, paper, drawing.pixels))
@@ -101,6 +109,11 @@ def single_digits(predictor, digits, rng, size, brush_range):
             rows.append(Row(f"pen digits, {name}: sure answers right", f"{sure_right:.2%} of {int(sure.sum())}",
                             "≥ 99.5 %", CMD, SINGLE, bool(sure_right >= 0.995)))
             rows.append(by_writer_row(f"pen digits, {name}", [r[0].writer for r in records], right))
+            if alone:
+                was_right, was_sure = np.array(alone).T
+                rows.append(Row(f"pen digits, {name}, the digit model alone (no stroke reader): accuracy / "
+                                "called sure", f"{was_right.mean():.2%} / {was_sure.mean():.2%}", "", CMD, SINGLE,
+                                None))
     return rows, records
 
 

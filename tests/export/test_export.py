@@ -87,6 +87,17 @@ def test_named_model_exported(own_run, tmp_path, mnist_dir):
     assert meta["model_name"] == "baseline"
 
 
+def test_a_new_digit_model_says_the_stroke_reader_beside_it_needs_pairing(own_run, tmp_path, mnist_dir, capsys):
+    from export.cli import main
+    out = tmp_path / "digits.onnx"
+    assert main(["--run", str(own_run), "--out", str(out), "--data", str(mnist_dir)]) == 0
+    assert "trajectory" not in capsys.readouterr().err
+    (tmp_path / "trajectory.onnx").write_bytes(b"calibrated with the digit model before")
+    assert main(["--run", str(own_run), "--out", str(out), "--data", str(mnist_dir), "--force"]) == 0
+    err = capsys.readouterr().err
+    assert "trajectory.onnx belongs to the digit model this one replaced" in err and "Traceback" not in err
+
+
 def corrupt(proto):
     """Scale the largest weight tensor: a model that still runs but computes something else."""
     init = max(proto.graph.initializer, key=lambda t: np.prod(t.dims))

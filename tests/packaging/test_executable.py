@@ -70,6 +70,7 @@ def test_archive_holds_no_training_stack():
     bundled = {n.replace("\\", "/") for n in names}
     assert "app/models/digits.onnx" in bundled
     assert "app/models/numbers.onnx" in bundled  # the number reader ships beside it: pictures of touching digits
+    assert "app/models/trajectory.onnx" in bundled  # and the stroke reader: drawn digits read from their path too
 
 
 def test_window_appears_and_closes(exe, xvfb):
