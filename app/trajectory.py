@@ -53,11 +53,16 @@ def features(strokes):
         out[:, 4] = 1.0
         return out
     at = np.linspace(0.0, length[-1], POINTS)
-    x, y = np.interp(at, length, points[:, 0]), np.interp(at, length, points[:, 1])
-    dx, dy = np.gradient(x), np.gradient(y)
-    norm = np.maximum(np.hypot(dx, dy), 1e-9)
+    xy = np.empty((POINTS, 2))
+    xy[:, 0], xy[:, 1] = np.interp(at, length, points[:, 0]), np.interp(at, length, points[:, 1])
+    # The direction of travel: central differences inside, one-sided at the ends (numpy.gradient's values,
+    # worked out here for both coordinates at once: the window reads while the pen moves).
+    step = np.empty((POINTS, 2))
+    step[1:-1] = (xy[2:] - xy[:-2]) / 2.0
+    step[0], step[-1] = xy[1] - xy[0], xy[-1] - xy[-2]
+    norm = np.maximum(np.sqrt((step * step).sum(axis=1, keepdims=True)), 1e-9)
     segment = np.clip(np.searchsorted(length, at, side="right"), 1, len(points) - 1)
-    out[:, 0], out[:, 1], out[:, 2], out[:, 3] = x, y, dx / norm, dy / norm
+    out[:, :2], out[:, 2:4] = xy, step / norm
     out[:, 4] = 1.0 - up[segment]
     return out
 
