@@ -16,6 +16,7 @@ why-view's latency for a digit drawn on the window's canvas.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import dataclass
 
@@ -36,15 +37,22 @@ Z95 = 1.959964
 def pen_digits(validation=True):
     """(writers, labels, model inputs) of the validation (else training) writers' digits, rendered as
     the window reads them."""
-    from training.pen_data import pen_dir, read_records, split_by_writer, stroke_view
+    from training.pen_data import stroke_view
+
+    chosen = pen_samples(validation)
+    images = np.stack([stroke_view(s.strokes) for s in chosen]).astype(np.float32)
+    return np.array([s.writer for s in chosen]), np.array([int(s.label) for s in chosen]), images
+
+
+def pen_samples(validation=True):
+    """The validation (else training) writers' pen digits (app.pen.PenSample), in the benchmark's order."""
+    from training.pen_data import pen_dir, read_records, split_by_writer
 
     source = pen_dir(None)
     if source is None:
         raise FileNotFoundError("no pen data: set PEN_DIR or put the UNIPEN dev set at ../shared/data/unipen")
     digits = [s for s in read_records(source / "digits.jsonl.gz") if s.label in set("0123456789")]
-    chosen = split_by_writer(digits)[1 if validation else 0]
-    images = np.stack([stroke_view(s.strokes) for s in chosen]).astype(np.float32)
-    return np.array([s.writer for s in chosen]), np.array([int(s.label) for s in chosen]), images
+    return split_by_writer(digits)[1 if validation else 0]
 
 
 @dataclass(frozen=True)
@@ -59,10 +67,20 @@ class Readings:
     f: np.ndarray
     sure: float
     builtin: tuple
+    # The window fuses the stroke reader's answers (app.trajectory) after the adaptation: (probabilities
+    # (n, K), weight, the fused sure line), or None for the digit model alone.
+    strokes: tuple | None = None
+
+    def shown(self, p, which):
+        """What the window shows for digit-model probabilities `p` of the digits `which`."""
+        if self.strokes is None:
+            return p
+        from app.trajectory import fuse
+        return fuse(p, self.strokes[0][which], self.strokes[1])
 
     @property
     def predicted(self):
-        return self.p.argmax(axis=1)
+        return self.shown(self.p, slice(None)).argmax(axis=1)
 
 
 @dataclass
@@ -105,12 +123,14 @@ def _fit(fit, r, corrections, guards):
 def _read(fitted, r, which):
     if fitted.adapter is None:
         return r.predicted[which]
-    return fitted.adapter.apply(r.p[which], r.f[which]).argmax(axis=1)
+    return r.shown(fitted.adapter.apply(r.p[which], r.f[which]), which).argmax(axis=1)
 
 
 def _guards(r, which):
     """The digits among `which` the user would have let stand: read right and sure."""
-    return which[(r.predicted[which] == r.labels[which]) & (r.p[which].max(axis=1) >= r.sure)]
+    shown = r.shown(r.p[which], which)
+    sure = r.sure if r.strokes is None else r.strokes[2]
+    return which[(shown.argmax(axis=1) == r.labels[which]) & (shown.max(axis=1) >= sure)]
 
 
 def measure(r, k, fit=None, others=OTHERS):
@@ -234,7 +254,25 @@ def adaptation(ctx) -> list[Row]:
     r = readings(ctx.model)
     if r is None:
         return [Row("personal adaptation", "unavailable: the model has no `features` output", "", ADAPT_CMD, SINGLE)]
-    return rows_for(r, ADAPT_CMD)
+    rows = rows_for(r, ADAPT_CMD)
+    fused = with_strokes(r, ctx.model)
+    if fused is not None:
+        rows += [dataclasses.replace(row, metric=f"in the window, with the stroke reader: {row.metric}", goal="",
+                                     passed=None) for row in rows_for(fused, ADAPT_CMD, goals=False)]
+    return rows
+
+
+def with_strokes(r, model, validation=True):
+    """`r` as the window reads its digits when the stroke reader (app.trajectory) is beside the model:
+    its answers fused after the adaptation; None without one."""
+    from app.predictor import Predictor
+
+    reader = Predictor(model).trajectory
+    if reader is None:
+        return None
+    samples = pen_samples(validation)
+    return dataclasses.replace(r, strokes=(reader.predict([s.strokes for s in samples]), reader.weight,
+                                           reader.sure_threshold))
 
 
 def why(ctx) -> list[Row]:

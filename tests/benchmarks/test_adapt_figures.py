@@ -85,3 +85,24 @@ def test_wilson_interval():
     low, high = af.wilson(5, 10)
     assert abs(low - 0.2366) < 1e-3 and abs(high - 0.7634) < 1e-3
     assert af.wilson(0, 10)[0] == 0.0 and abs(af.wilson(0, 10)[1] - 0.2775) < 1e-3
+
+
+def test_in_the_window_the_stroke_reader_is_fused_after_the_adaptation():
+    import dataclasses
+
+    labels = np.array([3, 3, 5, 5])
+    r = readings(["a"] * 4, labels, labels)  # the digit model reads all four right, 99 % sure
+    strokes = np.full((4, 11), 0.01)
+    strokes[:, 3] = strokes[:, 5] = 0.45
+    strokes[0] = 0.00001
+    strokes[0, 5] = 0.9999  # the stroke reader is sure the first 3 is a 5
+    fused = dataclasses.replace(r, strokes=(strokes, 1.0, 0.95))
+    assert fused.predicted.tolist() == [5, 3, 5, 5] and r.predicted.tolist() == [3, 3, 5, 5]
+    # Guards are what the window shows right and sure: not the first digit, and with the fused line.
+    assert af._guards(fused, np.arange(4)).tolist() == [1, 2, 3]
+    assert af._guards(dataclasses.replace(fused, strokes=(strokes, 1.0, 0.999)), np.arange(4)).tolist() == []
+    # The adaptation's answer goes through the fusion, as the window reads it: leaning to 3, it is overruled
+    # where the stroke reader is sure of a 5, and stands where the stroke reader cannot tell.
+    lean3 = np.where(np.arange(11) == 3, 0.6, np.where(np.arange(11) == 5, 0.4, 0.0))
+    adapted = SimpleNamespace(adapter=SimpleNamespace(apply=lambda p, f: np.repeat(lean3[None], len(p), axis=0)))
+    assert af._read(adapted, fused, np.array([0, 2])).tolist() == [5, 3]
