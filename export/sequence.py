@@ -10,54 +10,37 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, decode
-from export.source import read_results
-from training.runs import resolve_run
+from export import readers
+from export.readers import Contract, ReaderRun
 
 DEFAULT_RUN = "runs/sequence/latest"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "app" / "models" / "numbers.onnx"
 BATCH_DIM, WIDTH_DIM, FRAMES_DIM = "batch", "width", f"width/{STRIDE}"
 PARITY_WIDTHS = (32, 100, 400)  # besides the validation strips' own width: proves the width is free
 PARITY_ROWS = 8                 # strips per extra width
+CONTRACT = Contract(INPUT_NAME, (BATCH_DIM, HEIGHT, WIDTH_DIM, 1), OUTPUT_NAME, (BATCH_DIM, FRAMES_DIM, CLASSES))
+DOC = (f"Number reader (CTC): {INPUT_NAME} float32 [batch,{HEIGHT},width,1] in [0,1], width a multiple of {STRIDE} "
+       f"-> {OUTPUT_NAME} [batch,width/{STRIDE},{CLASSES}], per-frame probabilities over labels (metadata); greedy "
+       "CTC decoding as app.strip.decode")
 
 
-@dataclass(frozen=True)
-class SequenceRun:
-    run_dir: Path
-    results: dict
-
-    @property
-    def keras_path(self) -> Path:
-        return self.run_dir / "model.keras"
-
-    @property
-    def val_path(self) -> Path:
-        return self.run_dir / "val_rows.npz"
-
-
-def find_run(run: str) -> SequenceRun:
-    """The complete sequence run at `run`; FileNotFoundError or ValueError naming the file that is wrong."""
-    try:
-        run_dir = resolve_run(run)
-    except FileNotFoundError as e:  # resolve_run's advice names the digit training
-        raise FileNotFoundError(str(e).replace("`python -m training`", "`python -m training.sequence`")) from None
-    path = run_dir / "results.json"
-    results = read_results(path)
+def check_results(path: Path, results) -> dict:
+    """The results of a sequence run, checked; ValueError naming `path` (and a digit run as such)."""
     accuracy = results.get("val_row_accuracy") if isinstance(results, dict) else None
     if not isinstance(accuracy, (int, float)) or not 0.0 <= accuracy <= 1.0:
         raise ValueError(f"{path}: not a sequence run's results (no \"val_row_accuracy\" between 0 and 1; "
                          "a digit run is exported without --sequence)")
-    found = SequenceRun(run_dir, results)
-    for needed in (found.keras_path, found.val_path):
-        if not needed.is_file():
-            raise FileNotFoundError(f"{needed}: no such file (the run is incomplete)")
-    return found
+    return results
+
+
+def find_run(run: str) -> ReaderRun:
+    """The complete sequence run at `run`; FileNotFoundError or ValueError naming the file that is wrong."""
+    return readers.find_run(run, "training.sequence", check_results, "val_rows.npz")
 
 
 def load_val_strips(path: Path) -> tuple[np.ndarray, list[str]]:
@@ -100,43 +83,16 @@ def serving_function(model):
 
 
 def keras_to_onnx(model, opset: int):
-    """Convert with tf2onnx (from_function: from_keras breaks on Keras 3) and name the free dimensions."""
-    import tf2onnx
-
+    """The serving function as ONNX, its free dimensions named as the contract says."""
     serve, spec = serving_function(model)
-    proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
-    graph = proto.graph
-    if [i.name for i in graph.input] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
-        raise ValueError(f"unexpected converted I/O: inputs {[i.name for i in graph.input]}, "
-                         f"outputs {[o.name for o in graph.output]}")
-    free = ((graph.input[0], {0: BATCH_DIM, 2: WIDTH_DIM}), (graph.output[0], {0: BATCH_DIM, 1: FRAMES_DIM}))
-    for value, names in free:
-        for axis, name in names.items():
-            value.type.tensor_type.shape.dim[axis].dim_param = name
-    proto.producer_name = "digits-export"
-    proto.doc_string = (f"Number reader (CTC): {INPUT_NAME} float32 [batch,{HEIGHT},width,1] in [0,1], width a "
-                        f"multiple of {STRIDE} -> {OUTPUT_NAME} [batch,width/{STRIDE},{CLASSES}], per-frame "
-                        "probabilities over labels (metadata); greedy CTC decoding as app.strip.decode")
-    return proto
-
-
-def check(proto) -> None:
-    """onnx.checker plus the contract's I/O names and shapes; raises ValueError."""
-    import onnx
-
-    onnx.checker.check_model(proto, full_check=True)
-    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
-    (inp,), (out,) = proto.graph.input, proto.graph.output
-    if (inp.name, dims(inp), out.name, dims(out)) != \
-            (INPUT_NAME, [BATCH_DIM, HEIGHT, WIDTH_DIM, 1], OUTPUT_NAME, [BATCH_DIM, FRAMES_DIM, CLASSES]):
-        raise ValueError(f"model breaks the I/O contract: {inp.name}{dims(inp)} -> {out.name}{dims(out)}")
+    return readers.to_onnx(serve, spec, opset, CONTRACT, DOC)
 
 
 def keras_frames(model, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
     """The Keras side of parity; a model that cannot read strips this wide breaks the contract (ValueError)."""
     serve, _ = serving_function(model)
     try:
-        return np.concatenate([serve(x[i:i + batch_size])[OUTPUT_NAME].numpy() for i in range(0, len(x), batch_size)])
+        return readers.keras_run(serve, x, OUTPUT_NAME, batch_size)
     except Exception as e:  # noqa: BLE001 - TensorFlow raises its own types for shape errors
         lines = [line for line in str(e).strip().splitlines() if line.strip()]
         raise ValueError(f"the Keras model cannot read strips of {x.shape[2]} columns (the contract needs any "
@@ -146,18 +102,7 @@ def keras_frames(model, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
 
 def onnx_frames(blob: bytes, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
     """onnxruntime's frames, as the app will run it; a model that cannot run on these strips raises ParityError."""
-    import onnxruntime as ort
-
-    from export.parity import ParityError
-
-    try:
-        session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
-        return np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + batch_size]})[0]
-                               for i in range(0, len(x), batch_size)])
-    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for shape and graph errors
-        lines = str(e).strip().splitlines()
-        raise ParityError(f"onnxruntime cannot run the model on strips of {x.shape[2]} columns: "
-                          f"{lines[0][:300] if lines else type(e).__name__}") from None
+    return readers.onnx_run(blob, x, CONTRACT, f"strips of {x.shape[2]} columns", batch_size)
 
 
 def _logits(p: np.ndarray) -> np.ndarray:
@@ -194,13 +139,9 @@ NOT_A_READER = "holds no val_row_accuracy (not a number reader)"
 
 def installed_accuracy(out: Path) -> tuple[float | None, str]:
     """(val_row_accuracy of the model at `out`, or None with the reason it does not count)."""
-    import onnx
-
-    try:
-        meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
-    except Exception as e:  # noqa: BLE001 - an unreadable installed file is one to replace, not a crash
-        lines = str(e).strip().splitlines()
-        return None, f"the installed {out} cannot be read ({lines[0][:200] if lines else type(e).__name__})"
+    meta, note = readers.installed_metadata(out)
+    if meta is None:
+        return None, note
     try:
         return float(json.loads(meta["val_row_accuracy"])), ""
     except (KeyError, ValueError, TypeError):
@@ -213,22 +154,12 @@ def install_checked(blob: bytes, out: Path, accuracy: float, force: bool):
     A readable ONNX model at `out` that is no number reader (digits.onnx named by mistake) is not replaced
     unless forced; an unreadable file is replaced with a note, as the digit export does.
     """
-    from export.install import Installed, WorseModel
-    from training.runs import write_atomic
+    def worse(previous: float) -> str:
+        return (f"not installed: the new model reads {accuracy:.2%} of held-out rows exactly, the installed one "
+                f"{previous:.2%} (val_row_accuracy in their metadata); {out} is unchanged (--force installs it anyway)")
 
-    out = Path(out)
-    if out.is_dir():
-        raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
-    previous, note = installed_accuracy(out) if out.exists() else (None, "")
-    if not force and note.endswith(NOT_A_READER):
-        raise WorseModel(f"not installed: {out} {NOT_A_READER}; it is unchanged (--force replaces it)")
-    if not force and previous is not None and accuracy < previous:
-        raise WorseModel(f"not installed: the new model reads {accuracy:.2%} of held-out rows exactly, the installed "
-                         f"one {previous:.2%} (val_row_accuracy in their metadata); {out} is unchanged "
-                         "(--force installs it anyway)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, blob)
-    return Installed(out, accuracy, previous, note)
+    return readers.install_guarded(blob, out, accuracy, lambda path: readers.guard_installed(
+        path, accuracy, force, installed_accuracy, NOT_A_READER, worse))
 
 
 def trained_on() -> str:
@@ -242,50 +173,34 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     """The whole sequence export; returns the parity summary. Raises on any failure before touching `out`."""
     progress = {} if progress is None else progress
     source = find_run(run)  # before TensorFlow: a bad run costs no import
-    if out.is_dir():
-        raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
+    readers.check_out(out)
     x, texts = load_val_strips(source.val_path)
 
     from training.quiet_tf import import_tensorflow
     import_tensorflow()
-    import keras
-    import tf2onnx
 
-    from export.convert import set_metadata
     from export.parity import ParityError
     from training.runs import write_atomic
     from training.calibrate import SURE_TARGET, choose_row_threshold
     from training.sequence import row_accuracy
 
     print(f"exporting the number reader from {source.run_dir}", flush=True)
-    try:
-        model = keras.models.load_model(source.keras_path)
-    except Exception as e:  # noqa: BLE001 - Keras reports a corrupt file as "File not found" or worse
-        lines = str(e).strip().splitlines()
-        raise ValueError(f"{source.keras_path}: cannot load the Keras model ({type(e).__name__}"
-                         f"{': ' + lines[0][:200] if lines else ''})") from None
+    model = readers.load_keras(source.keras_path)
     # The "sure" line, chosen on the held-out writers' rows as the digit model's is on its validation
     # digits; parity below runs these strips again through ONNX.
     p_val = keras_frames(model, x)
     threshold = choose_row_threshold(p_val, texts)
     proto = keras_to_onnx(model, opset)
     accuracy = float(source.results["val_row_accuracy"])
-    set_metadata(proto, {
-        "model_name": model.name,
+    readers.set_reader_metadata(proto, model, source.run_dir, trained_on(), {
         "labels": list(LABELS),
         "stride": STRIDE,
         "height": HEIGHT,
         "val_row_accuracy": round(accuracy, 6),
         "val_rows": source.results.get("val_rows", len(texts)),
         "sure_threshold": round(threshold, 6),
-        "params": int(model.count_params()),
-        "trained_on": trained_on(),
-        "run_id": source.run_dir.name,
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "keras_version": keras.__version__,
-        "tf2onnx_version": tf2onnx.__version__,
     })
-    check(proto)
+    readers.check_contract(proto, CONTRACT)
     blob = proto.SerializeToString()
 
     strips = parity_strips(x)

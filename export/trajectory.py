@@ -13,8 +13,6 @@ import json
 import re
 import sys
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +20,8 @@ import numpy as np
 from app.paths import MODEL_RELATIVE
 from app.predictor import DIGITS, NOT_A_DIGIT
 from app.trajectory import CHANNELS, INPUT_NAME, MAX_WEIGHT, OUTPUT_NAME, POINTS, TRAJECTORY_FILE, file_digest, fuse
-from export.source import read_results
-from training.runs import resolve_run
+from export import readers
+from export.readers import Contract, ReaderRun
 
 DEFAULT_RUN = "runs/trajectory/latest"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "app" / "models" / TRAJECTORY_FILE
@@ -34,20 +32,10 @@ MODEL_NAME = "trajectory_reader"  # training.models.trajectory_reader's name, as
 COPIED = ("stroke_val_accuracy", "fused_val_accuracy", "image_val_accuracy", "val_digits", "val_rejects")
 RETRAIN = "run `python -m training.trajectory` again"
 SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True)
-class TrajectoryRun:
-    run_dir: Path
-    results: dict
-
-    @property
-    def keras_path(self) -> Path:
-        return self.run_dir / "model.keras"
-
-    @property
-    def val_path(self) -> Path:
-        return self.run_dir / "val.npz"
+CONTRACT = Contract(INPUT_NAME, (BATCH_DIM, POINTS, CHANNELS), OUTPUT_NAME, (BATCH_DIM, len(LABELS)))
+DOC = (f"Stroke reader: {INPUT_NAME} float32 [batch,{POINTS},{CHANNELS}] (app.trajectory.features of a drawn digit's "
+       f"path) -> {OUTPUT_NAME} [batch,{len(LABELS)}] over labels (metadata); fused with the digit model whose sha256 "
+       "is digit_model_sha256 (app.trajectory.fuse)")
 
 
 def _number(results: dict, key: str, low: float, high: float, low_open: bool) -> float | None:
@@ -81,18 +69,9 @@ def check_results(path: Path, results) -> dict:
     return results
 
 
-def find_run(run: str) -> TrajectoryRun:
+def find_run(run: str) -> ReaderRun:
     """The complete trajectory run at `run`; FileNotFoundError or ValueError naming the file that is wrong."""
-    try:
-        run_dir = resolve_run(run)
-    except FileNotFoundError as e:  # resolve_run's advice names the digit training
-        raise FileNotFoundError(str(e).replace("`python -m training`", "`python -m training.trajectory`")) from None
-    path = run_dir / "results.json"
-    found = TrajectoryRun(run_dir, check_results(path, read_results(path)))
-    for needed in (found.keras_path, found.val_path):
-        if not needed.is_file():
-            raise FileNotFoundError(f"{needed}: no such file (the run is incomplete)")
-    return found
+    return readers.find_run(run, "training.trajectory", check_results, "val.npz")
 
 
 def digit_model_beside(out: Path, results: dict) -> Path:
@@ -152,56 +131,20 @@ def check_keras(model, path: Path) -> None:
 
 
 def keras_to_onnx(model, opset: int):
-    """Convert with tf2onnx (from_function: from_keras breaks on Keras 3) and name the batch dimension."""
-    import tf2onnx
-
+    """The serving function as ONNX, its batch dimension named as the contract says."""
     serve, spec = serving_function(model)
-    proto, _ = tf2onnx.convert.from_function(serve, input_signature=spec, opset=opset)
-    graph = proto.graph
-    if [i.name for i in graph.input] != [INPUT_NAME] or [o.name for o in graph.output] != [OUTPUT_NAME]:
-        raise ValueError(f"unexpected converted I/O: inputs {[i.name for i in graph.input]}, "
-                         f"outputs {[o.name for o in graph.output]}")
-    for value in (graph.input[0], graph.output[0]):
-        value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
-    proto.producer_name = "digits-export"
-    proto.doc_string = (f"Stroke reader: {INPUT_NAME} float32 [batch,{POINTS},{CHANNELS}] (app.trajectory.features "
-                        f"of a drawn digit's path) -> {OUTPUT_NAME} [batch,{len(LABELS)}] over labels (metadata); "
-                        "fused with the digit model whose sha256 is digit_model_sha256 (app.trajectory.fuse)")
-    return proto
-
-
-def check(proto) -> None:
-    """onnx.checker plus the contract's I/O names and shapes; raises ValueError."""
-    import onnx
-
-    onnx.checker.check_model(proto, full_check=True)
-    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]  # noqa: E731
-    (inp,), (out,) = proto.graph.input, proto.graph.output
-    if (inp.name, dims(inp), out.name, dims(out)) != \
-            (INPUT_NAME, [BATCH_DIM, POINTS, CHANNELS], OUTPUT_NAME, [BATCH_DIM, len(LABELS)]):
-        raise ValueError(f"model breaks the I/O contract: {inp.name}{dims(inp)} -> {out.name}{dims(out)}")
+    return readers.to_onnx(serve, spec, opset, CONTRACT, DOC)
 
 
 def keras_probabilities(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """The Keras side of parity: the serving function the ONNX graph was converted from."""
     serve, _ = serving_function(model)
-    return np.concatenate([serve(x[i:i + batch_size])[OUTPUT_NAME].numpy() for i in range(0, len(x), batch_size)])
+    return readers.keras_run(serve, x, OUTPUT_NAME, batch_size)
 
 
 def onnx_probabilities(blob: bytes, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """onnxruntime's answers, as the app will run it; a model that cannot run on them raises ParityError."""
-    import onnxruntime as ort
-
-    from export.parity import ParityError
-
-    try:
-        session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
-        return np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + batch_size]})[0]
-                               for i in range(0, len(x), batch_size)])
-    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for shape and graph errors
-        lines = str(e).strip().splitlines()
-        raise ParityError(f"onnxruntime cannot run the model on {x.shape} stroke features: "
-                          f"{lines[0][:300] if lines else type(e).__name__}") from None
+    return readers.onnx_run(blob, x, CONTRACT, f"{x.shape} stroke features", batch_size)
 
 
 def compare(p_keras: np.ndarray, p_onnx: np.ndarray, image: np.ndarray, weight: float) -> dict:
@@ -254,13 +197,9 @@ NOT_A_READER = "holds no digit_model_sha256 (not a stroke reader)"
 
 def installed_score(out: Path, digit_sha: str) -> tuple[float | None, str]:
     """(fused_score of the stroke reader at `out` for the same digit model, or None with why it does not count)."""
-    import onnx
-
-    try:
-        meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
-    except Exception as e:  # noqa: BLE001 - an unreadable installed file is one to replace, not a crash
-        lines = str(e).strip().splitlines()
-        return None, f"the installed {out} cannot be read ({lines[0][:200] if lines else type(e).__name__})"
+    meta, note = readers.installed_metadata(out)
+    if meta is None:
+        return None, note
     if "digit_model_sha256" not in meta:
         return None, f"the installed {out} {NOT_A_READER}"
     if meta["digit_model_sha256"] != digit_sha:
@@ -281,14 +220,14 @@ def refusal(out: Path, results: dict, force: bool) -> tuple[float | None, str]:
         raise WorseModel(f"not installed: the fused answers score {fused:.2%} on the held-out writers, the digit "
                          f"model alone {image:.2%} (fused_score, image_score in results.json): the stroke reader "
                          f"would make the window read worse; {out} is unchanged (--force installs it anyway)")
-    previous, note = installed_score(out, results["digit_model_sha256"]) if out.exists() else (None, "")
-    if not force and note.endswith(NOT_A_READER):
-        raise WorseModel(f"not installed: {out} {NOT_A_READER}; it is unchanged (--force replaces it)")
-    if not force and previous is not None and fused < previous:
-        raise WorseModel(f"not installed: the new stroke reader's fused answers score {fused:.2%}, the installed "
-                         f"one's {previous:.2%} for the same digit model (fused_score in their metadata); {out} is "
-                         "unchanged (--force installs it anyway)")
-    return previous, note
+
+    def worse(previous: float) -> str:
+        return (f"not installed: the new stroke reader's fused answers score {fused:.2%}, the installed one's "
+                f"{previous:.2%} for the same digit model (fused_score in their metadata); {out} is unchanged "
+                "(--force installs it anyway)")
+
+    return readers.guard_installed(out, fused, force, lambda path: installed_score(path, results["digit_model_sha256"]),
+                                   NOT_A_READER, worse)
 
 
 def install_checked(blob: bytes, out: Path, results: dict, force: bool):
@@ -297,16 +236,7 @@ def install_checked(blob: bytes, out: Path, results: dict, force: bool):
     An installed stroke reader for another digit model, or an unreadable file, is replaced with a note;
     a readable model that is no stroke reader (digits.onnx named by mistake) is kept unless forced.
     """
-    from export.install import Installed
-    from training.runs import write_atomic
-
-    out = Path(out)
-    if out.is_dir():
-        raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
-    previous, note = refusal(out, results, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, blob)
-    return Installed(out, float(results["fused_score"]), previous, note)
+    return readers.install_guarded(blob, out, float(results["fused_score"]), lambda path: refusal(path, results, force))
 
 
 def trained_on() -> str:
@@ -321,34 +251,24 @@ def export_trajectory(run: str, out: Path, opset: int, force: bool = False, prog
     progress = {} if progress is None else progress
     source = find_run(run)  # before TensorFlow: a bad run, another digit model or a refusal cost no import
     results = source.results
-    if out.is_dir():
-        raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
+    readers.check_out(out)
     digits = digit_model_beside(out, results)
     x, y, image = load_val(source.val_path)
     refusal(out, results, force)  # again at install: the file there may change meanwhile
 
     from training.quiet_tf import import_tensorflow
     import_tensorflow()
-    import keras
-    import tf2onnx
 
-    from export.convert import set_metadata
     from export.parity import ParityError
     from training.runs import write_atomic
 
     weight = float(results["fusion_weight"])
     print(f"exporting the stroke reader from {source.run_dir} (calibrated with {digits}, fusion weight "
           f"{weight:g})", flush=True)
-    try:
-        model = keras.models.load_model(source.keras_path)
-    except Exception as e:  # noqa: BLE001 - Keras reports a corrupt file as "File not found" or worse
-        lines = str(e).strip().splitlines()
-        raise ValueError(f"{source.keras_path}: cannot load the Keras model ({type(e).__name__}"
-                         f"{': ' + lines[0][:200] if lines else ''})") from None
+    model = readers.load_keras(source.keras_path)
     check_keras(model, source.keras_path)
     proto = keras_to_onnx(model, opset)
-    set_metadata(proto, {
-        "model_name": model.name,
+    readers.set_reader_metadata(proto, model, source.run_dir, trained_on(), {
         "labels": LABELS,
         "fusion_weight": weight,
         "sure_threshold": float(results["sure_threshold"]),
@@ -356,14 +276,8 @@ def export_trajectory(run: str, out: Path, opset: int, force: bool = False, prog
         "fused_score": round(float(results["fused_score"]), 6),
         "image_score": round(float(results["image_score"]), 6),
         **{key: results[key] for key in COPIED if key in results},
-        "params": int(model.count_params()),
-        "trained_on": trained_on(),
-        "run_id": source.run_dir.name,
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "keras_version": keras.__version__,
-        "tf2onnx_version": tf2onnx.__version__,
     })
-    check(proto)
+    readers.check_contract(proto, CONTRACT)
     blob = proto.SerializeToString()
 
     print(f"parity check on {len(x)} validation digits, alone and fused with the digit model's answers ...",
