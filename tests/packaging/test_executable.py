@@ -29,6 +29,8 @@ def test_self_test(exe):
     proc = subprocess.run([str(exe), "--self-test"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("self-test: ok")
+    # The stroke reader is bundled, paired with the digit model, and ran its load-time probe batch.
+    assert "with the stroke reader" in proc.stdout
 
 
 def test_predict_generated_png(exe, tmp_path):
