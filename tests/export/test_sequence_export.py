@@ -93,6 +93,17 @@ def test_contract_names_and_shapes(exported):
     assert all(r["max_abs_diff"] <= MAX_ABS_DIFF and r["decode_mismatches"] == 0 for r in parity["widths"].values())
 
 
+def test_contract_check_refuses_other_dims(exported):
+    from export.readers import check_contract
+    from export.sequence import CONTRACT
+
+    proto = onnx.load(str(exported[0]))
+    check_contract(proto, CONTRACT)
+    proto.graph.input[0].type.tensor_type.shape.dim[2].dim_param = "w"  # onnx.checker accepts it, the app would not
+    with pytest.raises(ValueError, match=r"breaks the I/O contract: strip\['batch', 28, 'w', 1\]"):
+        check_contract(proto, CONTRACT)
+
+
 def test_any_batch_and_width_gives_keras_probabilities(exported, seq_run):
     import keras
 

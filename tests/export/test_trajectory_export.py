@@ -134,6 +134,17 @@ def test_installed_file_loads_in_the_app_and_matches_keras(exported, traj_run):
     assert parity["argmax_mismatches"] == parity["fused_argmax_mismatches"] == 0
 
 
+def test_contract_check_refuses_other_dims(exported):
+    from export.readers import check_contract
+    from export.trajectory import CONTRACT
+
+    proto = onnx.load(str(exported[0]))
+    check_contract(proto, CONTRACT)
+    proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "n"  # onnx.checker accepts it, the app would not
+    with pytest.raises(ValueError, match=rf"breaks the I/O contract: trajectory\['n', {POINTS}, {CHANNELS}\]"):
+        check_contract(proto, CONTRACT)
+
+
 def test_metadata(exported, traj_run):
     from training.pen_data import PEN_TERMS
 
