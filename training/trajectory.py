@@ -35,8 +35,7 @@ class TrajectoryConfig:
     val_letters: int = 2000       # held-out writers' letters in the calibration
     epochs: int = 16              # about 20 s each on 2 cores
     batch_size: int = 128
-    learning_rate: float = 2e-3   # Adam peak; an epoch of warm-up, then cosine decay to 0
-    patience: int = 4             # epochs without a lower validation loss before stopping (best kept)
+    learning_rate: float = 2e-3   # Adam peak; an epoch of warm-up, then cosine decay to 0 (every epoch runs)
     seed: int = 42
     pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
     digits: str = str(DEFAULT_DIGITS)  # the digit model the stroke reader is fused with
@@ -204,9 +203,12 @@ def fit(cfg, x_train, y_train, x_val, y_val):
             print(f"  epoch {epoch + 1}/{cfg.epochs}: loss {logs['loss']:.4f}, held-out accuracy "
                   f"{logs['val_accuracy']:.2%}, loss {logs['val_loss']:.4f}", flush=True)
 
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
+    # Every epoch of the schedule runs, and the one with the lowest validation loss is kept: with the learning
+    # rate still high the loss jumps about, and stopping after a few epochs without a new low (tried: 4) kept
+    # an early, lucky epoch of an undertrained model (runs stopped at epoch 6 and 8 of 16).
+    keep_best = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.epochs, restore_best_weights=True)
     began = time.perf_counter()
-    history = model.fit(data, epochs=cfg.epochs, validation_data=(x_val, y_val), callbacks=[Progress(), stop],
+    history = model.fit(data, epochs=cfg.epochs, validation_data=(x_val, y_val), callbacks=[Progress(), keep_best],
                         verbose=0)
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, time.perf_counter() - began
 
