@@ -56,10 +56,11 @@ def occlusion(predictor, image, patch=PATCH, stride=STRIDE):
     return probabilities[0], np.where(on_ink, total / np.maximum(cover, 1), 0.0)
 
 
-def explain(predictor, image):
-    """Why the predictor reads `image` (28x28x1) as it does, and why not as its runner-up."""
+def explain(predictor, image, classes=None):
+    """Why the predictor reads `image` (28x28x1) as it does, and why not as its runner-up; or, given
+    `classes` (chosen, runner-up), what in the image speaks for and against those two."""
     probabilities, maps = occlusion(predictor, image)
-    chosen, runner_up = (int(k) for k in np.argsort(probabilities)[::-1][:2])
+    chosen, runner_up = classes or (int(k) for k in np.argsort(probabilities)[::-1][:2])
     return Why(chosen, runner_up, maps[chosen], maps[runner_up])
 
 
@@ -125,8 +126,13 @@ def why_view(predictor, guess, pixels=None, zoom=3, gap=6):
     """The why-view of an app.recognize.Guess; `pixels` the canvas raster (None for a picture)."""
     from PIL import Image
 
-    why = explain(predictor, guess.image)
     labels = list(predictor.labels)
+    # The answer shown may be the digit model's fused with the stroke reader's (app.trajectory): explain
+    # that answer and its runner-up, as the image shows them, not the digit model's own top two.
+    classes = None
+    if guess.label in labels and len(guess.probabilities) == len(labels):
+        classes = (labels.index(guess.label), labels.index(guess.runner_up))
+    why = explain(predictor, guess.image, classes)
     ink = guess.image[:, :, 0]
     scale = max(float(np.abs(why.for_chosen).max()), float(np.abs(why.for_runner_up).max()), TINY)
     side = 28 * zoom

@@ -103,3 +103,20 @@ def test_deletion_curve_marked_ink_first_falls_much_faster_than_random(shipped_m
 def test_the_title_never_says_why_not_not_a_digit():
     assert explain._short("7") == "7"
     assert "not not" not in f"why not {explain._short('not a digit')}"
+
+
+def test_the_why_view_explains_the_answer_shown_not_the_digit_models_own(halves):
+    """The window may show the stroke reader's answer fused in (app.trajectory): Why? explains that one."""
+    from app.recognize import Guess
+
+    image = np.zeros((28, 28, 1), np.float32)
+    image[4:24, 4:8] = 1.0  # the digit model alone reads 0, runner-up 1
+    image[8:20, 20:22] = 1.0
+    shown = np.zeros(10, np.float32)
+    shown[[1, 0]] = 0.7, 0.3  # fused with the strokes: 1, runner-up 0
+    guess = Guess("1", 0.7, shown, image, (0, 0, 28, 28), tuple(halves.labels))
+    view = explain.why_view(halves, guess)
+    assert view.title.startswith("Why 1  ·  why not 0")
+    own = explain.explain(halves, image)
+    assert (own.chosen, own.runner_up) == (0, 1)  # the digit model's own top two are the other way round
+    assert (explain.explain(halves, image, (1, 0)).for_chosen == own.for_runner_up).all()
