@@ -281,7 +281,8 @@ class DigitApp:
         if self.about is not None and self.about.window.winfo_exists():
             self.about.window.lift()
             return self.about
-        card = model_card(self.predictor.metadata, app.__version__)
+        strokes = getattr(self.predictor, "trajectory", None)
+        card = model_card(self.predictor.metadata, app.__version__, strokes.metadata if strokes else None)
         px = self.metrics.px
         self.about = AboutBox(self.root, TITLE, card, self.icons[-2], px, wrap=px(360))
         return self.about

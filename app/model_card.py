@@ -16,19 +16,32 @@ FIELDS = (
     ("Trained on (and the data's terms)", ("trained_on",), False),
     ("Trained at", ("trained_at",), False),
 )
+# The stroke reader's (app.trajectory), when the window uses one: what drawn digits get.
+STROKE_FIELDS = (
+    ("Drawn digits, with the stroke reader", ("fused_val_accuracy",), True),
+    ("Drawn digits called sure from", ("sure_threshold",), True),
+)
 MAX_VALUE = 400  # characters of one value shown; metadata is not a place for essays
 
 
-def model_card(metadata, version):
-    """[(title, text), ...] for the fields the metadata has, then the app's version."""
+def model_card(metadata, version, strokes=None):
+    """[(title, text), ...] for the fields the metadata has (and `strokes`, the stroke reader's
+    metadata, when the window uses one), then the app's version."""
+    card = _fields(metadata, FIELDS)
+    if strokes is not None:
+        card += _fields(strokes, STROKE_FIELDS)
+    card.append(("App version", _clean(version)))
+    return card
+
+
+def _fields(metadata, fields):
     card = []
-    for title, keys, is_accuracy in FIELDS:
+    for title, keys, is_accuracy in fields:
         value = next((metadata[k] for k in keys if str(metadata.get(k, "")).strip()), None)
         if value is None:
             continue
         text = _accuracy(value) if is_accuracy else _clean(value)
         card.append((title, text))
-    card.append(("App version", _clean(version)))
     return card
 
 

@@ -700,6 +700,10 @@ def test_model_card_lists_what_the_metadata_has():
     assert card == {"Model": "m\\x1b[2J", "MNIST test accuracy": "99.66%", "App version": "1.2.3"}
     card = dict(model_card({"test_accuracy": "n/a", "pen_val_accuracy": "0.5"}, "1"))
     assert card["MNIST test accuracy"] == "n/a" and card["Real pen digits, held-out writers"] == "50.00%"
+    # With the stroke reader, what drawn digits get comes from its own metadata, after the digit model's.
+    card = model_card({"sure_threshold": "0.95"}, "1", {"fused_val_accuracy": "0.986", "sure_threshold": "0.96"})
+    assert card == [("Called sure from", "95.00%"), ("Drawn digits, with the stroke reader", "98.60%"),
+                    ("Drawn digits called sure from", "96.00%"), ("App version", "1")]
 
 
 def guess(label, confidence, box=(0, 0, 10, 10), classes=10):
