@@ -17,6 +17,7 @@ from export.install import WorseModel
 from export.parity import MAX_ABS_DIFF
 from export.sequence import compare_frames, install_checked, parity_strips
 from tests.conftest import ROOT
+from tests.export.metadata import with_metadata
 
 VAL_ACCURACY = 0.25  # what the fake run's results.json claims
 VAL_WIDTH = 64
@@ -64,18 +65,6 @@ def exported(seq_run, tmp_path_factory):
 def own_run(seq_run, tmp_path):
     """A private copy of the run, for tests that export again (they rewrite its parity.json)."""
     return shutil.copytree(seq_run, tmp_path / "run")
-
-
-def with_metadata(blob, **changes):
-    proto = onnx.load_from_string(blob)
-    meta = {p.key: p.value for p in proto.metadata_props}
-    meta.update({k: json.dumps(v) for k, v in changes.items() if v is not None})
-    for k in [k for k, v in changes.items() if v is None]:
-        meta.pop(k)
-    del proto.metadata_props[:]
-    for k, v in meta.items():
-        proto.metadata_props.add(key=k, value=v)
-    return proto.SerializeToString()
 
 
 def test_contract_names_and_shapes(exported):

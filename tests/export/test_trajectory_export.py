@@ -19,6 +19,7 @@ from export.install import WorseModel
 from export.parity import MAX_ABS_DIFF
 from export.trajectory import LABELS, compare, install_checked
 from tests.conftest import ROOT
+from tests.export.metadata import with_metadata
 
 N_VAL = 40
 RESULTS = {"model": "trajectory_reader", "fusion_weight": 0.7, "sure_threshold": 0.8, "fused_score": 0.9,
@@ -86,18 +87,6 @@ def edit_results(run, **changes):
     for k in [k for k, v in changes.items() if v is None]:
         results.pop(k)
     (run / "results.json").write_text(json.dumps(results))
-
-
-def with_metadata(blob, **changes):
-    proto = onnx.load_from_string(blob)
-    meta = {p.key: p.value for p in proto.metadata_props}
-    meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in changes.items() if v is not None})
-    for k in [k for k, v in changes.items() if v is None]:
-        meta.pop(k)
-    del proto.metadata_props[:]
-    for k, v in meta.items():
-        proto.metadata_props.add(key=k, value=v)
-    return proto.SerializeToString()
 
 
 def onnx_meta(blob):
