@@ -33,7 +33,7 @@ class TrajectoryConfig:
     letters: int = 8000           # training writers' letters ("not a digit"), each seen twice
     synthetic: int = 4000         # synthetic scribbles, dashes and clutter ("not a digit")
     val_letters: int = 2000       # held-out writers' letters in the calibration
-    epochs: int = 16              # about 20 s each on 2 cores
+    epochs: int = 16              # about 20-35 s each on 2 cores; all run, the best is kept
     batch_size: int = 128
     learning_rate: float = 2e-3   # Adam peak; an epoch of warm-up, then cosine decay to 0 (every epoch runs)
     seed: int = 42
@@ -52,7 +52,8 @@ def parse_args(argv) -> TrajectoryConfig:
                     "model on the held-out writers. `python -m export --trajectory` installs it.")
     p.add_argument("--views", type=int, default=d.views, help="renderings per training digit (default %(default)s)")
     p.add_argument("--letters", type=int, default=d.letters, help="training letters (default %(default)s)")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="most epochs (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=d.epochs,
+                   help="epochs of the schedule, all run; the best is kept (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size (default %(default)s)")
     p.add_argument("--learning-rate", type=float, default=d.learning_rate,
                    help="peak learning rate (default %(default)s)")
@@ -111,6 +112,10 @@ def score(probabilities, labels) -> tuple[float, float, float]:
     return acc, rej, (w_pen * acc + w_rej * rej) / (w_pen + w_rej)
 
 
+class BadInput(ValueError):
+    """The digit model to fuse with cannot be used; the message names it."""
+
+
 def train(cfg: TrajectoryConfig) -> Path:
     from app.pen import model_input
     from app.predictor import ModelError, Predictor
@@ -125,7 +130,10 @@ def train(cfg: TrajectoryConfig) -> Path:
     try:
         digit_model = Predictor(cfg.digits)
     except ModelError as e:
-        raise PenDataError(f"{e} (--digits names the digit model to fuse with)") from None
+        raise BadInput(f"{e} (--digits names the digit model to fuse with)") from None
+    if len(digit_model.labels) != NOT_A_DIGIT + 1:
+        raise BadInput(f"{cfg.digits}: the digit model has no \"not a digit\" output; the stroke reader reads the "
+                       f"same {NOT_A_DIGIT + 1} classes (train one with `python -m training`)")
     rng = np.random.default_rng(cfg.seed)
     digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
     letters = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
@@ -236,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.runs import describe_os_error
     try:
         train(cfg)
-    except PenDataError as e:
+    except (PenDataError, BadInput) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

@@ -58,6 +58,16 @@ def test_quick_run_writes_a_complete_run(tmp_path):
     assert (run / "model.keras").is_file() and "held-out digits" in proc.stdout
 
 
+def test_a_digit_model_without_not_a_digit_is_refused_in_one_line(tmp_path):
+    from tests.app.conftest import build_model, constant_head
+
+    ten = build_model(tmp_path / "ten.onnx", constant_head(np.zeros(10)))  # digits only, no "not a digit"
+    proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--quick", "--digits", str(ten),
+                           "--out", str(tmp_path / "runs")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no \"not a digit\" output" in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("args, words", [
     (["--pen", "/nonexistent/unipen"], "pass --pen"),
     (["--digits", "/nonexistent/digits.onnx"], "--digits"),
