@@ -156,3 +156,25 @@ def test_a_reader_of_another_digit_model_is_not_used(pair):
     predictor = Predictor(digits)
     assert predictor.trajectory is None and "not used" in predictor.describe()
     assert recognize.read_drawing(predictor, drawn_bar()).number == "3"
+
+
+def test_odd_drawings_read_with_the_shipped_pair_without_error(shipped_model):
+    """Repeated points, taps, one-pixel strokes, strokes over the edge: the fused read always answers."""
+    predictor = Predictor(shipped_model)
+    assert predictor.trajectory is not None
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        drawing = Drawing(560, 420)
+        for _ in range(int(rng.integers(1, 6))):
+            x, y = rng.uniform(-20, 580), rng.uniform(-20, 440)
+            drawing.begin(x, y, float(rng.choice([4, 28, 60])))
+            for _ in range(int(rng.integers(0, 30))):
+                if rng.random() < 0.3:
+                    drawing.extend(x, y)  # the pen resting: the same point again
+                else:
+                    x, y = x + rng.normal(0, 15), y + rng.normal(0, 15)
+                    drawing.extend(x, y)
+        reading = recognize.read_drawing(predictor, drawing)
+        for g in (g for g in reading.guesses if g.label != recognize.DECIMAL_POINT):  # a point has no scores
+            assert np.isfinite(g.probabilities).all() and abs(float(g.probabilities.sum()) - 1.0) < 1e-4
+            assert 0.0 <= g.confidence <= 1.0 + 1e-6 and g.label == g.labels[int(np.argmax(g.probabilities))]
