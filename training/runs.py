@@ -90,6 +90,25 @@ def describe_os_error(e: OSError) -> str:
     return str(e)
 
 
+def exit_status(work, bad_input: tuple) -> int:
+    """Run `work()` as a training command does: 0 done; 2 and one line for `bad_input` errors; 1 and one line
+    when the run cannot be written; 130 when interrupted (no run written)."""
+    import sys
+
+    try:
+        work()
+    except bad_input as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: no run written", file=sys.stderr)
+        return 130
+    return 0
+
+
 def _unlink_quietly(path: Path) -> None:
     try:
         os.unlink(path)

@@ -241,19 +241,8 @@ def save(cfg, model, x_val, y_val, image_p, results) -> Path:
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(sys.argv[1:] if argv is None else argv)
     from training.pen_data import PenDataError
-    from training.runs import describe_os_error
-    try:
-        train(cfg)
-    except (PenDataError, BadInput) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        print(f"error: {describe_os_error(e)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: no run written", file=sys.stderr)
-        return 130
-    return 0
+    from training.runs import exit_status
+    return exit_status(lambda: train(cfg), (PenDataError, BadInput))
 
 
 if __name__ == "__main__":

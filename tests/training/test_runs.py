@@ -31,3 +31,21 @@ def test_write_atomic_replaces_whole_file(tmp_path):
 def test_resolve_run_rejects_incomplete(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a complete training run"):
         resolve_run(tmp_path)
+
+
+def test_exit_status_maps_each_failure_to_its_code_and_one_line(capsys):
+    from training.runs import exit_status
+
+    def raising(e):
+        def work():
+            raise e
+        return work
+
+    assert exit_status(lambda: None, (ValueError,)) == 0
+    assert exit_status(raising(ValueError("bad pen data")), (ValueError,)) == 2
+    assert capsys.readouterr().err == "error: bad pen data\n"
+    assert exit_status(raising(PermissionError(13, "Permission denied", "runs/x")), (ValueError,)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "runs/x" in err and err.count("\n") == 1
+    assert exit_status(raising(KeyboardInterrupt()), (ValueError,)) == 130
+    assert capsys.readouterr().err == "interrupted: no run written\n"
