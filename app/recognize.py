@@ -345,6 +345,16 @@ class _Cache:
             self.items.popitem(last=False)
         return value
 
+    def rows(self, keys, compute):
+        """The rows kept for `keys`, stacked; those missing come from ONE call of `compute(indices)`
+        (rows for those of `keys`) and are kept."""
+        known = [self.get(key) for key in keys]
+        missing = [i for i, row in enumerate(known) if row is None]
+        if missing:
+            for i, row in zip(missing, compute(missing)):
+                known[i] = self.put(keys[i], row)
+        return np.stack(known)
+
 
 # The live window re-reads a drawing every few dozen milliseconds and only the newest stroke's
 # groups change: their model inputs, and each predictor's answers for them, are kept between reads.
@@ -381,13 +391,7 @@ def _answers(predictor, keys, images):
     if answered is None or adapter is not state:
         answered = _Cache(INPUT_CACHE)
         _answered[predictor] = (state, answered)
-    known = [answered.get(key) for key in keys]
-    missing = [i for i, row in enumerate(known) if row is None]
-    if missing:
-        fresh = _run(predictor, [images[i] for i in missing])
-        for i, row in zip(missing, fresh):
-            known[i] = answered.put(keys[i], row)
-    return np.stack(known)
+    return answered.rows(keys, lambda missing: _run(predictor, [images[i] for i in missing]))
 
 
 _paths = weakref.WeakKeyDictionary()  # stroke reader -> _Cache of its answers by _stroke_key
@@ -400,12 +404,7 @@ def _path_answers(reader, keys, groups):
         answered = _paths.setdefault(reader, _Cache(INPUT_CACHE))
     except TypeError:  # a reader that cannot be weakly referenced: nothing kept
         return reader.predict(groups)
-    known = [answered.get(key) for key in keys]
-    missing = [i for i, row in enumerate(known) if row is None]
-    if missing:
-        for i, row in zip(missing, reader.predict([groups[i] for i in missing])):
-            known[i] = answered.put(keys[i], row)
-    return np.stack(known)
+    return answered.rows(keys, lambda missing: reader.predict([groups[i] for i in missing]))
 
 
 def _side(box):

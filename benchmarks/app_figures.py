@@ -1,7 +1,6 @@
 """Figures about what users feel: canvas-to-answer latency, robustness to real drawing, memory, the executable."""
 from __future__ import annotations
 
-import copy
 import itertools
 import os
 import shutil
@@ -102,6 +101,7 @@ def canvas_latency(ctx) -> list[Row]:
     from app import gui
     from app.predictor import Predictor
     from app.recognize import read_drawing
+    from benchmarks.pen_figures import without_strokes
 
     predictor = Predictor(ctx.model, threads=1)
     one_image = ctx.x_test[:1]
@@ -125,10 +125,9 @@ def canvas_latency(ctx) -> list[Row]:
                             f"<= {GOAL_READ_VS_INFERENCE}x" if goal else "", cmd,
                             f"ratio of two p50s, {ctx.repeats} runs each",
                             ratio <= GOAL_READ_VS_INFERENCE if goal else None))
-            if goal and predictor.trajectory is not None:
+            alone = without_strokes(predictor) if goal else None
+            if alone is not None:
                 # What the stroke reader (app.trajectory) costs: the same reads by the digit model alone.
-                alone = copy.copy(predictor)
-                alone.trajectory = None
                 ms = reads_ms(alone, drawing, ctx.repeats, new)
                 rows.append(Row(f"... {label}, {when.split(':')[0]}, the digit model alone (no stroke reader)",
                                 f"{p50_p95(ms)}; {float(np.median(ms) / np.median(inference)):.1f}x", "", cmd,

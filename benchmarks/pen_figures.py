@@ -73,15 +73,23 @@ def _digit_of(reading) -> str:
     return reading.number if len(reading.guesses) == 1 else reading.number or "-"
 
 
+def without_strokes(predictor):
+    """The predictor reading drawings by the digit model alone, or None when it has no stroke reader
+    (app.trajectory) to leave out."""
+    if getattr(predictor, "trajectory", None) is None:
+        return None
+    alone = copy.copy(predictor)  # the same sessions; only the stroke reader is left out
+    alone.trajectory = None
+    return alone
+
+
 def single_digits(predictor, digits, rng, size, brush_range):
     """(rows, per-sample records) for single digits through the window, the picture path and photos."""
     from app.recognize import read, read_drawing
 
     records, alone = [], []
     # The same drawings read by the digit model alone, when a stroke reader is fused with it (app.trajectory).
-    image_only = copy.copy(predictor) if getattr(predictor, "trajectory", None) is not None else None
-    if image_only is not None:
-        image_only.trajectory = None
+    image_only = without_strokes(predictor)
     for sample in digits:
         box, brush = random_box(rng, size, brush_range)
         drawing = draw(sample.strokes, box, brush, size)

@@ -21,7 +21,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.trajectory import TRAJECTORY_FILE
 from training.data import DataError
 from training.runs import describe_os_error
 
@@ -162,6 +161,7 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
         print(f"warning: {done.note}; replacing it", file=sys.stderr, flush=True)
     was = f", was {done.previous_accuracy:.2%}" if done.previous_accuracy is not None else ""
     print(f"installed {out} ({len(blob) / 1024:.0f} KB, test accuracy {done.candidate_accuracy:.2%}{was})", flush=True)
+    from app.trajectory import TRAJECTORY_FILE
     if (out.parent / TRAJECTORY_FILE).is_file():
         # The stroke reader's fusion was calibrated with the digit model it replaced.
         print(f"warning: {out.parent / TRAJECTORY_FILE} belongs to the digit model this one replaced: the window "

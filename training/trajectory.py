@@ -217,7 +217,7 @@ def fit(cfg, x_train, y_train, x_val, y_val):
     keep_best = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.epochs, restore_best_weights=True)
     began = time.perf_counter()
     history = model.fit(data, epochs=cfg.epochs, validation_data=(x_val, y_val), callbacks=[Progress(), keep_best],
-                        verbose=0)
+                        shuffle=False, verbose=0)  # the dataset shuffles itself (Keras would warn otherwise)
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, time.perf_counter() - began
 
 
