@@ -23,7 +23,7 @@ from pathlib import Path
 class SequenceConfig:
     rows: int = 160_000           # training rows rendered once (3 minutes on 2 cores, 3.4 GB)
     val_rows: int = 2000          # rows of held-out writers' digits
-    epochs: int = 6               # over the same rows; 4-6 minutes each on 2 cores
+    epochs: int = 8               # over the same rows; 5-9 minutes each on 2 cores
     batch_size: int = 64
     learning_rate: float = 2e-3   # Adam peak; half an epoch of warm-up, then cosine decay to 0
     mnist_share: float = 0.3      # rows of MNIST digits; the rest are one pen writer's digits
