@@ -62,6 +62,34 @@ def test_better_or_equal_model_replaces(tmp_path, tiny, test_set):
     install(tiny["templates"], out, *test_set)  # the same accuracy again: a re-export is allowed
 
 
+def scored(where, name, score, sets=("mnist_val_accuracy", "pen_val_accuracy", "reject_val_accuracy")):
+    """The templates model with a validation score over `sets` in its metadata (MNIST accuracy unchanged)."""
+    metadata = {"val_accuracy": str(score), **{k: "0.9" for k in sets}}
+    return build_model(where / f"{name}.onnx", template_head(sample_templates()), metadata=metadata).read_bytes()
+
+
+def test_lower_validation_score_refused_though_mnist_is_equal(tmp_path, test_set):
+    # The shipped model was chosen for real handwriting: a model no worse on MNIST but worse on the
+    # held-out writers (the selection score) must not replace it.
+    out = tmp_path / "digits.onnx"
+    out.write_bytes(scored(tmp_path, "installed", 0.977))
+    worse = scored(tmp_path, "candidate", 0.976)
+    with pytest.raises(WorseModel, match=r"validation score 97.60% is below the installed model's 97.70%.*--force"):
+        install(worse, out, *test_set)
+    assert out.read_bytes() != worse
+    install(scored(tmp_path, "better", 0.978), out, *test_set)  # a higher score goes in
+    install(worse, out, *test_set, force=True)
+    assert out.read_bytes() == worse
+
+
+def test_validation_scores_over_other_sets_do_not_compare(tmp_path, test_set):
+    out = tmp_path / "digits.onnx"
+    out.write_bytes(scored(tmp_path, "installed", 0.977))
+    mnist_only = scored(tmp_path, "candidate", 0.95, sets=("mnist_val_accuracy",))
+    install(mnist_only, out, *test_set)  # another score's sets: MNIST alone decides, as it is equal
+    assert out.read_bytes() == mnist_only
+
+
 def test_not_a_digit_counts_as_wrong(tiny, test_set):
     assert onnx_accuracy(tiny["rejects"], *test_set) == 0.0
     assert onnx_accuracy(tiny["always3"], *test_set) == pytest.approx(float((test_set[1] == 3).mean()))
