@@ -76,8 +76,9 @@ def sequence_reader() -> keras.Model:
     2 columns, over CTC's blank, the ten digits and "not a digit". Not in MODELS: it reads rows of
     digits, not one digit. About 280k weights (1.1 MB), small beside the executable's 45 MB budget.
     The 7-row convolution sees a column's whole height; the residual dilated 1-D ones (1, 2, 4, 8)
-    about two digits either side, which is what counting touching digits needs; a frame per 2
-    columns leaves room for the blank that parts two touching 1s."""
+    about two digits either side (against one for the 113k-weight network before it, which held-out
+    rows read 82.8 % exactly against 85.5 %); a frame per 2 columns leaves room for the blank that
+    parts two touching 1s."""
     from app.strip import CLASSES, HEIGHT, INPUT_NAME
 
     inputs = keras.Input((HEIGHT, None, 1), name=INPUT_NAME)
