@@ -139,32 +139,35 @@ def may_cut(piece):
 
 def may_touch(piece):
     """Whether a piece too narrow to cut may still hold touching digits (a 1 beside another digit):
-    not known to be one digit, not flat, as tall as its line, at least NARROW_PAIR of it wide."""
-    height, line, _, flat = _geometry(piece)
-    return (height > 0 and not flat and height >= LOW * line
-            and piece.ink.shape[1] >= NARROW_PAIR * max(line, height))
+    not known to be one digit, as tall as its line, at least NARROW_PAIR of it wide, not flat."""
+    height, line, _ = _geometry(piece)
+    return (height > 0 and height >= LOW * line and piece.ink.shape[1] >= NARROW_PAIR * max(line, height)
+            and not _flat(piece.ink > INK_THRESHOLD, height))
 
 
 def _geometry(piece):
-    """(ink height, digit height, whether the piece may be cut, whether it is flat: a stroke, only a
-    few pen widths tall) of a piece."""
+    """(ink height, digit height, whether the piece may be cut) of a piece."""
     mask = piece.ink > INK_THRESHOLD
     rows = np.flatnonzero(mask.any(axis=1))
     if len(rows) == 0 or piece.whole:
-        return 0, 0.0, False, False
+        return 0, 0.0, False
     height = int(rows[-1] + 1 - rows[0])
     line = float(piece.digit_height) or float(height)
     w = piece.ink.shape[1]
     # Judged against the line's digits: a flat mark (a bar, a dash: low for the line, or only a
     # few pen widths tall) is no row of digits, nor is a piece many digit heights wide.
-    flat = height < FLAT * _stroke_width(mask)
     cut = SPLIT_RATIO * max(line, height) <= w <= MAX_DIGITS * line and height >= LOW * line
-    return height, line, cut and not flat, flat
+    return height, line, cut and not _flat(mask, height)
+
+
+def _flat(mask, height):
+    """Whether ink `height` rows tall is a stroke (a bar, a dash) rather than digits: under FLAT pen widths."""
+    return height < FLAT * _stroke_width(mask)
 
 
 def _most_candidates(piece):
     """An upper bound on the model inputs _plan makes for `piece` (cheap: no planning)."""
-    _, line, cut, _ = _geometry(piece)
+    _, line, cut = _geometry(piece)
     if not cut:
         return 1
     return (_cut_limit(piece.ink.shape[1], line) * LINES + 1) * MAX_SPAN * LINES + 1
@@ -176,7 +179,7 @@ def _cut_limit(width, line):
 
 def _plan(piece):
     ink = piece.ink
-    height, line, cut, _ = _geometry(piece)
+    height, line, cut = _geometry(piece)
     if not cut:
         return _whole(ink)
     h, w = ink.shape
