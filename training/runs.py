@@ -51,6 +51,20 @@ def finish_run(partial: Path) -> Path:
     return final
 
 
+def save_reader_run(out: Path, model, results: dict, val_file: str, **val_arrays) -> Path:
+    """Write a reader's run (training.sequence, training.trajectory) as one: `model.keras`, its held-out
+    arrays in `val_file` (what the export's parity check reads) and `results.json`; returns the final path."""
+    import json
+
+    import numpy as np
+
+    run = new_run_dir(out)
+    model.save(run / "model.keras")
+    np.savez_compressed(run / val_file, **val_arrays)
+    write_atomic(run / "results.json", json.dumps(results, indent=2))
+    return finish_run(run)
+
+
 def resolve_run(path: str | os.PathLike) -> Path:
     """A complete run directory from its path or a `latest` link; FileNotFoundError says what is wrong."""
     run = Path(path).resolve()

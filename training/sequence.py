@@ -12,7 +12,6 @@ Exit status: 0 trained; 2 bad input (no MNIST, unreadable pen data); 1 the run c
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -91,7 +90,7 @@ def train(cfg: SequenceConfig) -> Path:
     from training.data import load_mnist
     from training.models import sequence_reader
     from training.pen_data import PenDataError, pen_dir
-    from training.runs import finish_run, new_run_dir, write_atomic
+    from training.runs import save_reader_run
     from training.sequences import load_pen, make_rows, make_rows_parallel
 
     started = time.perf_counter()
@@ -148,11 +147,9 @@ def train(cfg: SequenceConfig) -> Path:
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "config": asdict(cfg),
     }
-    run = new_run_dir(Path(cfg.out))
-    model.save(run / "model.keras")
-    np.savez_compressed(run / "val_rows.npz", x=val_rows.x, text=np.array(val_rows.text))  # parity, the sure line
-    write_atomic(run / "results.json", json.dumps(results, indent=2))
-    final = finish_run(run)
+    # The validation strips serve the export's parity check and its sure line.
+    final = save_reader_run(Path(cfg.out), model, results, "val_rows.npz", x=val_rows.x,
+                            text=np.array(val_rows.text))
     print(f"held-out rows read exactly: {results['val_row_accuracy']:.2%} ({len(val_rows.text)} rows of "
           f"{len(val_writers)} writers); {seconds / 60:.1f} min training -> {final}", flush=True)
     return final

@@ -15,7 +15,6 @@ Exit status: 0 trained; 2 bad input (no pen data, no digit model); 1 the run cou
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -222,13 +221,9 @@ def fit(cfg, x_train, y_train, x_val, y_val):
 
 
 def save(cfg, model, x_val, y_val, image_p, results) -> Path:
-    from training.runs import finish_run, new_run_dir, write_atomic
+    from training.runs import save_reader_run
 
-    run = new_run_dir(Path(cfg.out))
-    model.save(run / "model.keras")
-    np.savez_compressed(run / "val.npz", x=x_val, y=y_val, image=image_p)  # the export's parity check
-    write_atomic(run / "results.json", json.dumps(results, indent=2))
-    final = finish_run(run)
+    final = save_reader_run(Path(cfg.out), model, results, "val.npz", x=x_val, y=y_val, image=image_p)
     print(f"held-out digits: stroke reader {results['stroke_val_accuracy']:.2%}, digit model "
           f"{results['image_val_accuracy']:.2%}, both {results['fused_val_accuracy']:.2%} (weight "
           f"{results['fusion_weight']:g}, sure from {results['sure_threshold']:.1%}: "
