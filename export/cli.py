@@ -8,9 +8,10 @@ beside the digit model it was calibrated with, proven equal alone and fused on t
 installed as app/models/trajectory.onnx.
 
 Exit status: 0 installed; 2 bad input (no such run, unknown model, bad data, bad results.json); 3 parity failed;
-4 not installed because the installed model is more accurate, or (--trajectory) the stroke reader would
-make the window read worse than the digit model alone (--force overrides); 1 the file could not be
-written; 130 interrupted (the message says whether the new model was already in place).
+4 not installed because the installed model is more accurate (on MNIST's test set, or on validation), or
+(--trajectory) the stroke reader would make the window read worse than the digit model alone (--force
+overrides); 1 the file could not be written; 130 interrupted (the message says whether the new model was
+already in place).
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def parse_args(argv):
                         "if test accuracy drops by at most 0.1 point (else the float model, with a warning)")
     p.add_argument("--force", action="store_true",
                    help="install even if the model already at --out is more accurate on the MNIST test set "
+                        "or scores higher on validation "
                         "(with --sequence: reads more held-out rows exactly; with --trajectory: its fused answers "
                         "score higher, or the new ones score below the digit model alone)")
     a = p.parse_args(argv)
