@@ -16,11 +16,13 @@ def stamp_segment(pixels, p0, p1, width):
 
     Returns the changed box (x0, y0, x1, y1), ends exclusive, or None if off the raster.
     Coverage is 1 inside the capsule and falls off linearly over one pixel at its
-    edge; overlapping ink keeps the brighter value, so joints are seamless.
+    edge; overlapping ink keeps the brighter value, so joints are seamless. Pixels are
+    worked out in float32 whatever the points' type (app.pen.stamp_strokes does the same).
     """
     h, w = pixels.shape
     r = max(width, 1.0) / 2.0
-    (ax, ay), (bx, by) = p0, p1
+    # Python floats: numpy keeps the float32 pixel arithmetic (a float64 point would make it float64).
+    (ax, ay), (bx, by) = (float(v) for v in p0), (float(v) for v in p1)
     x0 = max(int(np.floor(min(ax, bx) - r - 1)), 0)
     y0 = max(int(np.floor(min(ay, by) - r - 1)), 0)
     x1 = min(int(np.ceil(max(ax, bx) + r + 2)), w)

@@ -21,7 +21,7 @@ MAX_COORD = 1e6  # tablets and canvases stay far below; beyond it is a corrupt r
 NORM_SIDE = 80.0  # longer side of a digit's strokes when normalised, in raster pixels
 NORM_WIDTH = 0.125  # stroke width as a share of NORM_SIDE: MNIST's ~2.5 px in its 20-px box
 NORM_MARGIN = 8  # empty pixels around the normalised ink, so the pen's round caps fit
-BATCH_PIXELS = 1 << 18  # pixels worked out at once when stamping (a few MB of float64)
+BATCH_PIXELS = 1 << 18  # pixels worked out at once when stamping (a few MB of float32)
 
 
 class BadStrokes(ValueError):
@@ -140,14 +140,20 @@ def stamp_strokes(pixels, strokes, width):
 
 def _coverage(a, b, xs, ys, r):
     """uint8 (m, rows, columns) ink of segments a -> b at pixel columns `xs` and rows `ys`:
-    app.drawing.stamp_segment's arithmetic, in float64 as it computes for float64 points."""
-    ax, ay = a[:, 0, None, None], a[:, 1, None, None]
-    px, py = xs[:, None, :] - ax, ys[:, :, None] - ay
-    dx, dy = b[:, 0, None, None] - ax, b[:, 1, None, None] - ay
-    length2 = dx * dx + dy * dy
+    app.drawing.stamp_segment's arithmetic, step for step, so the same float32 roundings. float32
+    halves the work of float64, the bulk of a live read's rasterising."""
+    f32 = np.float32
+    ax, ay = a[:, 0, None, None].astype(f32), a[:, 1, None, None].astype(f32)
+    px, py = xs[:, None, :].astype(f32) - ax, ys[:, :, None].astype(f32) - ay
+    # stamp_segment works out the direction and its squared length in double precision; numpy then
+    # rounds each to float32 where it meets the float32 pixels.
+    d = (b - a).astype(np.float64)
+    dx, dy = d[:, 0, None, None], d[:, 1, None, None]
+    length2 = (dx * dx + dy * dy).astype(f32)
+    dx, dy = dx.astype(f32), dy.astype(f32)
     # A dot (no length): t = 0 exactly, so the distance is to its point, as stamp_segment's.
     t = px * dx + py * dy
-    t /= np.where(length2 > 0, length2, 1.0)
+    t /= np.where(length2 > 0, length2, f32(1.0))
     np.clip(t, 0.0, 1.0, out=t)
     ex = px - t * dx
     ey = t
@@ -157,10 +163,10 @@ def _coverage(a, b, xs, ys, r):
     ey *= ey
     ex += ey
     dist = np.sqrt(ex, out=ex)
-    cover = np.subtract(r + 0.5, dist, out=dist)
+    cover = np.subtract(f32(r + 0.5), dist, out=dist)
     np.clip(cover, 0.0, 1.0, out=cover)
-    cover *= 255.0
-    cover += 0.5
+    cover *= f32(255.0)
+    cover += f32(0.5)
     return cover.astype(np.uint8)
 
 
