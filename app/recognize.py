@@ -150,9 +150,13 @@ def read_drawing(predictor, drawing):
         for k, members, key in zip(todo, groups, keys):
             images[k] = _stroke_input(strokes, members, key)
         probabilities[todo] = _answers(predictor, keys, [images[k] for k in todo])
-        if reader is not None:
-            paths = _path_answers(reader, keys, [[strokes[i].points for i in members] for members in groups])
-            probabilities[todo] = trajectory.fuse(probabilities[todo], paths, reader.weight)
+        # The stroke reader reads only the groups whose answer it could still change.
+        ask = [] if reader is None else np.flatnonzero(~trajectory.settled(probabilities[todo], reader.weight))
+        if len(ask):
+            rows = [todo[j] for j in ask]
+            paths = _path_answers(reader, [keys[j] for j in ask],
+                                  [[strokes[i].points for i in groups[j]] for j in ask])
+            probabilities[rows] = trajectory.fuse(probabilities[rows], paths, reader.weight)
         scores[todo] = _digit_scores(predictor, probabilities[todo])
         todo = [k for k in pen_strokes.worth_scoring(plan, scores) if k not in images]
     runs = pen_strokes.choose(plan, scores)

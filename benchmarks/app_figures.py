@@ -1,6 +1,7 @@
 """Figures about what users feel: canvas-to-answer latency, robustness to real drawing, memory, the executable."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -71,6 +72,20 @@ def drawn(digits, canvas_size=None, brush=None):
 _SHIFTS = itertools.count(1)
 
 
+@contextlib.contextmanager
+def always_asking():
+    """The window's read with the stroke reader asked about every group, even those whose answer it
+    could not change (app.trajectory.settled): what a read costs when the newest digit needs it."""
+    from app import trajectory
+
+    settled = trajectory.settled
+    trajectory.settled = lambda probabilities, weight: np.zeros(len(probabilities), bool)
+    try:
+        yield
+    finally:
+        trajectory.settled = settled
+
+
 def reads_ms(predictor, drawing, repeats: int, new_strokes: int) -> np.ndarray:
     """Times of read_drawing when the last `new_strokes` strokes are new to the reader.
 
@@ -127,9 +142,16 @@ def canvas_latency(ctx) -> list[Row]:
                             ratio <= GOAL_READ_VS_INFERENCE if goal else None))
             alone = without_strokes(predictor) if goal else None
             if alone is not None:
-                # What the stroke reader (app.trajectory) costs: the same reads by the digit model alone.
+                # What the stroke reader (app.trajectory) costs: the same reads by the digit model alone,
+                # and by both when the newest digit is one the stroke reader must be asked about.
                 ms = reads_ms(alone, drawing, ctx.repeats, new)
                 rows.append(Row(f"... {label}, {when.split(':')[0]}, the digit model alone (no stroke reader)",
+                                f"{p50_p95(ms)}; {float(np.median(ms) / np.median(inference)):.1f}x", "", cmd,
+                                basis))
+                with always_asking():
+                    ms = reads_ms(predictor, drawing, ctx.repeats, new)
+                rows.append(Row(f"... {label}, {when.split(':')[0]}, the stroke reader asked about every digit (as "
+                                "for the digits it could change; the pen section says how many are not)",
                                 f"{p50_p95(ms)}; {float(np.median(ms) / np.median(inference)):.1f}x", "", cmd,
                                 basis))
     # An opened picture takes the other door: app.recognize.read on its pixels.

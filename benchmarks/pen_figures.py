@@ -83,6 +83,15 @@ def without_strokes(predictor):
     return alone
 
 
+def _settled(predictor, reading) -> bool:
+    """Whether the window read this one-group drawing without its stroke reader: the digit model's
+    answer (`reading`, read without it) was one no stroke reader could change."""
+    from app.trajectory import settled
+
+    return len(reading.guesses) == 1 and bool(
+        settled(reading.guesses[0].probabilities[None], predictor.trajectory.weight)[0])
+
+
 def single_digits(predictor, digits, rng, size, brush_range):
     """(rows, per-sample records) for single digits through the window, the picture path and photos."""
     from app.recognize import read, read_drawing
@@ -96,7 +105,7 @@ def single_digits(predictor, digits, rng, size, brush_range):
         window = read_drawing(predictor, drawing)
         if image_only is not None:
             reading = read_drawing(image_only, drawing)
-            alone.append((reading.number == sample.label, _is_sure_digit(reading)))
+            alone.append((reading.number == sample.label, _is_sure_digit(reading), _settled(predictor, reading)))
         picture = read(predictor, drawing.pixels.copy())
         paper = read(predictor, photo(drawing.pixels, rng))
         records.append((sample, brush, box, window, picture, paper, drawing.pixels))
@@ -118,10 +127,13 @@ def single_digits(predictor, digits, rng, size, brush_range):
                             "≥ 99.5 %", CMD, SINGLE, bool(sure_right >= 0.995)))
             rows.append(by_writer_row(f"pen digits, {name}", [r[0].writer for r in records], right))
             if alone:
-                was_right, was_sure = np.array(alone).T
+                was_right, was_sure, settled = np.array(alone).T
                 rows.append(Row(f"pen digits, {name}, the digit model alone (no stroke reader): accuracy / "
                                 "called sure", f"{was_right.mean():.2%} / {was_sure.mean():.2%}", "", CMD, SINGLE,
                                 None))
+                rows.append(Row(f"pen digits, {name}: read without asking the stroke reader (app.trajectory."
+                                "settled: it could not change the answer)", f"{settled.mean():.2%}", "", CMD,
+                                SINGLE, None))
     return rows, records
 
 

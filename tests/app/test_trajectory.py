@@ -58,6 +58,37 @@ def test_fuse_multiplies_and_renormalises():
     assert np.allclose(trajectory.fuse(image, strokes, 1e-9), image, atol=1e-6)
 
 
+def worst_strokes(image):
+    """For each row, the stroke answer most against the digit model's top answer: all on its runner-up."""
+    order = np.argsort(image, axis=1)
+    strokes = np.full(image.shape, trajectory.FLOOR)
+    strokes[np.arange(len(image)), order[:, -2]] = 1.0
+    return strokes
+
+
+@pytest.mark.parametrize("weight", [0.1, 0.4, 0.7])
+def test_a_settled_answer_survives_any_stroke_answer_and_an_unsettled_one_need_not(weight):
+    rng = np.random.default_rng(5)
+    # Top-two log-odds gaps on both sides of the bound, weight * log(1 / FLOOR), and below log(1 / FLOOR).
+    bound = weight * -np.log(trajectory.FLOOR)
+    gaps = rng.uniform(0, min(2 * bound, -np.log(trajectory.FLOOR)), 4000)
+    logits = rng.normal(0, 3, (4000, 11)) - 200.0
+    top, second = rng.integers(0, 11, 4000), rng.integers(0, 10, 4000)
+    second = np.where(second >= top, second + 1, second)
+    rows = np.arange(4000)
+    logits[rows, second] = 0.0
+    logits[rows, top] = gaps
+    image = np.exp(logits - logits.max(axis=1, keepdims=True))
+    image /= image.sum(axis=1, keepdims=True)
+    settled = trajectory.settled(image, weight)
+    assert 0.1 < settled.mean() < 0.9
+    flipped = trajectory.fuse(image, worst_strokes(image), weight).argmax(1) != image.argmax(1)
+    assert not flipped[settled].any()
+    # Not loose: an answer just short of the bound is overturned by the worst stroke answer.
+    near = ~settled & (gaps > bound - 0.5)
+    assert near.any() and flipped[near].all()
+
+
 # -- the file beside the digit model ------------------------------------------------
 
 
@@ -148,6 +179,27 @@ def test_the_window_reads_with_both_readers(pair):
     assert reading.number == "5" and reading.guesses[0].threshold == 0.7
     # Pictures have no strokes: the digit model alone reads them.
     assert recognize.read(both, drawn_bar().pixels).number == "3"
+
+
+def test_the_window_asks_the_stroke_reader_only_where_it_could_change_the_answer(tmp_path, monkeypatch):
+    asked = []
+
+    def read_with(digit_margin):
+        folder = tmp_path / str(digit_margin)
+        folder.mkdir()
+        digits = build_model(folder / "digits.onnx", constant_head(leaning(3, 5, digit_margin)), width=11,
+                             metadata={"labels": json.dumps(LABELS), "sure_threshold": "0.9"})
+        stroke_model(folder / trajectory.TRAJECTORY_FILE, leaning(5, 3, 40.0),
+                     {"digit_model_sha256": trajectory.file_digest(digits), "fusion_weight": "0.5"})
+        predictor = Predictor(digits)
+        predict = predictor.trajectory.predict
+        monkeypatch.setattr(predictor.trajectory, "predict", lambda groups: asked.append(len(groups)) or predict(groups))
+        return recognize.read_drawing(predictor, drawn_bar()).number
+
+    # Weight 0.5: the stroke reader moves the log-odds by at most 0.5 * log(1e12), about 13.8.
+    assert read_with(14.0) == "3" and asked == []
+    # Short of that it is asked; sure of 5 by 40, it turns the digit model's 3 (by 13) into a 5.
+    assert read_with(13.0) == "5" and asked == [1]
 
 
 def test_a_reader_of_another_digit_model_is_not_used(pair):
