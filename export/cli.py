@@ -49,7 +49,7 @@ def parse_args(argv):
                    "(default app/models/digits.onnx; app/models/numbers.onnx with --sequence, "
                    "app/models/trajectory.onnx with --trajectory)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default %(default)s; tf2onnx supports up to 18)")
-    p.add_argument("--data", help="MNIST for the parity check (default: $MNIST_DIR, else the Keras download)")
+    p.add_argument("--data", help="MNIST for the parity check (default: $MNIST_DIR, else ../shared/data/mnist, else the Keras download)")
     p.add_argument("--quantize", action="store_true",
                    help="also quantize to int8 (static, calibrated on training images) and install that instead "
                         "if test accuracy drops by at most 0.1 point (else the float model, with a warning)")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import platform
 import sys
 import time
@@ -11,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from training.config import SELECTION_WEIGHTS, TrainConfig
-from training.data import DataError, load_mnist, make_splits
+from training.data import DataError, load_mnist, make_splits, mnist_source
 from training.pen_data import PenDataError
 
 DEFAULTS = TrainConfig()
@@ -33,7 +32,7 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="random seed (default %(default)s)")
     p.add_argument("--data", default=None,
                    help="MNIST as a directory of the four IDX files (.gz or not) or a Keras mnist.npz "
-                        "(default: $MNIST_DIR, else the Keras download)")
+                        "(default: $MNIST_DIR, else ../shared/data/mnist, else the Keras download)")
     p.add_argument("--pen", default=None,
                    help="real pen strokes (a directory with digits.jsonl.gz and letters.jsonl.gz, UNIPEN "
                         "format) trained on by writer (default: $PEN_DIR, else ../shared/data/unipen if present)")
@@ -147,7 +146,7 @@ def run(cfg: TrainConfig) -> Path | None:
         "seed": cfg.seed,
         "strategy": f"{type(strategy).__name__} x{strategy.num_replicas_in_sync}",
         "versions": versions(),
-        "data": {"source": cfg.data or os.environ.get("MNIST_DIR") or "keras.datasets.mnist",
+        "data": {"source": str(mnist_source(cfg.data) or "keras.datasets.mnist"),
                  "train": len(splits.x_train), "val": len(splits.x_val), "test": len(splits.x_test),
                  "pen_source": pen_source,
                  "pen_val_digits": len(splits.pen.y_val_digits) if splits.pen else 0,

@@ -24,7 +24,7 @@ class TrainConfig:
     seed: int = 42                # weights, shuffling, augmentation and the validation split
     val_size: int = 5000          # validation images carved from the 60k training set
     augment: tuple[str, ...] = ("improved",)  # models trained on randomly shifted/rotated/zoomed digits
-    data: str | None = None       # IDX dir or mnist.npz; None: $MNIST_DIR, then the Keras download
+    data: str | None = None       # IDX dir or mnist.npz; None: $MNIST_DIR, ../shared/data/mnist, the Keras download
     pen: str | None = None        # UNIPEN dir (digits/letters.jsonl.gz); None: $PEN_DIR, then ../shared/data/unipen
     no_pen: bool = False          # train on MNIST alone (plus synthetic non-digits)
     extra_data: str | None = None  # pen records (app corrections, UNIPEN) mixed into training by writer

@@ -1,4 +1,4 @@
-"""MNIST loading and validation: IDX directory (raw or .gz), Keras-style mnist.npz, MNIST_DIR, or Keras download.
+"""MNIST loading and validation: IDX directory (raw or .gz), Keras-style mnist.npz, MNIST_DIR, ../shared/data/mnist, or Keras download.
 
 Every file is checked (magic number, declared counts, actual length, label range) and a bad one raises
 `DataError` naming it; npz files are read with allow_pickle=False so a pickled payload is refused.
@@ -27,6 +27,8 @@ IDX_FILES = {
 }
 NO_DATA_HINT = ("no MNIST data: pass --data DIR (the four IDX files, .gz or not) or --data mnist.npz, "
                 "or set MNIST_DIR; the Keras download needs internet")
+# Where the workspace keeps its data beside the repository (as ../shared/data/unipen for the pen data).
+DEFAULT_MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 class DataError(ValueError):
@@ -142,10 +144,19 @@ def _validated(a: dict) -> Mnist:
     return Mnist(a["x_train"], a["y_train"], a["x_test"], a["y_test"])
 
 
-def load_mnist(source: str | os.PathLike | None = None) -> Mnist:
-    """Load MNIST from `source` (IDX dir or .npz), else $MNIST_DIR, else keras.datasets.mnist (download)."""
+def mnist_source(source: str | os.PathLike | None = None) -> Path | None:
+    """Where MNIST is read from: `source`, else $MNIST_DIR, else ../shared/data/mnist if it holds the
+    training images; None: the Keras download."""
     if source is None and os.environ.get("MNIST_DIR"):
         source = os.environ["MNIST_DIR"]
+    if source is None and any((DEFAULT_MNIST_DIR / (IDX_FILES["x_train"] + ext)).is_file() for ext in ("", ".gz")):
+        source = DEFAULT_MNIST_DIR
+    return None if source is None else Path(source)
+
+
+def load_mnist(source: str | os.PathLike | None = None) -> Mnist:
+    """Load MNIST from mnist_source(`source`) (IDX dir or .npz), else keras.datasets.mnist (download)."""
+    source = mnist_source(source)
     if source is not None:
         path = Path(source)
         if path.is_dir():

@@ -27,7 +27,7 @@ class SequenceConfig:
     learning_rate: float = 2e-3   # Adam peak; half an epoch of warm-up, then cosine decay to 0
     mnist_share: float = 0.3      # rows of MNIST digits; the rest are one pen writer's digits
     seed: int = 42
-    data: str | None = None       # MNIST (IDX dir or mnist.npz); None: $MNIST_DIR, then the Keras download
+    data: str | None = None       # MNIST (IDX dir or mnist.npz); None: $MNIST_DIR, ../shared/data/mnist, the Keras download
     pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
     out: str = "runs/sequence"    # runs/sequence/<timestamp>/ and its latest link
     quick: bool = False           # smoke run: 600 rows, one epoch
@@ -48,7 +48,7 @@ def parse_args(argv) -> SequenceConfig:
     p.add_argument("--mnist-share", type=float, default=d.mnist_share,
                    help="share of rows made of MNIST digits (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed (default %(default)s)")
-    p.add_argument("--data", help="MNIST: IDX directory or mnist.npz (default $MNIST_DIR, then the Keras download)")
+    p.add_argument("--data", help="MNIST: IDX directory or mnist.npz (default $MNIST_DIR, then ../shared/data/mnist, then the Keras download)")
     p.add_argument("--pen", help="UNIPEN directory (default $PEN_DIR, then ../shared/data/unipen)")
     p.add_argument("--out", default=d.out, help="where runs go (default %(default)s)")
     p.add_argument("--quick", action="store_true", help="smoke run: 600 rows, 200 validation rows, one epoch")

@@ -36,6 +36,17 @@ def test_good_idx_dir(tmp_path, gz):
     assert d.y_test.tolist() == list(range(10))
 
 
+def test_without_a_source_the_workspace_copy_beside_the_repo_is_used(tmp_path, monkeypatch):
+    import training.data as data
+
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(data, "DEFAULT_MNIST_DIR", write_idx_dir(tmp_path, n_train=20, gz=True))
+    assert len(load_mnist().x_train) == 20
+    (tmp_path / "env").mkdir()
+    monkeypatch.setenv("MNIST_DIR", str(write_idx_dir(tmp_path / "env", n_train=40)))
+    assert len(load_mnist().x_train) == 40  # $MNIST_DIR comes first
+
+
 def test_truncated_images_named(tmp_path):
     good = idx_bytes(IMAGES_MAGIC, np.zeros((30, 28, 28)))
     write_idx_dir(tmp_path, **{"train-images-idx3-ubyte": good[:-100]})
