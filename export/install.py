@@ -90,4 +90,3 @@ def validation_scores(candidate: bytes, installed: Path) -> tuple[float, float] 
             return None
     (new, new_sets), (old, old_sets) = found
     return (new, old) if new_sets == old_sets else None
-

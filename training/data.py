@@ -26,7 +26,7 @@ IDX_FILES = {
     "y_test": "t10k-labels-idx1-ubyte",
 }
 NO_DATA_HINT = ("no MNIST data: pass --data DIR (the four IDX files, .gz or not) or --data mnist.npz, "
-                "or set MNIST_DIR; the Keras download needs internet")
+                "or set MNIST_DIR, or put the IDX files in ../shared/data/mnist; the Keras download needs internet")
 # Where the workspace keeps its data beside the repository (as ../shared/data/unipen for the pen data).
 DEFAULT_MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -156,9 +156,8 @@ def mnist_source(source: str | os.PathLike | None = None) -> Path | None:
 
 def load_mnist(source: str | os.PathLike | None = None) -> Mnist:
     """Load MNIST from mnist_source(`source`) (IDX dir or .npz), else keras.datasets.mnist (download)."""
-    source = mnist_source(source)
-    if source is not None:
-        path = Path(source)
+    path = mnist_source(source)
+    if path is not None:
         if path.is_dir():
             return load_idx_dir(path)
         if path.is_file():
