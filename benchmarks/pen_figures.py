@@ -32,15 +32,9 @@ def _canvas():
 
 def draw(strokes, box, brush, size):
     """A Drawing of `size` with `strokes` fitted into `box`, drawn stroke by stroke like a person."""
-    from app.drawing import Drawing
     from app.pen import fit
 
-    drawing = Drawing(*size)
-    for stroke in fit(strokes, box):
-        drawing.begin(*stroke[0], brush)
-        for x, y in stroke[1:]:
-            drawing.extend(x, y)
-    return drawing
+    return drawn(fit(strokes, box), size, brush)
 
 
 def random_box(rng, size, brush_range):
@@ -177,45 +171,70 @@ def non_digits(predictor, letters, rng, size, brush_range):
     ]
 
 
+def place_number(chosen, rng, size, touching):
+    """Each of `chosen` (one writer's PenSamples) placed as a number across a canvas of `size`: every
+    digit as tall as the line (a flat one as wide as a third of it), aspect kept, with natural gaps or
+    touching and overlapping; a list per digit of its strokes in canvas pixels."""
+    height = float(rng.uniform(80, 200))
+    gaps = rng.uniform(-0.12, 0.0, len(chosen)) if touching else rng.uniform(0.08, 0.4, len(chosen))
+    origins, factors, widths = [], [], []
+    for s in chosen:
+        pts = np.concatenate(s.strokes)
+        ext = np.ptp(pts, axis=0)
+        factor = height / ext[1] if ext[1] > 0 else 0.3 * height / max(ext[0], 1e-6)
+        origins.append(pts.min(axis=0))
+        factors.append(factor)
+        widths.append(ext[0] * factor)
+    total = sum(widths) + sum(g * height for g in gaps[1:])
+    scale = min(1.0, (size[0] - 20) / total)
+    x = (size[0] - total * scale) / 2
+    y0 = (size[1] - height * scale) / 2
+    placed = []
+    for s, origin, factor, w, g in zip(chosen, origins, factors, widths, [0.0, *gaps[1:]]):
+        x += g * height * scale
+        placed.append([(stroke - origin) * factor * scale + np.array([x, y0]) for stroke in s.strokes])
+        x += w * scale
+    return placed
+
+
+def drawn(strokes, size, brush):
+    """A Drawing of `size` with `strokes` (canvas pixels) drawn in order at one brush."""
+    from app.drawing import Drawing
+
+    drawing = Drawing(*size)
+    for stroke in strokes:
+        drawing.begin(*stroke[0], brush)
+        for px, py in stroke[1:]:
+            drawing.extend(px, py)
+    return drawing
+
+
 def numbers(predictor, by_writer, rng, size, touching, default_brush):
-    """Exact-number accuracy of 2-5 digit numbers of one writer, in the window and as pictures."""
+    """Exact-number accuracy of 2-5 digit numbers of one writer, in the window and as pictures; and,
+    to tell the grouping's errors from the digits' own, the same among the numbers each of whose
+    digits is read right when drawn alone in its place."""
     from app.recognize import read, read_drawing
 
     writers = [w for w, s in by_writer.items() if len(s) >= 5]
     window_right = picture_right = cut_right = 0
+    readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     reader = getattr(predictor, "numbers", None)
+    brush = float(default_brush)  # people keep the default brush, so neighbours often touch
     for _ in range(NUMBERS):
         samples = by_writer[writers[rng.integers(len(writers))]]
         chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
-        height = float(rng.uniform(80, 200))
-        gaps = rng.uniform(-0.12, 0.0, len(chosen)) if touching else rng.uniform(0.08, 0.4, len(chosen))
-        # Every digit as tall as the line (a flat one as wide as a third of it), aspect kept.
-        origins, factors, widths = [], [], []
-        for s in chosen:
-            pts = np.concatenate(s.strokes)
-            ext = np.ptp(pts, axis=0)
-            factor = height / ext[1] if ext[1] > 0 else 0.3 * height / max(ext[0], 1e-6)
-            origins.append(pts.min(axis=0))
-            factors.append(factor)
-            widths.append(ext[0] * factor)
-        total = sum(widths) + sum(g * height for g in gaps[1:])
-        scale = min(1.0, (size[0] - 20) / total)
-        x = (size[0] - total * scale) / 2
-        y0 = (size[1] - height * scale) / 2
-        from app.drawing import Drawing
-        drawing = Drawing(*size)
-        brush = float(default_brush)  # people keep the default brush, so neighbours often touch
-        for s, origin, factor, w, g in zip(chosen, origins, factors, widths, [0.0, *gaps[1:]]):
-            x += g * height * scale
-            for stroke in s.strokes:
-                placed = (stroke - origin) * factor * scale + np.array([x, y0])
-                drawing.begin(*placed[0], brush)
-                for px, py in placed[1:]:
-                    drawing.extend(px, py)
-            x += w * scale
+        placed = place_number(chosen, rng, size, touching)
+        drawing = drawn([stroke for digit in placed for stroke in digit], size, brush)
         truth = "".join(s.label for s in chosen)
-        window_right += read_drawing(predictor, drawing).number == truth
-        picture_right += read(predictor, drawing.pixels.copy()).number == truth
+        alone = [drawn(digit, size, brush) for digit in placed]
+        window = read_drawing(predictor, drawing).number == truth
+        picture = read(predictor, drawing.pixels.copy()).number == truth
+        window_right += window
+        picture_right += picture
+        readable["window"].append((all(read_drawing(predictor, d).number == s.label for d, s in zip(alone, chosen)),
+                                   window))
+        readable["picture"].append((all(read(predictor, d.pixels.copy()).number == s.label
+                                        for d, s in zip(alone, chosen)), picture))
         if reader is not None:  # the same picture cut apart by the digit model alone, as without numbers.onnx
             predictor.numbers = None
             try:
@@ -233,7 +252,18 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     if reader is not None:
         rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture, cut apart without the number reader: exact",
                         f"{cut_right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
+    for where, pairs in readable.items():
+        rows.append(Row(f"pen numbers (2-5 digits, {kind}), {where}: exact among those whose every digit, drawn "
+                        "alone in its place, is read right", _share_among(pairs), "", CMD, SINGLE, None))
     return rows
+
+
+def _share_among(pairs) -> str:
+    """'x% of m (m of n numbers)': the share right among the numbers whose digits are each read alone."""
+    kept = [right for readable, right in pairs if readable]
+    if not kept:
+        return f"none of {len(pairs)} numbers has every digit read right alone"
+    return f"{np.mean(kept):.2%} of {len(kept)} ({len(pairs) - len(kept)} of {len(pairs)} hold a digit misread alone)"
 
 
 def save_figures(records) -> list[Row]:
