@@ -67,7 +67,12 @@ def features(strokes):
     return out
 
 
-FLOOR = 1e-12  # `fuse` reads a probability below this as this: no answer is ever ruled out outright
+# `fuse` reads a probability below this as this: neither reader may rule an answer out by more than a
+# million to one. The stroke reader is most sure where it is wrong (why the log-loss would keep its weight
+# low); held this way, at the weight that reads most digits right (0.7), 52 % of the held-out writers'
+# digits are settled against 11 % at 1e-12, and not one of their 3,844 digits and letters is read
+# otherwise than at 1e-12.
+FLOOR = 1e-6
 
 
 def fuse(image_probabilities, stroke_probabilities, weight):
@@ -84,7 +89,7 @@ def settled(image_probabilities, weight):
     Fusing adds weight * log(s_b / s_a) to the log-odds of b against a, and with probabilities held at
     FLOOR that is at most weight * log(1 / FLOOR); a top answer ahead of the runner-up by more than
     that stays on top whatever the strokes say. The live read skips the stroke reader for them: about
-    two digits in five of the held-out writers, each the same answer as fused.
+    half of the held-out writers' digits, each the same answer as fused.
     """
     p = np.log(np.maximum(image_probabilities, FLOOR))
     if p.shape[-1] < 2:

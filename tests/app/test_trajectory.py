@@ -196,10 +196,11 @@ def test_the_window_asks_the_stroke_reader_only_where_it_could_change_the_answer
         monkeypatch.setattr(predictor.trajectory, "predict", lambda groups: asked.append(len(groups)) or predict(groups))
         return recognize.read_drawing(predictor, drawn_bar()).number
 
-    # Weight 0.5: the stroke reader moves the log-odds by at most 0.5 * log(1e12), about 13.8.
-    assert read_with(14.0) == "3" and asked == []
-    # Short of that it is asked; sure of 5 by 40, it turns the digit model's 3 (by 13) into a 5.
-    assert read_with(13.0) == "5" and asked == [1]
+    # Weight 0.5: the stroke reader moves the log-odds by at most 0.5 * log(1 / FLOOR).
+    bound = 0.5 * -np.log(trajectory.FLOOR)
+    assert read_with(bound + 0.5) == "3" and asked == []
+    # Short of that it is asked; sure of 5 by 40, it turns the digit model's 3 into a 5.
+    assert read_with(bound - 0.5) == "5" and asked == [1]
 
 
 def test_a_reader_of_another_digit_model_is_not_used(pair):

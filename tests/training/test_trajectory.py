@@ -34,6 +34,28 @@ def test_the_weight_follows_how_much_the_stroke_reader_knows():
     assert (fused.argmax(1) == labels).mean() > (image.argmax(1) == labels).mean()
 
 
+def test_the_weight_is_the_one_most_often_right_not_the_lowest_log_loss():
+    """A stroke reader right more often than the digit model but all-in where it is wrong: the log-loss
+    would keep its weight low (0.4 here); the answers are most often right from 0.9 on, and of the weights
+    that tie there the lowest log-loss wins."""
+    from app.trajectory import fuse
+    from training.calibrate import nll
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 3000)
+    image = answers(labels, 0.9, 0.6, rng)
+    stroke = answers(labels, 0.95, 0.7, rng)
+    wrong = stroke.argmax(1) != labels
+    stroke[wrong] = np.where(stroke[wrong] == stroke[wrong].max(1, keepdims=True), 1 - 1e-6, 1e-7)
+    weight, _, fused = calibrate(stroke, image, labels)
+    scores = np.array([score(fuse(image, stroke, w), labels)[2] for w in WEIGHTS])
+    losses = np.array([nll(fuse(image, stroke, w), labels) for w in WEIGHTS])
+    assert WEIGHTS[np.argmin(losses)] < WEIGHTS[np.argmax(scores)]  # the two rules disagree here
+    tied = np.flatnonzero(scores >= scores.max() - 1e-9)
+    assert weight == WEIGHTS[tied[np.argmin(losses[tied])]] == 0.9
+    assert score(fused, labels)[2] == pytest.approx(scores.max())
+
+
 def test_score_weighs_digits_and_non_digits_as_the_digit_training_does():
     labels = np.array([0, 1, 2, 10])
     p = np.eye(11)[[0, 1, 3, 10]]  # two of three digits right, the letter right
@@ -56,6 +78,31 @@ def test_quick_run_writes_a_complete_run(tmp_path):
         assert val["x"].shape == (200, POINTS, CHANNELS) and val["image"].shape == (200, 11)
         assert (val["y"] == 10).sum() == 100 and set(val["y"][val["y"] < 10].tolist()) <= set(range(10))
     assert (run / "model.keras").is_file() and "held-out digits" in proc.stdout
+
+    # --recalibrate: the same run calibrated again from what it saved, results.json rewritten in place.
+    stale = dict(results, fusion_weight=1.9, fused_score=0.0)
+    (run / "results.json").write_text(json.dumps(stale))
+    proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--recalibrate", str(tmp_path / "runs" / "latest")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    again = json.loads((run / "results.json").read_text())
+    assert "recalibrated" in again and "weight 1.9" in proc.stdout
+    for key in ("fusion_weight", "sure_threshold", "fused_score", "fused_val_accuracy", "image_score"):
+        assert again[key] == pytest.approx(results[key]), key
+    assert again["history"] == results["history"] and again["config"] == results["config"]
+
+
+def test_recalibrating_refuses_a_run_of_another_digit_model_or_no_run(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    results = {"digit_model_sha256": "f" * 64, "fusion_weight": 0.4, "fused_score": 0.9}
+    (run / "results.json").write_text(json.dumps(results))
+    np.savez(run / "val.npz", x=np.zeros((2, POINTS, CHANNELS)), y=np.zeros(2, int), image=np.full((2, 11), 1 / 11))
+    for target, words in ((run, "another digit model"), (tmp_path / "none", "not a stroke reader's run")):
+        proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--recalibrate", str(target)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and words in proc.stderr, proc.stderr
+    assert json.loads((run / "results.json").read_text()) == results  # untouched
 
 
 def test_a_digit_model_without_not_a_digit_is_refused_in_one_line(tmp_path):
