@@ -272,7 +272,11 @@ def recalibrate(run: str, digits: str) -> Path:
             x, y, image = val["x"], val["y"], val["image"]
     except (OSError, ValueError, KeyError) as e:
         raise BadInput(f"{run}: not a stroke reader's run to calibrate again ({e})") from None
-    if not isinstance(results, dict) or results.get("digit_model_sha256") != file_digest(digits):
+    try:
+        digest = file_digest(digits)
+    except OSError as e:
+        raise BadInput(f"{digits}: cannot read the digit model ({e.strerror or e})") from None
+    if not isinstance(results, dict) or results.get("digit_model_sha256") != digest:
         raise BadInput(f"{run} was calibrated with another digit model than {digits}: train it again with "
                        "`python -m training.trajectory --digits ...`")
     try:

@@ -98,8 +98,11 @@ def test_recalibrating_refuses_a_run_of_another_digit_model_or_no_run(tmp_path):
     results = {"digit_model_sha256": "f" * 64, "fusion_weight": 0.4, "fused_score": 0.9}
     (run / "results.json").write_text(json.dumps(results))
     np.savez(run / "val.npz", x=np.zeros((2, POINTS, CHANNELS)), y=np.zeros(2, int), image=np.full((2, 11), 1 / 11))
-    for target, words in ((run, "another digit model"), (tmp_path / "none", "not a stroke reader's run")):
-        proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--recalibrate", str(target)],
+    for target, digits, words in ((run, DIGITS, "another digit model"),
+                                  (tmp_path / "none", DIGITS, "not a stroke reader's run"),
+                                  (run, tmp_path / "no.onnx", "cannot read the digit model")):
+        proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--recalibrate", str(target),
+                               "--digits", str(digits)],
                               cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and words in proc.stderr, proc.stderr
     assert json.loads((run / "results.json").read_text()) == results  # untouched
