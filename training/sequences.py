@@ -1,7 +1,7 @@
 """Rows of digits for the sequence model: one writer's pen digits (or MNIST digits) side by side, as strips.
 
 A row holds 1-6 symbols of one writer, each as tall as the row give or take a little, slanted and
-wobbled (training.pen_data.augment), with gaps from 0.15 of the height overlapping to half of it
+wobbled (training.pen_data.augment), with gaps from a fifth of the height overlapping to half of it
 apart, drawn at one brush from hairline to blob, sometimes with a letter among the digits (label
 "not a digit"). MNIST rows put MNIST training digits side by side the same way. Every row is made
 into the model's input by app.strip.strip_input, the function the app uses. Labels follow
@@ -22,7 +22,6 @@ MAX_SYMBOLS = 6
 COLUMNS = 192  # training strips are padded to this many columns; wider rows are made again
 ROW_PIXELS = 64  # rows are rendered this tall (the strip shrinks them to 20 rows anyway)
 LETTER_SHARE = 0.15  # rows with a letter among the digits
-OVERLAP = 0.8  # touching neighbours overlap by at most this share of the narrower one
 
 
 @dataclass(frozen=True)
@@ -108,15 +107,10 @@ def mnist_row(images, labels, rng):
 
 def _gap(rng, touching, height, narrower):
     """Space before the next symbol: apart by up to half the height, or touching: overlapping by up to
-    0.15 of the height but at most OVERLAP of the narrower neighbour, or just apart.
-
-    People overlap neighbours by a share of the line's height, not of the digit's width, so a 1 beside
-    a 4 often lies mostly inside the 4's span; up to 40 % of the narrower one (before) left such rows
-    out, and held-out writers' touching numbers lost most of their misreadings to a dropped 1. A 1
-    wholly inside a 0 would be a slashed 0: OVERLAP keeps a sliver of it outside."""
+    40 % of the narrower neighbour (so a narrow 1 is never hidden inside a wide 0), at most 0.15 of
+    the height, or just apart."""
     if touching:
-        overlap = min(rng.uniform(0.0, 0.15) * height, OVERLAP * narrower)
-        return -overlap + rng.uniform(0.0, 0.03) * height
+        return -min(rng.uniform(0.0, 0.4) * narrower, 0.15 * height) + rng.uniform(0.0, 0.03) * height
     return rng.uniform(0.0, 0.5) * height
 
 
