@@ -22,6 +22,7 @@ FIGURES = ROOT / "runs" / "benchmarks"  # PNGs: generated, not committed
 CMD = "python -m benchmarks --only pen"
 SAMPLE_SEED = 2026
 NUMBERS = 400  # numbers of 2-5 digits per layout
+SPLITS = 6  # random halves of the held-out writers, each half used both ways: 12 refits of the sure line
 
 
 def _canvas():
@@ -120,6 +121,10 @@ def single_digits(predictor, digits, rng, size, brush_range):
             rows.append(Row(f"pen digits, {name}: sure answers right", f"{sure_right:.2%} of {int(sure.sum())}",
                             "≥ 99.5 %", CMD, SINGLE, bool(sure_right >= 0.995)))
             rows.append(by_writer_row(f"pen digits, {name}", [r[0].writer for r in records], right))
+            halves = sure_line_halves([r[0].writer for r in records],
+                                      np.array([r[index].confidence for r in records]), right)
+            rows.append(Row(f"pen digits, {name}: sure line refitted on half of the writers, the other half's sure "
+                            f"answers right ({len(halves)} halves)", halves_text(halves), "", CMD, SINGLE, None))
             if alone:
                 was_right, was_sure, settled = np.array(alone).T
                 rows.append(Row(f"pen digits, {name}, the digit model alone (no stroke reader): accuracy / "
@@ -129,6 +134,28 @@ def single_digits(predictor, digits, rng, size, brush_range):
                                 "settled: it could not change the answer)", f"{settled.mean():.2%}", "", CMD,
                                 SINGLE, None))
     return rows, records
+
+
+def sure_line_halves(writers, confidence, right, seed=SAMPLE_SEED):
+    """Per half of the writers: (share called sure, share of those right) when the sure line is fitted on
+    the other half (training.calibrate.threshold_for, as the export fits it): how a line placed on a few
+    dozen writers holds on writers it never saw."""
+    from training.calibrate import threshold_for
+
+    writers, right = np.asarray(writers), np.asarray(right, bool)
+    names, rng, out = np.unique(writers), np.random.default_rng(seed), []
+    for _ in range(SPLITS):
+        half = np.isin(writers, rng.choice(names, len(names) // 2, replace=False))
+        for fit, use in ((half, ~half), (~half, half)):
+            sure = confidence[use] >= threshold_for(confidence[fit], right[fit])
+            out.append((float(sure.mean()), float(right[use][sure].mean()) if sure.any() else float("nan")))
+    return out
+
+
+def halves_text(halves) -> str:
+    called, sure_right = np.array(halves).T
+    return (f"median {np.nanmedian(sure_right):.2%}, lowest {np.nanmin(sure_right):.2%}, below 99.5 % in "
+            f"{int((sure_right < 0.995).sum())} of {len(halves)}; called sure: median {np.median(called):.2%}")
 
 
 def by_writer_row(name, writers, right) -> Row:

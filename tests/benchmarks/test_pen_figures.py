@@ -47,3 +47,21 @@ def test_share_among_counts_only_numbers_whose_digits_read_alone():
     pairs = [(True, True), (True, False), (False, False), (True, True)]
     assert _share_among(pairs) == "66.67% of 3 (1 of 4 hold a digit misread alone)"
     assert _share_among([(False, True)]).startswith("none of 1")
+
+
+def test_the_sure_line_refitted_on_half_the_writers_is_judged_on_the_other_half():
+    from benchmarks.pen_figures import SPLITS, halves_text, sure_line_halves
+
+    # 20 writers of 50 digits; digits right unless unsure (0.5), except writer "w0": sure (0.99) and wrong.
+    writers = np.repeat([f"w{i}" for i in range(20)], 50)
+    confidence = np.where(np.arange(1000) % 10 == 0, 0.5, 0.99)
+    right = confidence > 0.9
+    right[:45] = False  # 40 of w0's 45 sure digits are wrong
+    halves = sure_line_halves(writers, confidence, right)
+    assert len(halves) == 2 * SPLITS
+    called, sure_right = np.array(halves).T
+    # A half without w0 places the line at 0.99: the other half, with w0, is 40 wrong in 450 sure.
+    assert np.isclose(np.nanmin(sure_right), 410 / 450) and (sure_right < 0.995).sum() == SPLITS
+    # A half with w0 finds no line that is right 99.5 % of the time (1.0): nothing of the other half is sure.
+    assert np.isnan(sure_right).sum() == SPLITS and (called == 0).sum() == SPLITS
+    assert halves_text(halves).startswith(f"median {np.nanmedian(sure_right):.2%}, lowest 91.11%, below 99.5 % in 6 of 12")
