@@ -74,10 +74,11 @@ class Context:
     def mnist(self):
         """MNIST from --data, $MNIST_DIR or ../shared/data/mnist; never Keras' download, which would
         import TensorFlow into this process before the onnxruntime timings."""
-        from training.data import DataError, load_mnist
-        source = self._data or os.environ.get("MNIST_DIR") or ROOT.parent / "shared" / "data" / "mnist"
-        if not Path(source).exists():
-            raise DataError(f"{source}: no MNIST here; pass --data DIR (the four IDX files) or set MNIST_DIR")
+        from training.data import DEFAULT_MNIST_DIR, DataError, load_mnist, mnist_source
+        source = mnist_source(self._data)
+        if source is None or not source.exists():
+            raise DataError(f"{source or DEFAULT_MNIST_DIR}: no MNIST here; pass --data DIR (the four IDX files) "
+                            "or set MNIST_DIR")
         return load_mnist(source)
 
     @property

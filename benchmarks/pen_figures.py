@@ -153,6 +153,8 @@ def sure_line_halves(writers, confidence, right, seed=SAMPLE_SEED):
 
 
 def halves_text(halves) -> str:
+    """One line of `sure_line_halves`: the other halves' sure answers right (median, lowest, how many
+    below 99.5 %) and the share they called sure."""
     called, sure_right = np.array(halves).T
     return (f"median {np.nanmedian(sure_right):.2%}, lowest {np.nanmin(sure_right):.2%}, below 99.5 % in "
             f"{int((sure_right < 0.995).sum())} of {len(halves)}; called sure: median {np.median(called):.2%}")

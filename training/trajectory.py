@@ -287,7 +287,12 @@ def recalibrate(run: str, digits: str) -> Path:
     import_tensorflow()
     import keras
 
-    stroke_p = keras.models.load_model(path / "model.keras").predict(x, batch_size=512, verbose=0)
+    try:
+        model = keras.models.load_model(path / "model.keras")
+    except Exception as e:  # noqa: BLE001 - Keras raises many types for a missing or damaged file
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BadInput(f"{path / 'model.keras'}: cannot load the stroke reader ({reason})") from None
+    stroke_p = model.predict(x, batch_size=512, verbose=0)
     before = f"weight {results.get('fusion_weight')}, fused score {results.get('fused_score', float('nan')):.2%}"
     results.update(calibration(stroke_p, image, y, digit_model.sure_threshold))
     results["recalibrated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

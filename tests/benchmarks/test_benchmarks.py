@@ -124,3 +124,16 @@ def test_robustness_reports_the_segmenting_reader_beside_single(ctx, monkeypatch
     assert modes.count(False) == modes.count(True) == 2 * ctx.robust_images
     window = [r for r in rows if "window's reader" in r.metric]
     assert len(window) == 2 and window[0].goal and window[0].passed is not None
+
+
+def test_mnist_is_looked_up_as_training_looks_it_up_and_never_downloaded(tmp_path, monkeypatch):
+    import training.data as data
+    from benchmarks.cli import Context
+    from training.data import DataError
+
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    monkeypatch.setattr(data, "DEFAULT_MNIST_DIR", tmp_path / "none")  # nothing beside the repo either
+    for given, named in ((None, tmp_path / "none"), (tmp_path / "missing", tmp_path / "missing")):
+        context = Context(run="runs/latest", model=MODEL, exe=None, data=given, repeats=1, robust_images=1)
+        with pytest.raises(DataError, match=f"{named}: no MNIST here"):
+            context.mnist

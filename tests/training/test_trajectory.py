@@ -107,6 +107,16 @@ def test_recalibrating_refuses_a_run_of_another_digit_model_or_no_run(tmp_path):
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and words in proc.stderr, proc.stderr
     assert json.loads((run / "results.json").read_text()) == results  # untouched
 
+    # The right digit model, but a damaged stroke reader: one line too.
+    damaged = dict(results, digit_model_sha256=file_digest(DIGITS))
+    (run / "results.json").write_text(json.dumps(damaged))
+    (run / "model.keras").write_bytes(b"not a keras file")
+    proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--recalibrate", str(run)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "cannot load the stroke reader" in proc.stderr, \
+        proc.stderr[-2000:]
+    assert json.loads((run / "results.json").read_text()) == damaged
+
 
 def test_a_digit_model_without_not_a_digit_is_refused_in_one_line(tmp_path):
     from tests.app.conftest import build_model, constant_head
