@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     p.add_argument("--strategy", default=DEFAULTS.strategy, choices=("auto", "mirrored", "multiworker"),
                    help="tf.distribute strategy; multiworker reads TF_CONFIG (default %(default)s)")
     p.add_argument("--quick", action="store_true",
-                   help=f"smoke run: {DEFAULTS.quick_train_size} training images, 1 epoch")
+                   help=f"smoke run: {DEFAULTS.quick_train_size} training images, 1 epoch unless --epochs says otherwise")
     a = p.parse_args(argv)
     models = tuple(m.strip() for m in a.models.split(",") if m.strip())
     unknown = [m for m in models if m not in MODELS]
@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     if a.batch_size < 1:
         p.error("--batch-size must be at least 1")
     return dataclasses.replace(
-        DEFAULTS, models=models, epochs={m: 1 if a.quick else a.epochs or DEFAULTS.epochs[m] for m in models},
+        DEFAULTS, models=models, epochs={m: a.epochs or (1 if a.quick else DEFAULTS.epochs[m]) for m in models},
         batch_size=a.batch_size, seed=a.seed,
         data=a.data, pen=a.pen, no_pen=a.no_pen, pen_views=a.pen_views, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
 

@@ -70,6 +70,17 @@ def test_bad_arguments(args, message, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_quick_trains_one_epoch_unless_epochs_says_otherwise():
+    """--quick is a smoke run of one epoch, but an explicit --epochs is never silently dropped (the
+    Ctrl+C test relies on a quick run long enough to interrupt)."""
+    from training.cli import parse_args
+    from training.config import TrainConfig
+
+    assert set(parse_args(["--quick", "--models", "simplified"]).epochs.values()) == {1}
+    assert parse_args(["--quick", "--models", "simplified", "--epochs", "7"]).epochs == {"simplified": 7}
+    assert parse_args(["--models", "simplified"]).epochs == {"simplified": TrainConfig().epochs["simplified"]}
+
+
 def test_bad_data_one_line_error(tmp_path):
     (tmp_path / "data").mkdir()
     proc = run_training("--quick", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "runs"))
