@@ -65,3 +65,18 @@ def test_the_sure_line_refitted_on_half_the_writers_is_judged_on_the_other_half(
     # A half with w0 finds no line that is right 99.5 % of the time (1.0): nothing of the other half is sure.
     assert np.isnan(sure_right).sum() == SPLITS and (called == 0).sum() == SPLITS
     assert halves_text(halves).startswith(f"median {np.nanmedian(sure_right):.2%}, lowest 91.11%, below 99.5 % in 6 of 12")
+
+
+def test_mistakes_text_tells_splits_from_misreads():
+    from types import SimpleNamespace
+
+    from benchmarks.pen_figures import mistakes_text
+
+    def reading(number, pieces):
+        return SimpleNamespace(number=number, guesses=(None,) * pieces)
+
+    readings = [reading("7", 1), reading("41", 2), reading("1", 2), reading("", 1), reading("", 0),
+                reading("3", 1), reading("0", 1)]
+    # A 4 read as "41" and a 4 whose L was not a digit ("1" of two pieces) are splits, not misreads.
+    assert mistakes_text(readings, ["1", "4", "4", "9", "2", "3", "0"]) == (
+        "5 misread: 2 split into several digits, 2 read as no digit, 1 as another digit")
