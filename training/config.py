@@ -34,7 +34,7 @@ class TrainConfig:
     synthetic_rejects: int = 4000  # scribbles, taps, dashes and clutter rendered as "not a digit"
     out: str = "runs"             # runs/<timestamp>/ and the runs/latest link
     strategy: str = "auto"        # auto | mirrored | multiworker (tf.distribute)
-    quick: bool = False           # smoke run: a small training subset and one epoch
+    quick: bool = False           # smoke run: a small training subset and one epoch (unless --epochs)
     quick_train_size: int = 2000  # training images used by --quick
     quick_val_size: int = 1000    # validation images used by --quick
     quick_pen_size: int = 300     # pen samples per split used by --quick
