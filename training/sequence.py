@@ -18,6 +18,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 
+# The held-out rows are drawn with this seed whatever --seed says, so that every run is judged on the same
+# rows and the export's rule (more held-out rows exact) compares like with like. 43: the rows of the runs
+# made before it was fixed (seed 42 + 1), the installed reader's among them.
+VAL_SEED = 43
+
+
 @dataclass(frozen=True)
 class SequenceConfig:
     rows: int = 160_000           # training rows rendered once (3 minutes on 2 cores, 3.4 GB)
@@ -103,7 +109,7 @@ def train(cfg: SequenceConfig) -> Path:
           f"validation rows ({len(val_writers)} held-out writers; about 1 minute per 50,000 rows on 2 cores) ...",
           flush=True)
     train_rows = make_rows_parallel(cfg.rows, cfg.seed, train_writers, (mnist.x_train, mnist.y_train), cfg.mnist_share)
-    val_rows = make_rows(cfg.val_rows, cfg.seed + 1, val_writers, None, 0.0, augmented=False)
+    val_rows = make_rows(cfg.val_rows, VAL_SEED, val_writers, None, 0.0, augmented=False)
     print(f"  rendered in {time.perf_counter() - started:.0f} s", flush=True)
 
     keras.utils.set_random_seed(cfg.seed)

@@ -9,6 +9,7 @@ import pytest
 
 from app.strip import HEIGHT, NOT_A_DIGIT, decode
 from training.pen_data import DEFAULT_PEN_DIR, is_val_writer
+from training.sequence import VAL_SEED
 from training.sequences import COLUMNS, MAX_SYMBOLS, _gap, encode, load_pen, make_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +61,7 @@ def test_touching_neighbours_never_hide_a_narrow_one():
 
 
 def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
-    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--data", str(mnist_dir),
+    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--seed", "5", "--data", str(mnist_dir),
                            "--out", str(tmp_path / "runs")], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = (tmp_path / "runs" / "latest").resolve()
@@ -69,6 +70,9 @@ def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
     assert results["val_writers"] > 20 and results["params"] > 100_000
     with np.load(run / "val_rows.npz") as val:
         assert val["x"].shape == (200, HEIGHT, COLUMNS, 1) and len(val["text"]) == 200
+        # Judged on the same held-out rows whatever the seed, so that runs compare (the export's install rule).
+        assert list(val["text"]) == make_rows(200, VAL_SEED, load_pen(DEFAULT_PEN_DIR)[1], None, 0.0,
+                                              augmented=False).text
     assert (run / "model.keras").is_file() and "held-out rows read exactly" in proc.stdout
 
 
