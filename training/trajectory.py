@@ -25,6 +25,7 @@ import numpy as np
 
 DEFAULT_DIGITS = Path(__file__).resolve().parents[1] / "app" / "models" / "digits.onnx"
 WEIGHTS = np.round(np.arange(0.1, 2.01, 0.1), 2)  # fusion weights tried on the held-out writers
+VAL_SEED = 42  # picks the held-out letters whatever --seed says: those of every run before it was fixed
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,14 @@ def train(cfg: TrajectoryConfig) -> Path:
     letters = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
     d_train, d_val = split_by_writer(digits)
     l_train, l_val = split_by_writer(letters)
-    pick = lambda xs, n: [xs[i] for i in rng.permutation(len(xs))[:n]]  # noqa: E731
+    # The held-out samples do not depend on --seed (VAL_SEED), so that every run is calibrated and compared
+    # (the export's rule) on the same ones.
+    held_out = np.random.default_rng(VAL_SEED)
+    pick = lambda xs, n, chance=rng: [xs[i] for i in chance.permutation(len(xs))[:n]]  # noqa: E731
     if cfg.quick:
-        d_train, d_val = pick(d_train, 300), pick(d_val, 100)
-    l_train, l_val = pick(l_train, cfg.letters), pick(l_val, cfg.val_letters)
+        d_train, d_val = pick(d_train, 300), pick(d_val, 100, held_out)
+    held_out.permutation(len(l_train))  # earlier runs drew the training letters first: the same letters held out
+    l_train, l_val = pick(l_train, cfg.letters), pick(l_val, cfg.val_letters, held_out)
     print(f"stroke features: {len(d_train)} training digits x {cfg.views}, {len(l_train)} letters x 2, "
           f"{cfg.synthetic} synthetic non-digits; {len(d_val)} held-out digits and {len(l_val)} letters of "
           f"{len({s.writer for s in d_val + l_val})} held-out writers ...", flush=True)

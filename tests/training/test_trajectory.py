@@ -79,6 +79,13 @@ def test_quick_run_writes_a_complete_run(tmp_path):
         assert (val["y"] == 10).sum() == 100 and set(val["y"][val["y"] < 10].tolist()) <= set(range(10))
     assert (run / "model.keras").is_file() and "held-out digits" in proc.stdout
 
+    # Another seed trains on other samples but is calibrated on the same held-out ones: runs compare.
+    other = subprocess.run([sys.executable, "-m", "training.trajectory", "--quick", "--seed", "5", "--out",
+                            str(tmp_path / "seed5")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert other.returncode == 0, other.stderr[-2000:]
+    with np.load(run / "val.npz") as val, np.load(tmp_path / "seed5" / "latest" / "val.npz") as val5:
+        assert np.array_equal(val["x"], val5["x"]) and np.array_equal(val["y"], val5["y"])
+
     # --recalibrate: the same run calibrated again from what it saved, results.json rewritten in place.
     stale = dict(results, fusion_weight=1.9, fused_score=0.0)
     (run / "results.json").write_text(json.dumps(stale))
