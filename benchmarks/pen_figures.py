@@ -113,9 +113,9 @@ def single_digits(predictor, digits, rng, size, brush_range):
         sure = np.array([_is_sure_digit(r[index]) for r in records])
         goal = "≥ 99 %" if index == 3 else "≥ 98.5 %"
         target = 0.99 if index == 3 else 0.985
-        rows.append(Row(f"pen digits, {name}: accuracy",
-                        f"{right.mean():.2%} of {n} ({mistakes_text([r[index] for r in records], [r[0].label for r in records])})",
-                        goal, CMD, SINGLE, bool(right.mean() >= target)))
+        kinds = mistakes_text([r[index] for r in records], [r[0].label for r in records])
+        rows.append(Row(f"pen digits, {name}: accuracy", f"{right.mean():.2%} of {n} ({kinds})", goal, CMD, SINGLE,
+                        bool(right.mean() >= target)))
         if index == 4:
             rows.append(Row(f"pen digits, {name}, read as one digit (--single: no splitting, no number reader): "
                             "accuracy", f"{np.mean(whole):.2%}", "", CMD, SINGLE, None))

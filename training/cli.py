@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     p.add_argument("--strategy", default=DEFAULTS.strategy, choices=("auto", "mirrored", "multiworker"),
                    help="tf.distribute strategy; multiworker reads TF_CONFIG (default %(default)s)")
     p.add_argument("--quick", action="store_true",
-                   help=f"smoke run: {DEFAULTS.quick_train_size} training images, 1 epoch unless --epochs says otherwise")
+                   help=f"smoke run: {DEFAULTS.quick_train_size} training images, 1 epoch (unless --epochs)")
     a = p.parse_args(argv)
     models = tuple(m.strip() for m in a.models.split(",") if m.strip())
     unknown = [m for m in models if m not in MODELS]

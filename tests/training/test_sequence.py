@@ -61,8 +61,9 @@ def test_touching_neighbours_never_hide_a_narrow_one():
 
 
 def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
-    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--seed", "5", "--data", str(mnist_dir),
-                           "--out", str(tmp_path / "runs")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--seed", "5", "--data",
+                           str(mnist_dir), "--out", str(tmp_path / "runs")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = (tmp_path / "runs" / "latest").resolve()
     results = json.loads((run / "results.json").read_text())
