@@ -32,6 +32,8 @@ class SequenceConfig:
     batch_size: int = 64
     learning_rate: float = 2e-3   # Adam peak; half an epoch of warm-up, then cosine decay to 0
     mnist_share: float = 0.3      # rows of MNIST digits; the rest are one pen writer's digits
+    single_share: float = 0.0     # extra training rows of one digit (a picture's pieces mostly hold one);
+                                  # 0: the 1-6 symbols of a row drawn alike, as every run before it
     seed: int = 42
     data: str | None = None       # MNIST (IDX dir or mnist.npz); None: $MNIST_DIR, ../shared/data/mnist, the Keras download
     pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
@@ -53,6 +55,9 @@ def parse_args(argv) -> SequenceConfig:
     p.add_argument("--learning-rate", type=float, default=d.learning_rate, help="peak learning rate (default %(default)s)")
     p.add_argument("--mnist-share", type=float, default=d.mnist_share,
                    help="share of rows made of MNIST digits (default %(default)s)")
+    p.add_argument("--single-share", type=float, default=d.single_share,
+                   help="extra share of training rows that hold one digit, on top of the lone digits of the "
+                        "uniform 1-6 draw; held-out rows are unchanged (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed (default %(default)s)")
     p.add_argument("--data", help="MNIST: IDX directory or mnist.npz (default $MNIST_DIR, then ../shared/data/mnist, then the Keras download)")
     p.add_argument("--pen", help="UNIPEN directory (default $PEN_DIR, then ../shared/data/unipen)")
@@ -63,8 +68,11 @@ def parse_args(argv) -> SequenceConfig:
         p.error("--rows, --val-rows, --epochs and --batch-size must be at least 1")
     if not 0.0 <= a.mnist_share <= 1.0:
         p.error("--mnist-share must be between 0 and 1")
+    if not 0.0 <= a.single_share < 1.0:
+        p.error("--single-share must be at least 0 and below 1")
     cfg = replace(d, rows=a.rows, val_rows=a.val_rows, epochs=a.epochs, batch_size=a.batch_size,
-                  learning_rate=a.learning_rate, mnist_share=a.mnist_share, seed=a.seed, data=a.data,
+                  learning_rate=a.learning_rate, mnist_share=a.mnist_share, single_share=a.single_share,
+                  seed=a.seed, data=a.data,
                   pen=a.pen, out=a.out, quick=a.quick)
     if cfg.quick:
         cfg = replace(cfg, rows=min(cfg.rows, 600), val_rows=min(cfg.val_rows, 200), epochs=1)
@@ -108,7 +116,8 @@ def train(cfg: SequenceConfig) -> Path:
     print(f"rendering {cfg.rows} training rows ({len(train_writers)} writers and MNIST) and {cfg.val_rows} "
           f"validation rows ({len(val_writers)} held-out writers; about 1 minute per 50,000 rows on 2 cores) ...",
           flush=True)
-    train_rows = make_rows_parallel(cfg.rows, cfg.seed, train_writers, (mnist.x_train, mnist.y_train), cfg.mnist_share)
+    train_rows = make_rows_parallel(cfg.rows, cfg.seed, train_writers, (mnist.x_train, mnist.y_train),
+                                    cfg.mnist_share, single_share=cfg.single_share)
     val_rows = make_rows(cfg.val_rows, VAL_SEED, val_writers, None, 0.0, augmented=False)
     print(f"  rendered in {time.perf_counter() - started:.0f} s", flush=True)
 

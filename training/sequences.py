@@ -50,9 +50,17 @@ def load_pen(directory):
     return out[0], out[1]
 
 
-def pen_row(digits, letters, rng, augmented=True):
+def _count(rng, single_share):
+    """Symbols in a row: one with probability `single_share`, else 1 to MAX_SYMBOLS alike. With no
+    share no extra draw is made, so rows made before the share existed come out the same."""
+    if single_share and rng.random() < single_share:
+        return 1
+    return int(rng.integers(1, MAX_SYMBOLS + 1))
+
+
+def pen_row(digits, letters, rng, augmented=True, single_share=0.0):
     """(ink uint8 (h, w), text) of one row of a writer's `digits` (PenSamples), maybe with a letter."""
-    n = int(rng.integers(1, MAX_SYMBOLS + 1))
+    n = _count(rng, single_share)
     chosen = [digits[i] for i in rng.integers(0, len(digits), n)]
     text = [s.label for s in chosen]
     if letters and n > 1 and rng.random() < LETTER_SHARE:
@@ -83,9 +91,9 @@ def pen_row(digits, letters, rng, augmented=True):
     return render(placed, (int(right + margin) + 1, int(top + margin) + 1), brush), "".join(text)
 
 
-def mnist_row(images, labels, rng):
+def mnist_row(images, labels, rng, single_share=0.0):
     """(ink uint8, text) of 1-6 MNIST digits side by side, overlapping or apart."""
-    n = int(rng.integers(1, MAX_SYMBOLS + 1))
+    n = _count(rng, single_share)
     picks = rng.integers(0, len(images), n)
     touching = rng.random() < 0.5
     crops, offsets, x = [], [], 0
@@ -122,9 +130,10 @@ def encode(text):
     return out
 
 
-def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True):
+def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0):
     """`n` rows as Rows: pen rows of `pen_writers` ({writer: (digits, letters)}) and MNIST rows
-    (`mnist` = (images uint8 (N, 28, 28), labels)) in proportion `mnist_share`."""
+    (`mnist` = (images uint8 (N, 28, 28), labels)) in proportion `mnist_share`; `single_share` of
+    them hold one digit, on top of the lone digits of the uniform 1-6 draw."""
     rng = np.random.default_rng(seed)
     writers = list(pen_writers.values()) if pen_writers else []
     share = mnist_share if writers else 1.0
@@ -133,10 +142,10 @@ def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=
     xs, ys, texts = np.zeros((n, HEIGHT, COLUMNS, 1), np.float32), [], []
     while len(texts) < n:
         if rng.random() < share:
-            ink, text = mnist_row(mnist[0], mnist[1], rng)
+            ink, text = mnist_row(mnist[0], mnist[1], rng, single_share)
         else:
             digits, letters = writers[int(rng.integers(0, len(writers)))]
-            ink, text = pen_row(digits, letters, rng, augmented)
+            ink, text = pen_row(digits, letters, rng, augmented, single_share)
         strip = strip_input(ink.astype(np.float32) / 255.0)
         if strip is None or strip.pixels.shape[1] > COLUMNS or strip.frames < 2 * len(text) + 1:
             continue
@@ -150,16 +159,17 @@ def _chunk(job):
     return make_rows(*job)
 
 
-def make_rows_parallel(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True):
+def make_rows_parallel(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0):
     """make_rows over the machine's cores (a row costs a few milliseconds)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     if workers == 1 or n < 500:
-        return make_rows(n, seed, pen_writers, mnist, mnist_share, augmented)
+        return make_rows(n, seed, pen_writers, mnist, mnist_share, augmented, single_share)
     sizes = [n // workers + (i < n % workers) for i in range(workers)]
-    jobs = [(k, (seed, i), pen_writers, mnist, mnist_share, augmented) for i, k in enumerate(sizes)]
+    jobs = [(k, (seed, i), pen_writers, mnist, mnist_share, augmented, single_share)
+            for i, k in enumerate(sizes)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(_chunk, jobs))
     return Rows(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),

@@ -42,6 +42,25 @@ def test_rows_are_strips_with_their_labels(writers):
         assert x[:, :8].max() == 0.0 and x.max() == 1.0  # empty margin first, ink at full white
 
 
+def test_single_share_adds_rows_of_one_digit_and_none_keeps_the_old_rows(writers):
+    train, _ = writers
+    mnist = (np.full((50, 28, 28), 255, np.uint8), np.arange(50) % 10)
+    old = make_rows(120, 3, train, mnist, 0.5)
+    same = make_rows(120, 3, train, mnist, 0.5, single_share=0.0)
+    assert same.text == old.text and np.array_equal(same.x, old.x)  # runs before the share read the same rows
+    more = make_rows(240, 3, train, mnist, 0.5, single_share=0.6)
+    ones = np.mean([len(t) == 1 for t in more.text])
+    assert 0.5 < ones < 0.85 and np.mean([len(t) == 1 for t in old.text]) < 0.35  # 0.6 + 0.4 / 6 against 1 / 6
+
+
+def test_held_out_rows_are_the_ones_every_run_was_judged_on(writers):
+    _, val = writers
+    # The first texts of the installed reader's val_rows.npz (run 20261126-044934): drawing training
+    # rows differently must not move the rows that the export's install rule compares runs on.
+    texts = make_rows(20, VAL_SEED, val, None, 0.0, augmented=False).text
+    assert " ".join(texts) == "0 34 099 6 8586 000 6 989689 10000 9886 20020 93662 6 079788 01 0 x18 5636 33 1"
+
+
 def test_encode_matches_the_readers_labels():
     frames = np.zeros((9, 12))
     frames[:, 0] = 1.0
@@ -61,17 +80,17 @@ def test_touching_neighbours_never_hide_a_narrow_one():
 
 
 def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
-    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--seed", "5", "--data",
+    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--seed", "5", "--single-share", "0.5", "--data",
                            str(mnist_dir), "--out", str(tmp_path / "runs")],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = (tmp_path / "runs" / "latest").resolve()
     results = json.loads((run / "results.json").read_text())
     assert results["train_rows"] == 600 and results["val_rows"] == 200 and 0.0 <= results["val_row_accuracy"] <= 1.0
-    assert results["val_writers"] > 20 and results["params"] > 100_000
+    assert results["val_writers"] > 20 and results["params"] > 100_000 and results["config"]["single_share"] == 0.5
     with np.load(run / "val_rows.npz") as val:
         assert val["x"].shape == (200, HEIGHT, COLUMNS, 1) and len(val["text"]) == 200
-        # Judged on the same held-out rows whatever the seed, so that runs compare (the export's install rule).
+        # Judged on the same held-out rows whatever the seed and the single share, so that runs compare (the export's install rule).
         assert list(val["text"]) == make_rows(200, VAL_SEED, load_pen(DEFAULT_PEN_DIR)[1], None, 0.0,
                                               augmented=False).text
     assert (run / "model.keras").is_file() and "held-out rows read exactly" in proc.stdout
@@ -81,6 +100,7 @@ def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
     (["--pen", "/nonexistent/unipen"], "cannot read"),
     (["--rows", "0"], "at least 1"),
     (["--mnist-share", "2"], "between 0 and 1"),
+    (["--single-share", "1"], "below 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, mnist_dir, args, words):
     proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--data", str(mnist_dir),
