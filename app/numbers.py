@@ -3,7 +3,8 @@
 It reads a piece of ink that holds several touching digits as a whole (app.strip). The contract:
 input `strip` float32 [batch, 28, width, 1] (width dynamic, a multiple of app.strip.STRIDE), output
 `frames` float32 [batch, width / STRIDE, 12], each frame a softmax over app.strip.LABELS (CTC's
-blank, the ten digits, "not a digit"); metadata `labels`, `stride` and `height`, where given, must
+blank, the ten digits, "not a digit"), or [batch, width / STRIDE, members, 12] for several readers
+trained apart that vote on the text (app.strip.decode_members; the first one leads); metadata `labels`, `stride` and `height`, where given, must
 be those of app.strip. The file is optional: it lives beside the digit model as NUMBERS_FILE, and
 without it pictures are read by app.cuts alone. A file that is there but breaks the contract is
 refused with a one-line ModelError, as app.predictor refuses a digit model: a probe batch runs at
@@ -18,7 +19,7 @@ import numpy as np
 from app.predictor import (ModelError, _reason, _shape_text, _type_name, check_probabilities, named_io,
                            open_session, sure_threshold_of)
 from app.printable import printable
-from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, decode_best, strip_input
+from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, Strip, batch, read_frames, strip_input
 
 NUMBERS_FILE = "numbers.onnx"
 
@@ -39,15 +40,16 @@ class NumberReader:
 
     def read(self, inks):
         """For each ink map (float, white ink on black), (its app.strip.Strip, the Chars read in it,
-        left to right, app.strip.decode_best); (None, []) for ink that makes no strip (none, or too
+        left to right, app.strip.read_frames); (None, []) for ink that makes no strip (none, or too
         wide). All strips go through the model in one run."""
         strips = [strip_input(ink) for ink in inks]
         made = [s for s in strips if s is not None]
         frames = iter(self.frames(made))
-        return [(s, decode_best(next(frames))) if s is not None else (None, []) for s in strips]
+        return [(s, read_frames(next(frames))) if s is not None else (None, []) for s in strips]
 
     def frames(self, strips):
-        """Per strip, its frames float32 (strip.frames, CLASSES): one model run for all of them."""
+        """Per strip, its frames float32 (strip.frames, CLASSES), or (strip.frames, members, CLASSES)
+        from a file of several readers: one model run for all of them."""
         if not strips:
             return []
         out = self._run(batch(strips))
@@ -60,8 +62,8 @@ class NumberReader:
         except Exception as exc:  # onnxruntime's run-time failures have no common type
             raise ModelError(f"{self._where} failed on {n} strip(s) of {width} columns: {_reason(exc)}") from None
         out = np.asarray(out)
-        expected = (n, width // STRIDE, CLASSES)
-        if out.shape != expected:
+        expected = (n, width // STRIDE) + ((out.shape[2],) if out.ndim == 4 else ()) + (CLASSES,)
+        if out.shape != expected or 0 in out.shape[2:]:
             raise ModelError(
                 f"{self._where}: '{OUTPUT_NAME}' has shape {list(out.shape)} for {n} strip(s) of {width} "
                 f"columns; expected {list(expected)} (one frame per {STRIDE} columns, {CLASSES} classes)"
@@ -88,10 +90,10 @@ class NumberReader:
                 f"found {_type_name(given.type)} {_shape_text(shape)}"
             )
         shape = output.shape
-        if output.type != "tensor(float)" or len(shape) != 3 or shape[2] != CLASSES:
+        if output.type != "tensor(float)" or len(shape) not in (3, 4) or shape[-1] != CLASSES:
             raise ModelError(
-                f"{where}: output '{OUTPUT_NAME}' must be float32 [batch, frames, {CLASSES}], "
-                f"found {_type_name(output.type)} {_shape_text(shape)}"
+                f"{where}: output '{OUTPUT_NAME}' must be float32 [batch, frames, {CLASSES}] or "
+                f"[batch, frames, members, {CLASSES}], found {_type_name(output.type)} {_shape_text(shape)}"
             )
 
     def _check_metadata(self):

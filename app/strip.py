@@ -204,3 +204,49 @@ def _aligned(frames, text):
         peak = int(on[0] + np.argmax(frames[on[0] : on[-1] + 1, k]))
         chars.append(Char(k, float(frames[peak, k]), frames[peak].copy(), int(on[0]), int(on[-1])))
     return chars
+
+
+def log_likelihood(frames, text):
+    """log P(text | frames): the probability of the text (class indices, blank excluded) summed over
+    every CTC path through the (T, CLASSES) frames; -inf where no path spells it."""
+    frames = np.asarray(frames, np.float64)
+    if not len(text):
+        return float(np.log(np.maximum(frames[:, BLANK], 1e-300)).sum())
+    states = [BLANK]
+    for k in text:
+        states += [int(k), BLANK]
+    states = np.array(states)
+    n = len(states)
+    logp = np.log(np.maximum(frames[:, states], 1e-300))
+    skip = np.zeros(n, bool)  # as in _aligned: a symbol may follow the one before it without a blank unless repeated
+    skip[3::2] = states[3::2] != states[1:-2:2]
+    score = np.full(n, -np.inf)
+    score[:2] = logp[0, :2]
+    for t in range(1, len(logp)):
+        step = np.concatenate([[-np.inf], score[:-1]])
+        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], score[:-2]]), -np.inf)
+        score = np.logaddexp(np.logaddexp(score, step), jump) + logp[t]
+    return float(np.logaddexp(score[-1], score[-2]))
+
+
+def decode_members(members, beam=BEAM):
+    """The Chars that several readers' frames (K, T, CLASSES) agree on best.
+
+    Averaging frames does not work: each reader puts its spikes in its own frames. So each reader's
+    most probable text (decode_best) is a candidate, and the candidate with the highest summed
+    log-likelihood under all readers wins (ties: the first reader's). Its Chars are placed on the
+    first reader's frames, whose confidences and ink columns the app was measured with."""
+    lead = decode_best(members[0], beam)
+    text = tuple(c.index for c in lead)
+    candidates = {text} | {tuple(c.index for c in decode_best(f, beam)) for f in members[1:]}
+    if len(candidates) == 1:
+        return lead
+    score = {t: sum(log_likelihood(f, t) for f in members) for t in sorted(candidates)}
+    best = max(score, key=lambda t: (score[t], t == text))
+    return lead if best == text else _aligned(np.asarray(members[0], np.float32), best)
+
+
+def read_frames(frames):
+    """The Chars of one strip's frames: one reader's (T, CLASSES), or several readers' (T, K, CLASSES)."""
+    frames = np.asarray(frames)
+    return decode_best(frames) if frames.ndim == 2 else decode_members(np.moveaxis(frames, 1, 0))

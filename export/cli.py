@@ -44,6 +44,9 @@ def parse_args(argv):
                         "beside --out), proven equal alone and fused with the digit model's answers")
     p.add_argument("--run", help="training run directory (default runs/latest; runs/sequence/latest with --sequence, "
                                 "runs/trajectory/latest with --trajectory)")
+    p.add_argument("--also", action="append", default=[], metavar="RUN",
+                   help="with --sequence: another number reader run (trained apart, same held-out rows) to ship in "
+                        "the same file; the readers vote on each text, --run's leads (repeatable)")
     p.add_argument("--model", help="model of the run to export (default: the run's chosen model)")
     p.add_argument("--out", type=Path, help="where to install the ONNX model "
                    "(default app/models/digits.onnx; app/models/numbers.onnx with --sequence, "
@@ -61,6 +64,8 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.sequence and (a.model or a.data or a.quantize):
         p.error("--model, --data and --quantize do not apply to --sequence")
+    if a.also and not a.sequence:
+        p.error("--also applies to --sequence only")
     if a.trajectory and a.sequence:
         p.error("--sequence and --trajectory are two different exports; name one")
     if a.trajectory and (a.model or a.data or a.quantize):
@@ -202,7 +207,7 @@ def main(argv=None) -> int:
         try:
             if args.sequence:
                 from export.sequence import export_sequence
-                export_sequence(args.run, args.out, args.opset, args.force, progress)
+                export_sequence(args.run, args.out, args.opset, args.force, progress, tuple(args.also))
             elif args.trajectory:
                 from export.trajectory import export_trajectory
                 export_trajectory(args.run, args.out, args.opset, args.force, progress)

@@ -102,8 +102,9 @@ def to_onnx(serve, spec, opset: int, contract: Contract, doc: str):
     return proto
 
 
-def set_reader_metadata(proto, model, run_dir: Path, trained_on: str, fields: dict) -> None:
-    """The file's metadata: model_name, `fields`, then what every reader records (size, data, run, versions)."""
+def set_reader_metadata(proto, model, run_dir: Path, trained_on: str, fields: dict, params: int | None = None) -> None:
+    """The file's metadata: model_name, `fields`, then what every reader records (size: `params`, default the
+    model's; data, run, versions)."""
     import keras
     import tf2onnx
 
@@ -112,7 +113,7 @@ def set_reader_metadata(proto, model, run_dir: Path, trained_on: str, fields: di
     set_metadata(proto, {
         "model_name": model.name,
         **fields,
-        "params": int(model.count_params()),
+        "params": int(model.count_params() if params is None else params),
         "trained_on": trained_on,
         "run_id": run_dir.name,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -5,6 +5,10 @@ both batch and width free; output OUTPUT_NAME float32 [batch, width/STRIDE, CLAS
 over LABELS (0 CTC's blank, 1-10 the digits, 11 "not a digit"). Parity runs on the run's validation strips
 and on strips of other widths; the installed file is replaced only by a model at least as good on held-out
 rows (val_row_accuracy in both files' metadata) unless forced.
+
+With `also` runs the file holds several readers trained apart (all hold out the same writers): output OUTPUT_NAME
+[batch, width/STRIDE, members, CLASSES], the named run first; the app reads the text they agree on best
+(app.strip.decode_members), and val_row_accuracy is measured that way on the held-out rows.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, OUTPUT_NAME, STRIDE, decode
+from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, NOT_A_DIGIT, OUTPUT_NAME, STRIDE, decode, read_frames
 from export import readers
 from export.readers import Contract, ReaderRun
 
@@ -24,6 +28,13 @@ BATCH_DIM, WIDTH_DIM, FRAMES_DIM = "batch", "width", f"width/{STRIDE}"
 PARITY_WIDTHS = (32, 100, 400)  # besides the validation strips' own width: proves the width is free
 PARITY_ROWS = 8                 # strips per extra width
 CONTRACT = Contract(INPUT_NAME, (BATCH_DIM, HEIGHT, WIDTH_DIM, 1), OUTPUT_NAME, (BATCH_DIM, FRAMES_DIM, CLASSES))
+
+
+def contract(members: int = 1) -> Contract:
+    """The I/O contract of a file of `members` readers (one: CONTRACT)."""
+    if members == 1:
+        return CONTRACT
+    return Contract(INPUT_NAME, CONTRACT.input_dims, OUTPUT_NAME, (BATCH_DIM, FRAMES_DIM, members, CLASSES))
 DOC = (f"Number reader (CTC): {INPUT_NAME} float32 [batch,{HEIGHT},width,1] in [0,1], width a multiple of {STRIDE} "
        f"-> {OUTPUT_NAME} [batch,width/{STRIDE},{CLASSES}], per-frame probabilities over labels (metadata); greedy "
        "CTC decoding as app.strip.decode")
@@ -69,15 +80,19 @@ def parity_strips(x: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def serving_function(model):
-    """The one function both Keras parity and the ONNX graph compute: strip -> {frames: softmax(logits)}."""
+    """The one function both Keras parity and the ONNX graph compute: strip -> {frames: softmax(logits)};
+    for a list of models their frames stacked on axis 2 (members), the first model first."""
     import tensorflow as tf
 
     spec = (tf.TensorSpec((None, HEIGHT, None, 1), tf.float32, name=INPUT_NAME),)
+    models = model if isinstance(model, (list, tuple)) else None
 
     @tf.function(input_signature=spec)
     def serve(strip):
         # training=False: Dropout off (never training=True in parity code: DESIGN.md).
-        return {OUTPUT_NAME: tf.nn.softmax(model(strip, training=False), axis=-1)}
+        if models is None:
+            return {OUTPUT_NAME: tf.nn.softmax(model(strip, training=False), axis=-1)}
+        return {OUTPUT_NAME: tf.stack([tf.nn.softmax(m(strip, training=False), axis=-1) for m in models], axis=2)}
 
     return serve, spec
 
@@ -85,7 +100,13 @@ def serving_function(model):
 def keras_to_onnx(model, opset: int):
     """The serving function as ONNX, its free dimensions named as the contract says."""
     serve, spec = serving_function(model)
-    return readers.to_onnx(serve, spec, opset, CONTRACT, DOC)
+    return readers.to_onnx(serve, spec, opset, contract(len(model) if isinstance(model, (list, tuple)) else 1), DOC)
+
+
+def rows_exact(frames: np.ndarray, texts: list) -> float:
+    """Share of rows whose text as the app reads it (app.strip.read_frames) is exactly theirs ("x": not a digit)."""
+    read = lambda f: "".join("x" if c.index == NOT_A_DIGIT else c.label for c in read_frames(f))  # noqa: E731
+    return sum(read(f) == t for f, t in zip(frames, texts)) / max(len(texts), 1)
 
 
 def keras_frames(model, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
@@ -100,9 +121,9 @@ def keras_frames(model, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
                          f"{': ' + lines[0][:200] if lines else ''}") from None
 
 
-def onnx_frames(blob: bytes, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
+def onnx_frames(blob: bytes, x: np.ndarray, batch_size: int = 250, members: int = 1) -> np.ndarray:
     """onnxruntime's frames, as the app will run it; a model that cannot run on these strips raises ParityError."""
-    return readers.onnx_run(blob, x, CONTRACT, f"strips of {x.shape[2]} columns", batch_size)
+    return readers.onnx_run(blob, x, contract(members), f"strips of {x.shape[2]} columns", batch_size)
 
 
 def _logits(p: np.ndarray) -> np.ndarray:
@@ -111,9 +132,13 @@ def _logits(p: np.ndarray) -> np.ndarray:
 
 
 def compare_frames(p_keras: np.ndarray, p_onnx: np.ndarray) -> dict:
-    """Pure comparison of two (N, T, CLASSES) frame arrays: largest difference, rows decoded differently."""
+    """Pure comparison of two (N, T, CLASSES) frame arrays, or (N, T, members, CLASSES) ones member by member:
+    largest difference, rows decoded differently."""
     from export.parity import MAX_ABS_DIFF
 
+    if p_keras.ndim == p_onnx.ndim == 4 and p_keras.shape == p_onnx.shape:
+        flat = lambda p: np.moveaxis(p, 2, 1).reshape(-1, p.shape[1], p.shape[3])  # noqa: E731
+        return compare_frames(flat(p_keras), flat(p_onnx))
     if p_keras.shape != p_onnx.shape:
         return {"rows": len(p_keras), "shapes": [list(p_keras.shape), list(p_onnx.shape)], "passed": False}
     diff = np.abs(p_keras.astype(np.float64) - p_onnx.astype(np.float64)).reshape(len(p_keras), -1).max(axis=1)
@@ -169,12 +194,19 @@ def trained_on() -> str:
             f"training writers of {PEN_TERMS}")
 
 
-def export_sequence(run: str, out: Path, opset: int, force: bool = False, progress: dict | None = None) -> dict:
-    """The whole sequence export; returns the parity summary. Raises on any failure before touching `out`."""
+def export_sequence(run: str, out: Path, opset: int, force: bool = False, progress: dict | None = None,
+                    also: tuple = ()) -> dict:
+    """The whole sequence export (with `also`: several readers in one file, `run` leading); returns the parity
+    summary. Raises on any failure before touching `out`."""
     progress = {} if progress is None else progress
     source = find_run(run)  # before TensorFlow: a bad run costs no import
+    others = [find_run(r) for r in also]
     readers.check_out(out)
     x, texts = load_val_strips(source.val_path)
+    # Every run holds out the same writers (training.pen_data.is_val_writer), so the leading run's held-out
+    # rows are held out for all of them.
+    if len({source.run_dir, *(o.run_dir for o in others)}) != len(others) + 1:
+        raise ValueError("a run is named twice: readers that vote together must be different runs")
 
     from training.quiet_tf import import_tensorflow
     import_tensorflow()
@@ -184,23 +216,31 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     from training.calibrate import SURE_TARGET, choose_row_threshold
     from training.sequence import row_accuracy
 
-    print(f"exporting the number reader from {source.run_dir}", flush=True)
+    print(f"exporting the number reader from {source.run_dir}"
+          + "".join(f", voting with {o.run_dir}" for o in others), flush=True)
     model = readers.load_keras(source.keras_path)
+    members = len(others) + 1
+    if others:
+        model = [model] + [readers.load_keras(o.keras_path) for o in others]
     # The "sure" line, chosen on the held-out writers' rows as the digit model's is on its validation
     # digits; parity below runs these strips again through ONNX.
     p_val = keras_frames(model, x)
-    threshold = choose_row_threshold(p_val, texts)
+    threshold = choose_row_threshold(p_val, texts, read=read_frames if others else None)
     proto = keras_to_onnx(model, opset)
-    accuracy = float(source.results["val_row_accuracy"])
-    readers.set_reader_metadata(proto, model, source.run_dir, trained_on(), {
+    # One reader: the training run's figure. Several: the held-out rows read as the app reads them.
+    accuracy = rows_exact(p_val, texts) if others else float(source.results["val_row_accuracy"])
+    lead = model[0] if others else model
+    extra = {"members": members, "member_runs": [source.run_dir.name] + [o.run_dir.name for o in others]} if others else {}
+    readers.set_reader_metadata(proto, lead, source.run_dir, trained_on(), {
         "labels": list(LABELS),
         "stride": STRIDE,
         "height": HEIGHT,
         "val_row_accuracy": round(accuracy, 6),
         "val_rows": source.results.get("val_rows", len(texts)),
         "sure_threshold": round(threshold, 6),
-    })
-    readers.check_contract(proto, CONTRACT)
+        **extra,
+    }, params=sum(int(m.count_params()) for m in (model if others else [model])))
+    readers.check_contract(proto, contract(members))
     blob = proto.SerializeToString()
 
     strips = parity_strips(x)
@@ -209,14 +249,15 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     reports, val_exact = {}, {}
     for width, batch in strips.items():
         p_keras = p_val if width == x.shape[2] else keras_frames(model, batch)
-        p_onnx = onnx_frames(blob, batch)
+        p_onnx = onnx_frames(blob, batch, members=members)
         reports[width] = compare_frames(p_keras, p_onnx)
         if width == x.shape[2]:
-            val_exact = {"keras": row_accuracy(_logits(p_keras), texts), "onnx": row_accuracy(_logits(p_onnx), texts)}
-    summary = {"model": "sequence", "onnx_bytes": len(blob), "opset": opset,
+            exact = rows_exact if others else (lambda p, t: row_accuracy(_logits(p), t))
+            val_exact = {"keras": exact(p_keras, texts), "onnx": exact(p_onnx, texts)}
+    summary = {"model": "sequence", **extra, "onnx_bytes": len(blob), "opset": opset,
                "widths": {str(w): r for w, r in reports.items()}, "val_rows_exact": val_exact,
                "passed": all(r["passed"] for r in reports.values())}
-    write_atomic(source.run_dir / "parity.json", json.dumps(summary, indent=2) + "\n")
+    write_atomic(source.run_dir / ("parity-members.json" if others else "parity.json"), json.dumps(summary, indent=2) + "\n")
     if not summary["passed"]:
         failed = "; ".join(describe(w, r) for w, r in reports.items() if not r["passed"])
         raise ParityError(f"parity failed, {out} left unchanged: {failed}")

@@ -77,15 +77,16 @@ def choose_threshold(probs: np.ndarray, labels: np.ndarray, target: float = SURE
     return threshold_for(probs.max(axis=1), probs.argmax(axis=1) == labels, target)
 
 
-def choose_row_threshold(frames: np.ndarray, texts: list, target: float = SURE_TARGET) -> float:
+def choose_row_threshold(frames: np.ndarray, texts: list, target: float = SURE_TARGET, read=None) -> float:
     """The number reader's "sure" line: the lowest confidence at which rows whose least certain symbol
     reaches it are read exactly at least `target` of the time (frames (n, T, CLASSES), texts with "x"
-    for not a digit)."""
+    for not a digit; `read` turns a row's frames into Chars, default greedy app.strip.decode)."""
     from app.strip import NOT_A_DIGIT, decode
 
+    read = read or decode
     conf, right = np.zeros(len(texts)), np.zeros(len(texts), bool)
     for i, (f, text) in enumerate(zip(frames, texts)):
-        chars = decode(f)
+        chars = read(f)
         conf[i] = min((c.confidence for c in chars), default=0.0)
         right[i] = "".join("x" if c.index == NOT_A_DIGIT else c.label for c in chars) == text
     return threshold_for(conf, right, target)

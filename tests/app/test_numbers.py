@@ -13,10 +13,11 @@ import shutil
 import numpy as np
 import pytest
 
-from app import cuts, numbers, recognize
+from app import cuts, numbers, recognize, strip
 from app.numbers import NUMBERS_FILE, NumberReader, char_columns
 from app.predictor import ModelError, Predictor
-from app.strip import CLASSES, INK_ROWS, NOT_A_DIGIT, STRIDE, Char, decode, decode_best, strip_input
+from app.strip import (CLASSES, INK_ROWS, NOT_A_DIGIT, STRIDE, Char, decode, decode_best, decode_members,
+                       log_likelihood, read_frames, strip_input)
 from tests.app.conftest import build_model, constant_head
 
 DIGIT = 7
@@ -24,8 +25,9 @@ DENSE = 0.1  # share of a frame's pixels inked above which it reads DIGIT
 
 
 def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, width="width", softmax=True,
-                  dense=DENSE, metadata=None, steep=400.0, doubt=None):
-    """numbers.onnx: strip [batch, 28, width, 1] -> ink share per `frame` columns -> frames [batch, T, classes].
+                  dense=DENSE, metadata=None, steep=400.0, doubt=None, members=1):
+    """numbers.onnx: strip [batch, 28, width, 1] -> ink share per `frame` columns -> frames [batch, T, classes];
+    with `members` > 1 that many copies stacked: [batch, T, members, classes] (readers that vote).
 
     `doubt`: where a frame reads DIGIT, the next digit follows it `doubt` logits behind, so that DIGIT's
     probability stays below 1.0 while blank and DIGIT stay clear-cut (a gentler `steep` blurs them)."""
@@ -41,7 +43,8 @@ def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, wi
         slope[2 + DIGIT] = steep
         bias[2 + DIGIT] = -steep * dense - doubt
     strip = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["batch", 28, width, 1])
-    frames = helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["batch", "frames", classes])
+    frames = helper.make_tensor_value_info("frames", TensorProto.FLOAT, ["batch", "frames", classes] if members == 1
+                                           else ["batch", "frames", members, classes])
     nodes = [
         helper.make_node("ReduceMean", [input_name], ["columns"], axes=[1, 3], keepdims=0),  # [b, W]
         helper.make_node("Reshape", ["columns", "per_frame"], ["grouped"]),  # [b, T, frame]
@@ -54,15 +57,19 @@ def build_numbers(path, *, input_name="strip", frame=STRIDE, classes=CLASSES, wi
         helper.make_node("Min", ["dense_share", "fresh"], ["share"]),  # past dense only where prev is not
         helper.make_node("Mul", ["share", "slope"], ["scaled"]),
         helper.make_node("Add", ["scaled", "bias"], ["logits"]),
-        helper.make_node("Softmax" if softmax else "Identity", ["logits"], ["frames"],
+        helper.make_node("Softmax" if softmax else "Identity", ["logits"], ["one" if members > 1 else "frames"],
                          **({"axis": -1} if softmax else {})),
     ]
+    if members > 1:
+        nodes += [helper.make_node("Unsqueeze", ["one", "member_axis"], ["one_member"]),
+                  helper.make_node("Concat", ["one_member"] * members, ["frames"], axis=2)]
     weights = [numpy_helper.from_array(np.array([0, -1, frame], np.int64), "per_frame"),
                numpy_helper.from_array(np.array([0, 1, 0, 0, 0, 0], np.int64), "before"),
                numpy_helper.from_array(np.zeros(3, np.int64), "zero"),
                numpy_helper.from_array(np.array([0, 1, 2], np.int64), "zero_to_two"),
                numpy_helper.from_array(np.array(2 * dense, np.float32), "twice_dense"),
-               numpy_helper.from_array(slope, "slope"), numpy_helper.from_array(bias, "bias")]
+               numpy_helper.from_array(slope, "slope"), numpy_helper.from_array(bias, "bias"),
+               numpy_helper.from_array(np.array([2], np.int64), "member_axis")]
     graph = helper.make_graph(nodes, "tiny-numbers", [strip], [frames], weights)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests")
     model.ir_version = 9
@@ -153,6 +160,7 @@ def test_junk_file_is_one_line(tmp_path):
     ({"input_name": "image"}, ["expected one input named 'strip'", "image"]),
     ({"width": 64}, ["input 'strip'", "any width"]),
     ({"classes": 11}, ["output 'frames'", "[batch, frames, 12]"]),
+    ({"classes": 11, "members": 2}, ["output 'frames'", "[batch, frames, members, 12]"]),
     # A frame per 2 x STRIDE columns: half the frames, seen at the probe (2 strips of 12 x STRIDE columns).
     ({"frame": 2 * STRIDE}, ["'frames' has shape", "expected [2, 12, 12]"]),
     ({"softmax": False}, ["not probabilities"]),
@@ -475,9 +483,52 @@ def test_a_repeated_digit_needs_a_blank_between_in_the_best_text_too():
 
 def test_the_picture_reader_reads_with_the_best_text(kit, monkeypatch):
     seen = []
-    monkeypatch.setattr(numbers, "decode_best", lambda f: seen.append(len(f)) or decode_best(f))
+    monkeypatch.setattr(strip, "decode_best", lambda f, beam=strip.BEAM: seen.append(len(f)) or decode_best(f, beam))
     assert recognize.read(Predictor(kit["with_numbers"]), blobs(at=(30, 130))).number == str(DIGIT) * 2
     assert len(seen) == 1
+
+
+def test_likelihood_sums_every_path_that_spells_the_text():
+    import itertools
+
+    rng = np.random.default_rng(8)
+    frames = np.zeros((4, CLASSES))
+    frames[:, :4] = rng.dirichlet(np.full(4, 0.5), 4)
+    texts = {}
+    for path in itertools.product(range(4), repeat=4):
+        text = tuple(k for i, k in enumerate(path) if k != 0 and (i == 0 or path[i - 1] != k))
+        texts[text] = texts.get(text, 0.0) + float(np.prod([frames[t, k] for t, k in enumerate(path)]))
+    for text, p in texts.items():
+        assert abs(log_likelihood(frames, text) - np.log(p)) < 1e-9, text
+    assert log_likelihood(frames, (1, 2, 3, 1, 2)) == -np.inf  # five symbols cannot fit four frames
+
+
+def test_readers_vote_for_the_text_they_agree_on_best():
+    lead = frames_of({}, {2: 0.55, 8: 0.45}, {})      # alone it reads "1", barely
+    other = frames_of({8: 0.9, 2: 0.05}, {}, {})      # sure of "7", its spike a frame earlier
+    alone = decode_best(lead)
+    assert [c.label for c in alone] == ["1"]
+    chars = decode_members(np.stack([lead, other]))
+    # log .45 + log .9 beats log .55 + log .05: "7", placed and weighed on the leading reader's frames
+    assert [c.label for c in chars] == ["7"] and chars[0].first == chars[0].last == 1
+    assert abs(chars[0].confidence - 0.45) < 1e-6
+    doubtful = frames_of({8: 0.5, 2: 0.45}, {}, {})   # a reader barely for "7" does not overrule the lead
+    assert [c.label for c in decode_members(np.stack([lead, doubtful]))] == ["1"]
+    same = decode_members(np.stack([lead, lead]))     # readers that agree: the lead's own Chars
+    assert [(c.index, c.first, c.last) for c in same] == [(c.index, c.first, c.last) for c in alone]
+    assert [c.label for c in read_frames(np.stack([lead, other], axis=1))] == ["7"]  # (T, members, CLASSES)
+    assert [c.label for c in read_frames(lead)] == ["1"]
+
+
+def test_a_file_of_several_readers_is_read_as_one(kit, tmp_path):
+    (tmp_path / "digits.onnx").write_bytes(kit["with_numbers"].read_bytes())
+    build_numbers(tmp_path / NUMBERS_FILE, members=3)
+    reader = NumberReader(tmp_path / NUMBERS_FILE)
+    ink = blobs(at=(30, 130)).astype(np.float32) / 255
+    (made, chars), = reader.read([ink])
+    assert [c.label for c in chars] == [str(DIGIT)] * 2
+    assert reader.frames([made])[0].shape == (made.frames, 3, CLASSES)
+    assert recognize.read(Predictor(tmp_path / "digits.onnx"), blobs(at=(30, 130))).number == str(DIGIT) * 2
 
 
 def test_a_page_of_separate_digits_stays_with_the_digit_model(kit):

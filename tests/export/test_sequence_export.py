@@ -31,13 +31,16 @@ def softmax(logits):
 @pytest.fixture(scope="module")
 def seq_run(tmp_path_factory):
     """A complete run directory as training.sequence writes it, with seeded random weights (no global seed set)."""
+    return fake_run(tmp_path_factory.mktemp("seqruns") / "20261125-000000", 12)
+
+
+def fake_run(run, seed):
     from training.quiet_tf import import_tensorflow
     import_tensorflow()
     from training.models import sequence_reader
 
-    run = tmp_path_factory.mktemp("seqruns") / "20261125-000000"
     run.mkdir()
-    rng = np.random.default_rng(12)
+    rng = np.random.default_rng(seed)
     model = sequence_reader()
     weights = [rng.normal(0, np.sqrt(2 / max(1, np.prod(w.shape[:-1]))), w.shape).astype(np.float32)
                for w in model.get_weights()]
@@ -131,6 +134,39 @@ def test_metadata(exported, seq_run):
     assert json.loads(meta["params"]) == results["params"] > 100_000
     assert meta["run_id"] == seq_run.name and meta["exported_at"].startswith("20")
     assert all(term in meta["trained_on"] for term in ("MNIST", "training writers", PEN_TERMS))
+
+
+def test_readers_that_vote_ship_in_one_file(exported, seq_run, tmp_path, capsys):
+    from export.cli import main
+    from export.sequence import rows_exact
+
+    other = fake_run(tmp_path / "20261125-010000", 13)
+    out = tmp_path / "numbers.onnx"
+    lead_parity = (seq_run / "parity.json").read_text()
+    assert main(["--sequence", "--run", str(seq_run), "--also", str(other), "--out", str(out)]) == 0
+    assert "voting with" in capsys.readouterr().out
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert session.get_outputs()[0].shape == ["batch", f"width/{STRIDE}", 2, CLASSES]
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["members"]) == 2 and json.loads(meta["member_runs"]) == [seq_run.name, other.name]
+    assert json.loads(meta["params"]) == 2 * json.loads((seq_run / "results.json").read_text())["params"]
+    with np.load(seq_run / "val_rows.npz") as val:
+        x, texts = val["x"], list(val["text"])
+    frames = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    # Each member is its own run's model: the first the leading run's (as exported alone), the second not.
+    alone = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"]).run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    assert np.abs(frames[:, :, 0] - alone).max() <= MAX_ABS_DIFF and not np.allclose(frames[:, :, 1], alone, atol=1e-3)
+    # The held-out rows as the app reads them (the readers voting) are the file's figure, not a run's own.
+    assert json.loads(meta["val_row_accuracy"]) == pytest.approx(rows_exact(frames, texts), abs=1e-6)
+    parity = json.loads((seq_run / "parity-members.json").read_text())
+    assert parity["passed"] and parity["members"] == 2 and parity["widths"][str(VAL_WIDTH)]["rows"] == 24
+    assert (seq_run / "parity.json").read_text() == lead_parity  # the leading run's own record is kept
+    assert main(["--sequence", "--run", str(seq_run), "--also", str(seq_run), "--out", str(tmp_path / "n.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "named twice" in err and len(err.splitlines()) == 1 and not (tmp_path / "n.onnx").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--also", str(other)])
+    assert exit_info.value.code == 2 and "--also applies to --sequence only" in capsys.readouterr().err
 
 
 def test_parity_strips_cover_other_widths_with_real_ink():
