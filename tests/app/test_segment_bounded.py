@@ -9,13 +9,7 @@ from PIL import Image
 from app import preprocess, recognize, segment
 from app.predictor import Predictor
 from app.preprocess import BadImage, ink_and_blobs
-
-
-def dots(rows, cols, pitch=8, radius=2):
-    """A picture of rows x cols round dots, dark on white, like the 5 KB PNG of the issue."""
-    y, x = np.mgrid[: rows * pitch, : cols * pitch]
-    near = ((y % pitch - pitch // 2) ** 2 + (x % pitch - pitch // 2) ** 2) <= radius**2
-    return Image.fromarray(np.where(near, 0, 255).astype(np.uint8))
+from benchmarks.reliability import dot_grid as dots
 
 
 def columns_time(n):
