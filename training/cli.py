@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from training.config import SELECTION_WEIGHTS, TrainConfig
+from training.config import SELECTION_WEIGHTS, VAL_SEED, TrainConfig
 from training.data import DataError, load_mnist, make_splits, mnist_source
 from training.pen_data import PenDataError
 
@@ -80,7 +80,8 @@ def with_pen_data(splits, cfg: TrainConfig):
         print("pen data: none (MNIST alone, plus synthetic non-digits); the report says so", flush=True)
     pen = load_pen_sets(source, cfg.seed, letters=cfg.pen_letters, synthetic=cfg.synthetic_rejects,
                         limit=cfg.quick_pen_size if cfg.quick else None,
-                        digit_views=("stroke",) * (cfg.pen_views // 2) + ("picture",) * (cfg.pen_views // 2))
+                        digit_views=("stroke",) * (cfg.pen_views // 2) + ("picture",) * (cfg.pen_views // 2),
+                        val_seed=VAL_SEED)
     merged = dataclasses.replace(splits, x_train=np.concatenate([splits.x_train, pen.x_train]),
                                  y_train=np.concatenate([splits.y_train, pen.y_train]), pen=pen)
     if cfg.extra_data:
@@ -119,7 +120,7 @@ def run(cfg: TrainConfig) -> Path | None:
     from training.train import train_one
 
     mnist = load_mnist(cfg.data)
-    splits = make_splits(mnist, cfg.quick_val_size if cfg.quick else cfg.val_size, cfg.seed,
+    splits = make_splits(mnist, cfg.quick_val_size if cfg.quick else cfg.val_size, VAL_SEED,
                          train_limit=cfg.quick_train_size if cfg.quick else None)
     splits, pen_source = with_pen_data(splits, cfg)
     strategy = make_strategy(cfg.strategy)

@@ -213,24 +213,41 @@ def _subset(samples: list, n: int | None, rng: np.random.Generator) -> list:
     return [samples[i] for i in sorted(rng.choice(len(samples), n, replace=False))]
 
 
-def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synthetic: int = 4000,
-                  limit: int | None = None,
-                  digit_views=("stroke", "stroke", "picture", "picture")) -> PenSets:
-    """Render the pen data into training and validation images, split by writer.
-
-    Without a directory only the synthetic non-digits are made (the report says so).
-    `limit` caps every split (for smoke runs).
-    """
-    rng = np.random.default_rng(seed)
-    d_train = d_val = l_train = l_val = []
-    if directory is not None:
-        digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
-        chars = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
-        d_train, d_val = split_by_writer(digits)
-        l_train, l_val = split_by_writer(chars)
+def _training_draws(digits, chars, letters, synthetic, limit, rng):
+    """What load_pen_sets draws from `rng` before the validation sets, in that order: the splits and their
+    subsets, the synthetic non-digits and their images."""
+    d_train, d_val = split_by_writer(digits)
+    l_train, l_val = split_by_writer(chars)
+    if digits or chars:
         l_train = _subset(l_train, letters, rng)
         l_val = _subset(l_val, max(letters // 6, 1), rng)
     d_train, d_val, l_train, l_val = (_subset(x, limit, rng) for x in (d_train, d_val, l_train, l_val))
+    if limit:
+        synthetic = min(synthetic, limit)
+    synth = synthetic_rejects(synthetic, rng)
+    return d_train, d_val, l_train, l_val, synth, _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng, TAP_BRUSH)
+
+
+def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synthetic: int = 4000,
+                  limit: int | None = None,
+                  digit_views=("stroke", "stroke", "picture", "picture"), val_seed: int | None = None) -> PenSets:
+    """Render the pen data into training and validation images, split by writer.
+
+    Without a directory only the synthetic non-digits are made (the report says so).
+    `limit` caps every split (for smoke runs). `val_seed` (default `seed`) draws the validation sets:
+    the run with seed `val_seed` draws them exactly so, and any other seed draws the same ones.
+    """
+    digits = chars = []
+    if directory is not None:
+        digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
+        chars = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
+    rng = np.random.default_rng(seed)
+    d_train, d_val, l_train, l_val, synth, (xs, ys) = _training_draws(digits, chars, letters, synthetic, limit, rng)
+    val_rng = rng
+    if val_seed is not None and val_seed != seed:
+        # The validation sets were drawn from the generator after these draws: replay them from val_seed.
+        val_rng = np.random.default_rng(val_seed)
+        _, d_val, _, l_val, _, _ = _training_draws(digits, chars, letters, synthetic, limit, val_rng)
     if limit:
         synthetic = min(synthetic, limit)
     print(f"pen data: rendering {len(d_train)} train / {len(d_val)} validation digits, {len(l_train)} / "
@@ -241,9 +258,8 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
                               seed + 1)
     xl2, yl2 = _images_parallel([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]),
                                 ("picture",), seed + 2)
-    synth = synthetic_rejects(synthetic, rng)
-    xs, ys = _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng, TAP_BRUSH)
     # Validation: each held-out digit once as drawn in the window and once as a picture.
+    rng = val_rng
     xvd, yvd = _images([s.strokes for s in d_val], [int(s.label) for s in d_val], ("plain", "picture"), rng)
     synth_val = synthetic_rejects(max(synthetic // 8, 8), rng)
     xvl, yvl = _images([s.strokes for s in l_val], [NOT_A_DIGIT] * len(l_val), ("plain",), rng)

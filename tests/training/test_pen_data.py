@@ -86,6 +86,12 @@ def test_pen_sets_from_a_small_directory(tmp_path):
     # Rejects: the training writers' A's (not their O's) and the synthetic non-digits.
     assert (sets.y_train == NOT_A_DIGIT).sum() == (30 - val_writers) + 40
     assert set(np.unique(sets.y_val_reject)) == {NOT_A_DIGIT}
+    # Another seed renders other training images but, told the validation seed, the same held-out ones.
+    other = load_pen_sets(tmp_path, seed=3, synthetic=40, val_seed=0)
+    assert not np.array_equal(other.x_train, sets.x_train)
+    for name in ("x_val_digits", "y_val_digits", "x_val_reject", "y_val_reject"):
+        assert np.array_equal(getattr(other, name), getattr(sets, name)), name
+    assert not np.array_equal(load_pen_sets(tmp_path, seed=3, synthetic=40).x_val_digits, sets.x_val_digits)
 
 
 def test_synthetic_rejects_include_true_taps():
