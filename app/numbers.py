@@ -4,11 +4,12 @@ It reads a piece of ink that holds several touching digits as a whole (app.strip
 input `strip` float32 [batch, 28, width, 1] (width dynamic, a multiple of app.strip.STRIDE), output
 `frames` float32 [batch, width / STRIDE, 12], each frame a softmax over app.strip.LABELS (CTC's
 blank, the ten digits, "not a digit"), or [batch, width / STRIDE, members, 12] for several readers
-trained apart that vote on the text (app.strip.decode_members; the first one leads); metadata `labels`, `stride` and `height`, where given, must
-be those of app.strip. The file is optional: it lives beside the digit model as NUMBERS_FILE, and
-without it pictures are read by app.cuts alone. A file that is there but breaks the contract is
-refused with a one-line ModelError, as app.predictor refuses a digit model: a probe batch runs at
-load, and every run is checked for finite frames that sum to 1.
+trained apart that vote on the text (app.strip.decode_members; the first one leads); metadata
+`labels`, `stride` and `height`, where given, must be those of app.strip. The file is optional: it
+lives beside the digit model as NUMBERS_FILE, and without it pictures are read by app.cuts alone. A
+file that is there but breaks the contract is refused with a one-line ModelError, as app.predictor
+refuses a digit model: a probe batch runs at load, and every run is checked for finite frames that
+sum to 1.
 """
 
 import json

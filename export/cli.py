@@ -45,8 +45,8 @@ def parse_args(argv):
     p.add_argument("--run", help="training run directory (default runs/latest; runs/sequence/latest with --sequence, "
                                 "runs/trajectory/latest with --trajectory)")
     p.add_argument("--also", action="append", default=[], metavar="RUN",
-                   help="with --sequence: another number reader run (trained apart, same held-out rows) to ship in "
-                        "the same file; the readers vote on each text, --run's leads (repeatable)")
+                   help="with --sequence: another number reader run (trained apart) to ship in the same file; "
+                        "the readers vote on each text, --run's leads and its held-out rows judge them (repeatable)")
     p.add_argument("--model", help="model of the run to export (default: the run's chosen model)")
     p.add_argument("--out", type=Path, help="where to install the ONNX model "
                    "(default app/models/digits.onnx; app/models/numbers.onnx with --sequence, "

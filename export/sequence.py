@@ -28,6 +28,9 @@ BATCH_DIM, WIDTH_DIM, FRAMES_DIM = "batch", "width", f"width/{STRIDE}"
 PARITY_WIDTHS = (32, 100, 400)  # besides the validation strips' own width: proves the width is free
 PARITY_ROWS = 8                 # strips per extra width
 CONTRACT = Contract(INPUT_NAME, (BATCH_DIM, HEIGHT, WIDTH_DIM, 1), OUTPUT_NAME, (BATCH_DIM, FRAMES_DIM, CLASSES))
+DOC = (f"Number reader (CTC): {INPUT_NAME} float32 [batch,{HEIGHT},width,1] in [0,1], width a multiple of {STRIDE} "
+       f"-> {OUTPUT_NAME} [batch,width/{STRIDE},{CLASSES}] (or [batch,width/{STRIDE},members,{CLASSES}] for readers "
+       "that vote), per-frame probabilities over labels (metadata); read as app.strip.read_frames")
 
 
 def contract(members: int = 1) -> Contract:
@@ -35,9 +38,6 @@ def contract(members: int = 1) -> Contract:
     if members == 1:
         return CONTRACT
     return Contract(INPUT_NAME, CONTRACT.input_dims, OUTPUT_NAME, (BATCH_DIM, FRAMES_DIM, members, CLASSES))
-DOC = (f"Number reader (CTC): {INPUT_NAME} float32 [batch,{HEIGHT},width,1] in [0,1], width a multiple of {STRIDE} "
-       f"-> {OUTPUT_NAME} [batch,width/{STRIDE},{CLASSES}], per-frame probabilities over labels (metadata); greedy "
-       "CTC decoding as app.strip.decode")
 
 
 def check_results(path: Path, results) -> dict:
@@ -230,7 +230,9 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     # One reader: the training run's figure. Several: the held-out rows read as the app reads them.
     accuracy = rows_exact(p_val, texts) if others else float(source.results["val_row_accuracy"])
     lead = model[0] if others else model
-    extra = {"members": members, "member_runs": [source.run_dir.name] + [o.run_dir.name for o in others]} if others else {}
+    extra = {}
+    if others:
+        extra = {"members": members, "member_runs": [source.run_dir.name] + [o.run_dir.name for o in others]}
     readers.set_reader_metadata(proto, lead, source.run_dir, trained_on(), {
         "labels": list(LABELS),
         "stride": STRIDE,
@@ -257,7 +259,8 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     summary = {"model": "sequence", **extra, "onnx_bytes": len(blob), "opset": opset,
                "widths": {str(w): r for w, r in reports.items()}, "val_rows_exact": val_exact,
                "passed": all(r["passed"] for r in reports.values())}
-    write_atomic(source.run_dir / ("parity-members.json" if others else "parity.json"), json.dumps(summary, indent=2) + "\n")
+    record = source.run_dir / ("parity-members.json" if others else "parity.json")  # the run's own parity kept
+    write_atomic(record, json.dumps(summary, indent=2) + "\n")
     if not summary["passed"]:
         failed = "; ".join(describe(w, r) for w, r in reports.items() if not r["passed"])
         raise ParityError(f"parity failed, {out} left unchanged: {failed}")

@@ -225,7 +225,8 @@ def _training_draws(digits, chars, letters, synthetic, limit, rng):
     if limit:
         synthetic = min(synthetic, limit)
     synth = synthetic_rejects(synthetic, rng)
-    return d_train, d_val, l_train, l_val, synth, _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng, TAP_BRUSH)
+    images = _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng, TAP_BRUSH)
+    return d_train, d_val, l_train, l_val, synth, images
 
 
 def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synthetic: int = 4000,

@@ -154,7 +154,8 @@ def test_readers_that_vote_ship_in_one_file(exported, seq_run, tmp_path, capsys)
         x, texts = val["x"], list(val["text"])
     frames = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
     # Each member is its own run's model: the first the leading run's (as exported alone), the second not.
-    alone = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"]).run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    alone = ort.InferenceSession(str(exported[0]), providers=["CPUExecutionProvider"])
+    alone = alone.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
     assert np.abs(frames[:, :, 0] - alone).max() <= MAX_ABS_DIFF and not np.allclose(frames[:, :, 1], alone, atol=1e-3)
     # The held-out rows as the app reads them (the readers voting) are the file's figure, not a run's own.
     assert json.loads(meta["val_row_accuracy"]) == pytest.approx(rows_exact(frames, texts), abs=1e-6)

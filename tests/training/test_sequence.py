@@ -80,8 +80,8 @@ def test_touching_neighbours_never_hide_a_narrow_one():
 
 
 def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
-    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--seed", "5", "--single-share", "0.5", "--data",
-                           str(mnist_dir), "--out", str(tmp_path / "runs")],
+    proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--seed", "5", "--single-share",
+                           "0.5", "--data", str(mnist_dir), "--out", str(tmp_path / "runs")],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run = (tmp_path / "runs" / "latest").resolve()
@@ -90,7 +90,8 @@ def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
     assert results["val_writers"] > 20 and results["params"] > 100_000 and results["config"]["single_share"] == 0.5
     with np.load(run / "val_rows.npz") as val:
         assert val["x"].shape == (200, HEIGHT, COLUMNS, 1) and len(val["text"]) == 200
-        # Judged on the same held-out rows whatever the seed and the single share, so that runs compare (the export's install rule).
+        # Judged on the same held-out rows whatever the seed and the single share, so that runs compare
+        # (the export's install rule).
         assert list(val["text"]) == make_rows(200, VAL_SEED, load_pen(DEFAULT_PEN_DIR)[1], None, 0.0,
                                               augmented=False).text
     assert (run / "model.keras").is_file() and "held-out rows read exactly" in proc.stdout
