@@ -1,6 +1,10 @@
 """training.calibrate: temperature scaling, calibration error, the sure threshold."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
+
+from app.strip import decode
 
 from training.calibrate import (apply_reject_bias, apply_temperature, choose_row_threshold, choose_threshold,
                                 expected_calibration_error, fit_reject_bias, fit_temperature)
@@ -71,6 +75,11 @@ def test_row_threshold_judges_a_row_by_its_least_certain_symbol():
     # "not a digit" reads as "x"; a row with nothing read has no confidence at all
     assert choose_row_threshold(np.stack([_row([11], [0.95])] * 5 + [_row([], [])]), ["x"] * 5 + ["3"],
                                 target=0.99) == pytest.approx(0.95)
+    # Rows are judged as `read` reads them (readers that vote): read as "77", the "71" rows are right too.
+    def vote(f):
+        return [replace(c, index=8) if c.index == 2 and f[3, 2] > 0.5 else c for c in decode(f)]
+
+    assert choose_row_threshold(np.stack(frames), texts, target=0.995, read=vote) == pytest.approx(0.9)
 
 
 def test_reject_bias_moves_the_not_a_digit_prior_to_where_validation_wants_it():
