@@ -79,28 +79,26 @@ def parity_strips(x: np.ndarray) -> dict[int, np.ndarray]:
     return strips
 
 
-def serving_function(model):
-    """The one function both Keras parity and the ONNX graph compute: strip -> {frames: softmax(logits)};
-    for a list of models their frames stacked on axis 2 (members), the first model first."""
+def serving_function(models):
+    """The one function both Keras parity and the ONNX graph compute: strip -> {frames: softmax(logits)} of
+    the one model in `models`; of several, their frames stacked on axis 2 (members), the first first."""
     import tensorflow as tf
 
     spec = (tf.TensorSpec((None, HEIGHT, None, 1), tf.float32, name=INPUT_NAME),)
-    models = model if isinstance(model, (list, tuple)) else None
 
     @tf.function(input_signature=spec)
     def serve(strip):
         # training=False: Dropout off (never training=True in parity code: DESIGN.md).
-        if models is None:
-            return {OUTPUT_NAME: tf.nn.softmax(model(strip, training=False), axis=-1)}
-        return {OUTPUT_NAME: tf.stack([tf.nn.softmax(m(strip, training=False), axis=-1) for m in models], axis=2)}
+        frames = [tf.nn.softmax(m(strip, training=False), axis=-1) for m in models]
+        return {OUTPUT_NAME: frames[0] if len(frames) == 1 else tf.stack(frames, axis=2)}
 
     return serve, spec
 
 
-def keras_to_onnx(model, opset: int):
-    """The serving function as ONNX, its free dimensions named as the contract says."""
-    serve, spec = serving_function(model)
-    return readers.to_onnx(serve, spec, opset, contract(len(model) if isinstance(model, (list, tuple)) else 1), DOC)
+def keras_to_onnx(models, opset: int):
+    """The serving function of `models` as ONNX, its free dimensions named as the contract says."""
+    serve, spec = serving_function(models)
+    return readers.to_onnx(serve, spec, opset, contract(len(models)), DOC)
 
 
 def rows_exact(frames: np.ndarray, texts: list) -> float:
@@ -109,9 +107,9 @@ def rows_exact(frames: np.ndarray, texts: list) -> float:
     return sum(read(f) == t for f, t in zip(frames, texts)) / max(len(texts), 1)
 
 
-def keras_frames(model, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
+def keras_frames(models, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
     """The Keras side of parity; a model that cannot read strips this wide breaks the contract (ValueError)."""
-    serve, _ = serving_function(model)
+    serve, _ = serving_function(models)
     try:
         return readers.keras_run(serve, x, OUTPUT_NAME, batch_size)
     except Exception as e:  # noqa: BLE001 - TensorFlow raises its own types for shape errors
@@ -218,22 +216,19 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
 
     print(f"exporting the number reader from {source.run_dir}"
           + "".join(f", voting with {o.run_dir}" for o in others), flush=True)
-    model = readers.load_keras(source.keras_path)
-    members = len(others) + 1
-    if others:
-        model = [model] + [readers.load_keras(o.keras_path) for o in others]
+    models = [readers.load_keras(r.keras_path) for r in [source, *others]]
+    members = len(models)
     # The "sure" line, chosen on the held-out writers' rows as the digit model's is on its validation
     # digits; parity below runs these strips again through ONNX.
-    p_val = keras_frames(model, x)
+    p_val = keras_frames(models, x)
     threshold = choose_row_threshold(p_val, texts, read=read_frames if others else None)
-    proto = keras_to_onnx(model, opset)
+    proto = keras_to_onnx(models, opset)
     # One reader: the training run's figure. Several: the held-out rows read as the app reads them.
     accuracy = rows_exact(p_val, texts) if others else float(source.results["val_row_accuracy"])
-    lead = model[0] if others else model
     extra = {}
     if others:
         extra = {"members": members, "member_runs": [source.run_dir.name] + [o.run_dir.name for o in others]}
-    readers.set_reader_metadata(proto, lead, source.run_dir, trained_on(), {
+    readers.set_reader_metadata(proto, models[0], source.run_dir, trained_on(), {
         "labels": list(LABELS),
         "stride": STRIDE,
         "height": HEIGHT,
@@ -241,7 +236,7 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
         "val_rows": source.results.get("val_rows", len(texts)),
         "sure_threshold": round(threshold, 6),
         **extra,
-    }, params=sum(int(m.count_params()) for m in (model if others else [model])))
+    }, params=sum(int(m.count_params()) for m in models))
     readers.check_contract(proto, contract(members))
     blob = proto.SerializeToString()
 
@@ -250,7 +245,7 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
           flush=True)
     reports, val_exact = {}, {}
     for width, batch in strips.items():
-        p_keras = p_val if width == x.shape[2] else keras_frames(model, batch)
+        p_keras = p_val if width == x.shape[2] else keras_frames(models, batch)
         p_onnx = onnx_frames(blob, batch, members=members)
         reports[width] = compare_frames(p_keras, p_onnx)
         if width == x.shape[2]:

@@ -215,18 +215,16 @@ def _subset(samples: list, n: int | None, rng: np.random.Generator) -> list:
 
 def _training_draws(digits, chars, letters, synthetic, limit, rng):
     """What load_pen_sets draws from `rng` before the validation sets, in that order: the splits and their
-    subsets, the synthetic non-digits and their images."""
+    subsets, and the synthetic non-digits' training images."""
     d_train, d_val = split_by_writer(digits)
     l_train, l_val = split_by_writer(chars)
     if digits or chars:
         l_train = _subset(l_train, letters, rng)
         l_val = _subset(l_val, max(letters // 6, 1), rng)
     d_train, d_val, l_train, l_val = (_subset(x, limit, rng) for x in (d_train, d_val, l_train, l_val))
-    if limit:
-        synthetic = min(synthetic, limit)
     synth = synthetic_rejects(synthetic, rng)
     images = _images(synth, [NOT_A_DIGIT] * len(synth), ("stroke",), rng, TAP_BRUSH)
-    return d_train, d_val, l_train, l_val, synth, images
+    return d_train, d_val, l_train, l_val, images
 
 
 def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synthetic: int = 4000,
@@ -242,15 +240,15 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
     if directory is not None:
         digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
         chars = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
+    if limit:
+        synthetic = min(synthetic, limit)
     rng = np.random.default_rng(seed)
-    d_train, d_val, l_train, l_val, synth, (xs, ys) = _training_draws(digits, chars, letters, synthetic, limit, rng)
+    d_train, d_val, l_train, l_val, (xs, ys) = _training_draws(digits, chars, letters, synthetic, limit, rng)
     val_rng = rng
     if val_seed is not None and val_seed != seed:
         # The validation sets were drawn from the generator after these draws: replay them from val_seed.
         val_rng = np.random.default_rng(val_seed)
-        _, d_val, _, l_val, _, _ = _training_draws(digits, chars, letters, synthetic, limit, val_rng)
-    if limit:
-        synthetic = min(synthetic, limit)
+        _, d_val, _, l_val, _ = _training_draws(digits, chars, letters, synthetic, limit, val_rng)
     print(f"pen data: rendering {len(d_train)} train / {len(d_val)} validation digits, {len(l_train)} / "
           f"{len(l_val)} letters, {synthetic} synthetic non-digits (about 2 minutes on 2 cores) ...", flush=True)
     xd, yd = _images_parallel([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views, seed)
