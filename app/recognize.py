@@ -254,9 +254,8 @@ def _char_guess(predictor, piece, char, columns, threshold=None):
     from `threshold` (None: the digit model's line).
 
     The bars are the char's frame over the digit model's labels (blank dropped, renormalised), so
-    they read like a digit's. The confidence is that frame's own probability of the label: its
-    share among the symbols times the frame's certainty that a symbol is there at all (1 - blank).
-    The image is that stretch of ink centred as a digit, for the why-view and corrections."""
+    they read like a digit's. The confidence is the reading's (app.strip.read_frames): the probability
+    of the whole text the char is part of, which the reader's sure line was chosen on. The image is that stretch of ink centred as a digit, for the why-view and corrections."""
     labels = tuple(predictor.labels)
     frame = np.asarray(char.probabilities, np.float32)
     probabilities = np.array([frame[strip.LABELS.index(label)] for label in labels], np.float32)
@@ -275,7 +274,7 @@ def _char_guess(predictor, piece, char, columns, threshold=None):
     else:
         y0, y1 = 0, piece.ink.shape[0]
     box = (piece.box[0] + x0, piece.box[1] + y0, piece.box[0] + x1, piece.box[1] + y1)
-    return Guess(label, float(frame[strip.LABELS.index(label)]), probabilities,
+    return Guess(label, float(char.confidence), probabilities,
                  image if image is not None else np.zeros((28, 28, 1), np.float32), box, labels,
                  _threshold(predictor) if threshold is None else float(threshold))
 

@@ -260,7 +260,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     from app.recognize import read, read_drawing
 
     writers = [w for w, s in by_writer.items() if len(s) >= 5]
-    window_right = picture_right = cut_right = 0
+    window_right = picture_right = cut_right = picture_sure = picture_sure_right = 0
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     reader = getattr(predictor, "numbers", None)
     brush = float(default_brush)  # people keep the default brush, so neighbours often touch
@@ -272,9 +272,12 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         truth = "".join(s.label for s in chosen)
         alone = [drawn(digit, size, brush) for digit in placed]
         window = read_drawing(predictor, drawing).number == truth
-        picture = read(predictor, drawing.pixels.copy()).number == truth
+        seen = read(predictor, drawing.pixels.copy())
+        picture = seen.number == truth
         window_right += window
         picture_right += picture
+        picture_sure += seen.sure
+        picture_sure_right += seen.sure and picture
         readable["window"].append((all(read_drawing(predictor, d).number == s.label for d, s in zip(alone, chosen)),
                                    window))
         readable["picture"].append((all(read(predictor, d.pixels.copy()).number == s.label
@@ -293,6 +296,9 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
             "≥ 90 %" if touching else "≥ 98 %", CMD, SINGLE,
             picture_right / NUMBERS >= (0.9 if touching else 0.98)),
     ]
+    rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture: called sure (every digit sure)",
+                    f"{picture_sure / NUMBERS:.2%}, of them exact {picture_sure_right / max(picture_sure, 1):.2%}",
+                    "", CMD, SINGLE, None))
     if reader is not None:
         rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture, cut apart without the number reader: exact",
                         f"{cut_right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))

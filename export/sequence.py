@@ -107,6 +107,12 @@ def rows_exact(frames: np.ndarray, texts: list) -> float:
     return sum(read(f) == t for f, t in zip(frames, texts)) / max(len(texts), 1)
 
 
+def sure_share(frames: np.ndarray, threshold: float) -> float:
+    """Share of rows that the app (app.strip.read_frames) reads with every symbol sure from `threshold`."""
+    conf = [min((c.confidence for c in read_frames(f)), default=0.0) for f in frames]
+    return float(np.mean(np.array(conf) >= threshold)) if len(conf) else 0.0
+
+
 def keras_frames(models, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
     """The Keras side of parity; a model that cannot read strips this wide breaks the contract (ValueError)."""
     serve, _ = serving_function(models)
@@ -221,7 +227,8 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     # The "sure" line, chosen on the held-out writers' rows as the digit model's is on its validation
     # digits; parity below runs these strips again through ONNX.
     p_val = keras_frames(models, x)
-    threshold = choose_row_threshold(p_val, texts, read=read_frames if others else None)
+    threshold = choose_row_threshold(p_val, texts, read=read_frames)
+    sure = sure_share(p_val, threshold)
     proto = keras_to_onnx(models, opset)
     # One reader: the training run's figure. Several: the held-out rows read as the app reads them.
     accuracy = rows_exact(p_val, texts) if others else float(source.results["val_row_accuracy"])
@@ -235,6 +242,7 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
         "val_row_accuracy": round(accuracy, 6),
         "val_rows": source.results.get("val_rows", len(texts)),
         "sure_threshold": round(threshold, 6),
+        "sure_share": round(sure, 6),
         **extra,
     }, params=sum(int(m.count_params()) for m in models))
     readers.check_contract(proto, contract(members))
@@ -262,8 +270,8 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     worst = max(r["max_abs_diff"] for r in reports.values())
     print(f"parity ok: max |diff| {worst:.2e} over {sum(r['rows'] for r in reports.values())} strips of "
           f"{len(reports)} widths, every strip decoded the same; {val_exact['onnx']:.2%} of the {len(texts)} "
-          f"validation rows read exactly; sure from {threshold:.1%} (rows read right {SURE_TARGET:.1%} of the time "
-          "from there)", flush=True)
+          f"validation rows read exactly; sure from {threshold:.1%}: {sure:.1%} of the rows, read right "
+          f"{SURE_TARGET:.1%} of the time", flush=True)
 
     progress["blob"] = blob
     done = install_checked(blob, out, accuracy, force)

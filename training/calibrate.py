@@ -80,7 +80,8 @@ def choose_threshold(probs: np.ndarray, labels: np.ndarray, target: float = SURE
 def choose_row_threshold(frames: np.ndarray, texts: list, target: float = SURE_TARGET, read=None) -> float:
     """The number reader's "sure" line: the lowest confidence at which rows whose least certain symbol
     reaches it are read exactly at least `target` of the time (frames (n, T, CLASSES), texts with "x"
-    for not a digit; `read` turns a row's frames into Chars, default greedy app.strip.decode)."""
+    for not a digit; `read` turns a row's frames into Chars, default greedy app.strip.decode; the
+    export passes the app's app.strip.read_frames, whose symbols carry their reading's confidence)."""
     from app.strip import NOT_A_DIGIT, decode
 
     read = read or decode

@@ -373,21 +373,21 @@ def test_a_char_becomes_a_guess_over_the_models_labels(kit):
     eleven = Predictor(kit["eleven"])
     nad = recognize._char_guess(eleven, piece, char_of(NOT_A_DIGIT, 0.6, 0.2), (0, 120))
     assert nad.label == "not a digit" and not nad.is_digit
-    # Blank dropped, the rest renormalised; the confidence keeps the frame's doubt (blank) in it.
+    # Blank dropped, the rest renormalised; the confidence is the Char's (read_frames: its reading's).
     assert nad.probabilities.shape == (11,) and abs(float(nad.probabilities.sum()) - 1) < 1e-6
     assert nad.probabilities[10] == pytest.approx(0.6 / 0.8) and nad.confidence == pytest.approx(0.6)
     assert nad.box == (5 + 30, 7 + 30, 5 + 100, 7 + 130)
     four = recognize._char_guess(eleven, piece, char_of(1 + 4, 0.9, 0.05), (0, 120))
     assert four.label == "4" and four.confidence == pytest.approx(0.9)
     assert four.probabilities[4] == pytest.approx(0.9 / 0.95)
-    # A digits-only model has no "not a digit": the frame's likeliest digit, as unsure as the frame is.
+    # A digits-only model has no "not a digit": the frame's likeliest digit, as unsure as the reading is.
     ten = Predictor(kit["digits_only"])
-    frame = char_of(NOT_A_DIGIT, 0.6, 0.2)
+    frame = char_of(NOT_A_DIGIT, 0.5, 0.2)  # the digits-only model's sure line is 0.6
     frame.probabilities[1 + 8] += 0.05
     frame.probabilities[NOT_A_DIGIT] -= 0.05
     guess = recognize._char_guess(ten, piece, frame, (0, 120))
     assert guess.label == "8" and guess.probabilities.shape == (10,)
-    assert guess.confidence == pytest.approx(frame.probabilities[1 + 8]) and not guess.sure
+    assert guess.confidence == pytest.approx(frame.confidence) and not guess.sure
 
 
 def test_char_columns_start_each_char_at_its_spike():
@@ -518,6 +518,25 @@ def test_readers_vote_for_the_text_they_agree_on_best():
     assert [(c.index, c.first, c.last) for c in same] == [(c.index, c.first, c.last) for c in alone]
     assert [c.label for c in read_frames(np.stack([lead, other], axis=1))] == ["7"]  # (T, members, CLASSES)
     assert [c.label for c in read_frames(lead)] == ["1"]
+
+
+def test_a_reading_is_as_sure_as_its_text():
+    """read_frames gives every symbol the probability of the whole text (summed over its CTC paths) that
+    the least convinced reader gives it; the symbol's own frame does not count."""
+    lead = frames_of({3: 0.99}, {}, {5: 0.7, 2: 0.25})  # "2" sure, then "4" or "1"
+    chars = read_frames(lead)
+    assert [c.label for c in chars] == ["2", "4"]
+    text = tuple(c.index for c in chars)
+    assert [c.confidence for c in chars] == pytest.approx([float(np.exp(log_likelihood(lead, text)))] * 2)
+    assert chars[0].confidence < 0.75 < decode_best(lead)[0].confidence  # the sure "2" shares the row's doubt
+    sure = frames_of({3: 0.99}, {}, {5: 0.99})
+    doubtful = frames_of({3: 0.99}, {}, {5: 0.6, 2: 0.35})
+    alone = read_frames(sure)[0].confidence
+    both = read_frames(np.stack([sure, doubtful], axis=1))
+    assert [c.label for c in both] == ["2", "4"]
+    assert both[0].confidence == pytest.approx(float(np.exp(log_likelihood(doubtful, text))))
+    assert both[0].confidence < alone
+    assert read_frames(np.stack([sure, sure], axis=1))[1].confidence == pytest.approx(alone)
 
 
 def test_a_file_of_several_readers_is_read_as_one(kit, tmp_path):

@@ -130,6 +130,7 @@ def test_metadata(exported, seq_run):
     assert (json.loads(meta["stride"]), json.loads(meta["height"])) == (STRIDE, HEIGHT)
     assert json.loads(meta["val_row_accuracy"]) == VAL_ACCURACY
     assert 0.5 <= json.loads(meta["sure_threshold"]) <= 1.0  # chosen on the validation rows (training.calibrate)
+    assert 0.0 <= json.loads(meta["sure_share"]) <= 1.0
     results = json.loads((seq_run / "results.json").read_text())
     assert json.loads(meta["params"]) == results["params"] > 100_000
     assert meta["run_id"] == seq_run.name and meta["exported_at"].startswith("20")
@@ -312,3 +313,16 @@ def test_defaults_and_bad_runs(tmp_path, capsys):
     assert main(["--sequence", "--run", str(tmp_path / "missing"), "--out", str(tmp_path / "n.onnx")]) == 2
     assert "python -m training.sequence" in capsys.readouterr().err
     assert not (tmp_path / "n.onnx").exists()
+
+
+def test_sure_share_counts_rows_whose_reading_is_sure():
+    from export.sequence import sure_share
+
+    def row(*ps):  # (T, CLASSES): a "2" at frame 0 with probability p, then blanks
+        f = np.zeros((3, CLASSES), np.float32)
+        f[:, 0] = 1.0
+        f[0, 0], f[0, 3] = 1.0 - ps[0], ps[0]
+        return f
+    frames = np.stack([row(0.99), row(0.7), row(0.95)])
+    assert sure_share(frames, 0.9) == pytest.approx(2 / 3)  # the reading's probability: 0.99, 0.7, 0.95
+    assert sure_share(frames, 0.96) == pytest.approx(1 / 3) and sure_share(frames[:0], 0.9) == 0.0
