@@ -32,6 +32,8 @@ NOT_A_DIGIT = CLASSES - 1
 BEAM = 8  # texts kept per frame by decode_best
 UNLIKELY = 1e-3  # a class this improbable in a frame extends no text there
 NEGLIGIBLE = 1e-6  # a text this much less probable than the best is dropped
+FLOOR = 1e-30  # least frame probability in log_likelihoods: RESCALE frames of it stay above float64's range
+RESCALE = 8
 
 
 @dataclass(frozen=True)
@@ -210,24 +212,37 @@ def _aligned(frames, text):
 def log_likelihood(frames, text):
     """log P(text | frames): the probability of the text (class indices, blank excluded) summed over
     every CTC path through the (T, CLASSES) frames; -inf where no path spells it."""
-    frames = np.asarray(frames, np.float64)
-    if not len(text):
-        return float(np.log(np.maximum(frames[:, BLANK], 1e-300)).sum())
+    return float(log_likelihoods(np.asarray(frames)[None], text)[0])
+
+
+def log_likelihoods(members, text):
+    """log_likelihood of `text` under each of several readers' frames (K, T, CLASSES), at once.
+
+    The CTC forward pass in probabilities: one step is a product with the fixed matrix of allowed
+    moves (stay, step, skip a blank), rescaled every RESCALE frames with the scale's log kept. Frame
+    probabilities are floored at FLOOR, so RESCALE frames cannot underflow between rescalings."""
+    members = np.maximum(np.asarray(members, np.float64), FLOOR)
     states = [BLANK]
     for k in text:
         states += [int(k), BLANK]
-    states = np.array(states)
     n = len(states)
-    logp = np.log(np.maximum(frames[:, states], 1e-300))
-    skip = np.zeros(n, bool)  # as in _aligned: a symbol may follow the one before it without a blank unless repeated
-    skip[3::2] = states[3::2] != states[1:-2:2]
-    score = np.full(n, -np.inf)
-    score[:2] = logp[0, :2]
-    for t in range(1, len(logp)):
-        step = np.concatenate([[-np.inf], score[:-1]])
-        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], score[:-2]]), -np.inf)
-        score = np.logaddexp(np.logaddexp(score, step), jump) + logp[t]
-    return float(np.logaddexp(score[-1], score[-2]))
+    moves = np.eye(n) + np.eye(n, k=1)
+    for s in range(3, n, 2):  # a symbol may follow the one before it without a blank unless repeated
+        moves[s - 2, s] = states[s] != states[s - 2]
+    p = members[:, :, states]  # (K, T, states)
+    alpha = np.zeros((len(members), n))
+    alpha[:, :2] = p[:, 0, :2]
+    log_scale = np.zeros(len(members))
+    with np.errstate(divide="ignore"):
+        for t in range(1, p.shape[1] + 1):
+            if t % RESCALE == 0 or t == p.shape[1]:
+                total = alpha.sum(axis=1)
+                log_scale += np.log(total)
+                alpha /= np.where(total > 0, total, 1.0)[:, None]
+            if t < p.shape[1]:
+                alpha = (alpha @ moves) * p[:, t]
+        end = alpha[:, -1] + (alpha[:, -2] if n > 1 else 0.0)
+        return log_scale + np.log(end)
 
 
 def decode_members(members, beam=BEAM):
@@ -242,7 +257,7 @@ def decode_members(members, beam=BEAM):
     candidates = {text} | {tuple(c.index for c in decode_best(f, beam)) for f in members[1:]}
     if len(candidates) == 1:
         return lead
-    score = {t: sum(log_likelihood(f, t) for f in members) for t in sorted(candidates)}
+    score = {t: float(log_likelihoods(members, t).sum()) for t in sorted(candidates)}
     best = max(score, key=lambda t: (score[t], t == text))
     return lead if best == text else _aligned(np.asarray(members[0], np.float32), best)
 
@@ -263,4 +278,4 @@ def text_probability(members, text):
     (K, T, CLASSES) gives it, summed over all its CTC paths. Per symbol, a frame's probability says
     little: of the held-out rows, those whose every symbol's best frame was 0.9998 or more were still
     misread 1 time in 100; the text's own probability sorts them better (see export.sequence)."""
-    return float(np.exp(min(log_likelihood(f, text) for f in members)))
+    return float(np.exp(log_likelihoods(members, text).min()))

@@ -503,6 +503,32 @@ def test_likelihood_sums_every_path_that_spells_the_text():
     assert log_likelihood(frames, (1, 2, 3, 1, 2)) == -np.inf  # five symbols cannot fit four frames
 
 
+def test_log_likelihood_of_long_strips_does_not_underflow():
+    """Rescaled forward pass against the plain one in log space, on strips far longer than underflow allows."""
+    def reference(frames, text):
+        states = [0] + [x for k in text for x in (k, 0)]
+        logp = np.log(np.maximum(frames[:, states], strip.FLOOR))
+        score = np.full(len(states), -np.inf)
+        score[:2] = logp[0, :2]
+        for t in range(1, len(frames)):
+            new = score.copy()
+            new[1:] = np.logaddexp(new[1:], score[:-1])
+            for i in range(3, len(states), 2):
+                if states[i] != states[i - 2]:
+                    new[i] = np.logaddexp(new[i], score[i - 2])
+            score = new + logp[t]
+        return np.logaddexp(score[-1], score[-2])
+
+    rng = np.random.default_rng(4)
+    for length in (40, 2000):
+        frames = rng.dirichlet(np.full(CLASSES, 0.3), length)
+        frames[frames < 1e-40] = 0.0  # some impossible classes too
+        for text in (tuple(c.index for c in decode(frames))[:12], (3, 3, 5), (NOT_A_DIGIT,)):
+            expected = reference(frames, text)
+            assert np.isfinite(expected) and (length < 600 or expected < -746)  # there: 0 as a float64
+            assert log_likelihood(frames, text) == pytest.approx(expected, rel=1e-9)
+
+
 def test_readers_vote_for_the_text_they_agree_on_best():
     lead = frames_of({}, {2: 0.55, 8: 0.45}, {})      # alone it reads "1", barely
     other = frames_of({8: 0.9, 2: 0.05}, {}, {})      # sure of "7", its spike a frame earlier
