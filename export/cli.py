@@ -44,6 +44,10 @@ def parse_args(argv):
                         "beside --out), proven equal alone and fused with the digit model's answers")
     p.add_argument("--run", help="training run directory (default runs/latest; runs/sequence/latest with --sequence, "
                                 "runs/trajectory/latest with --trajectory)")
+    p.add_argument("--half", action="store_true",
+                   help="with --sequence: ship the readers' weights rounded to half precision (the file about "
+                        "halves, so more readers fit the executable); parity is proven against the Keras models "
+                        "with the same weights, and the held-out rows are read with them")
     p.add_argument("--also", action="append", default=[], metavar="RUN",
                    help="with --sequence: another number reader run (trained apart) to ship in the same file; "
                         "the readers vote on each text, --run's leads and its held-out rows judge them (repeatable)")
@@ -64,8 +68,8 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.sequence and (a.model or a.data or a.quantize):
         p.error("--model, --data and --quantize do not apply to --sequence")
-    if a.also and not a.sequence:
-        p.error("--also applies to --sequence only")
+    if (a.also or a.half) and not a.sequence:
+        p.error("--also and --half apply to --sequence only")
     if a.trajectory and a.sequence:
         p.error("--sequence and --trajectory are two different exports; name one")
     if a.trajectory and (a.model or a.data or a.quantize):
@@ -207,7 +211,7 @@ def main(argv=None) -> int:
         try:
             if args.sequence:
                 from export.sequence import export_sequence
-                export_sequence(args.run, args.out, args.opset, args.force, progress, tuple(args.also))
+                export_sequence(args.run, args.out, args.opset, args.force, progress, tuple(args.also), args.half)
             elif args.trajectory:
                 from export.trajectory import export_trajectory
                 export_trajectory(args.run, args.out, args.opset, args.force, progress)

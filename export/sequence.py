@@ -101,6 +101,37 @@ def keras_to_onnx(models, opset: int):
     return readers.to_onnx(serve, spec, opset, contract(len(models)), DOC)
 
 
+def rounded_to_half(weights: np.ndarray) -> np.ndarray:
+    """Float weights rounded to the nearest half-precision value (kept as float32); others as they are."""
+    if weights.dtype != np.float32:
+        return weights
+    return weights.astype(np.float16).astype(np.float32)
+
+
+def store_half(proto) -> int:
+    """Store each float32 initializer of `proto` whose values half precision holds exactly (the rounded weights)
+    as float16, cast back to float32 by the graph itself; returns how many. onnxruntime folds the casts when
+    it loads the file, so it runs as fast as before; its outputs are exactly the float32 graph's."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph, casts, kept = proto.graph, [], []
+    for init in graph.initializer:
+        values = numpy_helper.to_array(init)
+        if init.data_type != TensorProto.FLOAT or values.size < 2 \
+                or not np.array_equal(values.astype(np.float16).astype(np.float32), values):
+            kept.append(init)
+            continue
+        kept.append(numpy_helper.from_array(values.astype(np.float16), f"{init.name}/half"))
+        casts.append(helper.make_node("Cast", [f"{init.name}/half"], [init.name], to=TensorProto.FLOAT,
+                                      name=f"{init.name}/to_float"))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = list(graph.node)
+    del graph.node[:]
+    graph.node.extend(casts + nodes)
+    return len(casts)
+
+
 def rows_exact(frames: np.ndarray, texts: list) -> float:
     """Share of rows whose text as the app reads it (app.strip.read_frames) is exactly theirs ("x": not a digit)."""
     read = lambda f: "".join("x" if c.index == NOT_A_DIGIT else c.label for c in read_frames(f))  # noqa: E731
@@ -199,9 +230,9 @@ def trained_on() -> str:
 
 
 def export_sequence(run: str, out: Path, opset: int, force: bool = False, progress: dict | None = None,
-                    also: tuple = ()) -> dict:
-    """The whole sequence export (with `also`: several readers in one file, `run` leading); returns the parity
-    summary. Raises on any failure before touching `out`."""
+                    also: tuple = (), half: bool = False) -> dict:
+    """The whole sequence export (with `also`: several readers in one file, `run` leading; `half`: their weights
+    rounded to half precision); returns the parity summary. Raises on any failure before touching `out`."""
     progress = {} if progress is None else progress
     source = find_run(run)  # before TensorFlow: a bad run costs no import
     others = [find_run(r) for r in also]
@@ -224,6 +255,9 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
           + "".join(f", voting with {o.run_dir}" for o in others), flush=True)
     models = [readers.load_keras(r.keras_path) for r in [source, *others]]
     members = len(models)
+    if half:  # from here on the models are what ships: every figure below is theirs
+        for m in models:
+            m.set_weights([rounded_to_half(w) for w in m.get_weights()])
     # The "sure" line, chosen on the held-out writers' rows as the digit model's is on its validation
     # digits; parity below runs these strips again through ONNX.
     p_val = keras_frames(models, x)
@@ -243,8 +277,11 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
         "val_rows": source.results.get("val_rows", len(texts)),
         "sure_threshold": round(threshold, 6),
         "sure_share": round(sure, 6),
+        **({"weights": "float16"} if half else {}),
         **extra,
     }, params=sum(int(m.count_params()) for m in models))
+    if half:
+        store_half(proto)
     readers.check_contract(proto, contract(members))
     blob = proto.SerializeToString()
 
@@ -259,7 +296,7 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
         if width == x.shape[2]:
             exact = rows_exact if others else (lambda p, t: row_accuracy(_logits(p), t))
             val_exact = {"keras": exact(p_keras, texts), "onnx": exact(p_onnx, texts)}
-    summary = {"model": "sequence", **extra, "onnx_bytes": len(blob), "opset": opset,
+    summary = {"model": "sequence", **extra, "half": half, "onnx_bytes": len(blob), "opset": opset,
                "widths": {str(w): r for w, r in reports.items()}, "val_rows_exact": val_exact,
                "passed": all(r["passed"] for r in reports.values())}
     record = source.run_dir / ("parity-members.json" if others else "parity.json")  # the run's own parity kept

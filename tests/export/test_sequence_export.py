@@ -168,7 +168,34 @@ def test_readers_that_vote_ship_in_one_file(exported, seq_run, tmp_path, capsys)
     assert "named twice" in err and len(err.splitlines()) == 1 and not (tmp_path / "n.onnx").exists()
     with pytest.raises(SystemExit) as exit_info:
         main(["--also", str(other)])
-    assert exit_info.value.code == 2 and "--also applies to --sequence only" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--also and --half apply to --sequence only" in capsys.readouterr().err
+
+
+def test_half_precision_readers_are_what_ships(exported, own_run, tmp_path):
+    """--half: weights rounded to half precision and stored so (the file about halves); the ONNX frames are those
+    of the Keras model with the rounded weights, and the file's figures are measured with them."""
+    import keras
+    from export.cli import main
+    from export.sequence import rounded_to_half
+
+    out = tmp_path / "numbers.onnx"
+    assert main(["--sequence", "--run", str(own_run), "--half", "--out", str(out)]) == 0
+    proto = onnx.load(str(out))
+    halves = [i for i in proto.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
+    assert len(halves) >= 10 and out.stat().st_size < 0.6 * exported[0].stat().st_size
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["weights"] == "float16"
+    with np.load(own_run / "val_rows.npz") as val:
+        x = val["x"]
+    frames = session.run([OUTPUT_NAME], {INPUT_NAME: np.concatenate([x, x[:, :, ::-1]])})[0]
+    model = keras.models.load_model(own_run / "model.keras")
+    full = softmax(np.asarray(model(np.concatenate([x, x[:, :, ::-1]]), training=False), np.float64))
+    model.set_weights([rounded_to_half(w) for w in model.get_weights()])
+    rounded = softmax(np.asarray(model(np.concatenate([x, x[:, :, ::-1]]), training=False), np.float64))
+    assert np.abs(frames - rounded).max() <= MAX_ABS_DIFF < np.abs(frames - full).max()
+    assert json.loads(meta["val_row_accuracy"]) == VAL_ACCURACY  # one reader: its run's own figure
+    assert json.loads((own_run / "parity.json").read_text())["half"] is True
 
 
 def test_parity_strips_cover_other_widths_with_real_ink():
