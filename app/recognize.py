@@ -255,7 +255,8 @@ def _char_guess(predictor, piece, char, columns, threshold=None):
 
     The bars are the char's frame over the digit model's labels (blank dropped, renormalised), so
     they read like a digit's. The confidence is the reading's (app.strip.read_frames): the probability
-    of the whole text the char is part of, which the reader's sure line was chosen on. The image is that stretch of ink centred as a digit, for the why-view and corrections."""
+    of the whole text the char is part of, which the reader's sure line was chosen on. The image is
+    that stretch of ink centred as a digit, for the why-view and corrections."""
     labels = tuple(predictor.labels)
     frame = np.asarray(char.probabilities, np.float32)
     probabilities = np.array([frame[strip.LABELS.index(label)] for label in labels], np.float32)

@@ -277,5 +277,6 @@ def text_probability(members, text):
     """The probability of `text` (class indices) that the least convinced of the readers' frames
     (K, T, CLASSES) gives it, summed over all its CTC paths. Per symbol, a frame's probability says
     little: of the held-out rows, those whose every symbol's best frame was 0.9998 or more were still
-    misread 1 time in 100; the text's own probability sorts them better (see export.sequence)."""
+    misread 1 time in 100; the text's own probability sorts them better (README, "A reading as sure as
+    its text")."""
     return float(np.exp(log_likelihoods(members, text).min()))
