@@ -45,9 +45,20 @@ def parse_args(argv):
     p.add_argument("--run", help="training run directory (default runs/latest; runs/sequence/latest with --sequence, "
                                 "runs/trajectory/latest with --trajectory)")
     p.add_argument("--half", action="store_true",
-                   help="with --sequence: ship the readers' weights rounded to half precision (the file about "
-                        "halves, so more readers fit the executable); parity is proven against the Keras models "
-                        "with the same weights, and the held-out rows are read with them")
+                   help="ship the weights rounded to half precision (the file about halves, so more models fit "
+                        "the executable); parity is proven against the Keras models with the same weights, and "
+                        "every figure is the rounded model's (with --with: the file's model is proven within "
+                        "rounding of itself)")
+    p.add_argument("--with", dest="with_model", type=Path, metavar="FILE",
+                   help="a digit model already exported (e.g. the installed app/models/digits.onnx) to vote with: "
+                        "one file holds both, answering with the geometric mean of their answers, calibrated on "
+                        "the run's validation sets; proven equal to its members and their vote")
+    p.add_argument("--recalibrate", action="store_true",
+                   help="with --trajectory: no run, no training: calibrate the stroke reader installed at --out again "
+                        "for the digit model now beside it (after a new digit model was installed), on the held-out "
+                        "writers as training does, and rewrite only its calibration")
+    p.add_argument("--pen", help="with --trajectory --recalibrate: the UNIPEN directory (default $PEN_DIR, then "
+                                 "../shared/data/unipen)")
     p.add_argument("--also", action="append", default=[], metavar="RUN",
                    help="with --sequence: another number reader run (trained apart) to ship in the same file; "
                         "the readers vote on each text, --run's leads and its held-out rows judge them (repeatable)")
@@ -68,10 +79,20 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.sequence and (a.model or a.data or a.quantize):
         p.error("--model, --data and --quantize do not apply to --sequence")
-    if (a.also or a.half) and not a.sequence:
-        p.error("--also and --half apply to --sequence only")
+    if a.also and not a.sequence:
+        p.error("--also applies to --sequence only")
+    if (a.recalibrate or a.pen) and not a.trajectory:
+        p.error("--recalibrate and --pen apply to --trajectory only")
+    if a.recalibrate and a.run:
+        p.error("--recalibrate calibrates the installed stroke reader (--out), not a run")
+    if a.half and a.trajectory:
+        p.error("--half does not apply to --trajectory")
+    if a.with_model and (a.sequence or a.trajectory or a.quantize):
+        p.error("--with applies to the digit model only, without --quantize")
     if a.trajectory and a.sequence:
         p.error("--sequence and --trajectory are two different exports; name one")
+    if a.half and a.quantize:
+        p.error("--half and --quantize are two ways to shrink the model; name one")
     if a.trajectory and (a.model or a.data or a.quantize):
         p.error("--model, --data and --quantize do not apply to --trajectory")
     if not 13 <= a.opset <= 18:
@@ -88,8 +109,10 @@ def parse_args(argv):
 
 
 def export(run: str, model_name: str | None, out: Path, opset: int, data: str | None, quantize: bool,
-           force: bool = False, progress: dict | None = None) -> dict:
+           force: bool = False, progress: dict | None = None, half: bool = False,
+           with_model: Path | None = None) -> dict:
     """The whole export; returns the parity summary. Raises on any failure before touching `out`.
+    `half`: weights rounded to half precision; `with_model`: a digit model file to vote with (export/vote.py).
 
     `progress["blob"]` holds the model about to be installed, so that an interrupt can tell whether it is in place.
     """
@@ -100,6 +123,9 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     if out.is_dir():
         raise IsADirectoryError(f"{out}: is a directory; --out must name the model file")
     run_dir, results, name = source.run_dir, source.results, source.name
+    if with_model is not None:
+        from export.vote import member
+        partner = member(with_model)  # read now: it may be the very file `out` replaces
 
     from training.quiet_tf import import_tensorflow
     import_tensorflow()  # without its start-up log lines
@@ -121,6 +147,9 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
         raise ValueError(f"{source.keras_path}: cannot load the Keras model (damaged or not a .keras file: "
                          f"{type(e).__name__}{': ' + lines[0][:200] if lines else ''})") from None
 
+    if half:  # from here on the model is what ships: every figure below is the rounded one's
+        from export.sequence import rounded_to_half
+        model.set_weights([rounded_to_half(w) for w in model.get_weights()])
     started = time.perf_counter()
     stats = source.stats
     temperature, bias = float(stats.get("temperature", 1.0)), float(stats.get("reject_bias", 0.0))
@@ -130,12 +159,10 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     mnist = load_mnist(data)
     x_test, y_test = to_model_input(mnist.x_test), mnist.y_test.astype("int64")
     p_keras = keras_probabilities(model, x_test, temperature, bias)
-    measured_accuracy = float((p_keras.argmax(1) == y_test).mean())
-    measured_loss = log_loss(p_keras, y_test)
-    set_metadata(proto, {
+    card = {
         "model_name": name,
-        "test_accuracy": round(measured_accuracy, 6),
-        "test_loss": round(measured_loss, 6),
+        "test_accuracy": round(float((p_keras.argmax(1) == y_test).mean()), 6),
+        "test_loss": round(log_loss(p_keras, y_test), 6),
         "val_accuracy": round(results["models"][name]["val_accuracy"], 6),
         "trained_at": results["finished_at"],
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -145,17 +172,29 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
         "preprocessing": PREPROCESSING_ID,
         "keras_version": keras.__version__,
         "tf2onnx_version": tf2onnx.__version__,
-    })
+        **({"weights": "float16"} if half else {}),
+    }
+    set_metadata(proto, card)
     check(proto)
     blob = proto.SerializeToString()
 
     print(f"parity check on {len(y_test)} test images ...", flush=True)
     report = compare(p_keras, onnx_probabilities(blob, x_test), y_test)
-    summary = {"model": name, "onnx_bytes": len(blob), "opset": opset, **report.as_dict()}
+    summary = {"model": name, "half": half, "onnx_bytes": len(blob), "opset": opset, **report.as_dict()}
     write_atomic(run_dir / "parity.json", json.dumps(summary, indent=2) + "\n")
     if not report.passed:
         raise ParityError(f"parity failed, {out} left unchanged: {report.describe()}")
     print(f"parity ok: {report.describe()}", flush=True)
+    if with_model is not None:
+        proto, summary["vote"] = vote_of(blob, partner, with_model, card, results, half, x_test, y_test, data)
+        blob = proto.SerializeToString()
+        summary["onnx_bytes"] = len(blob)
+        write_atomic(run_dir / "parity.json", json.dumps(summary, indent=2) + "\n")
+    elif half:
+        from export.sequence import store_half
+        store_half(proto)
+        blob = proto.SerializeToString()
+        summary["onnx_bytes"] = len(blob)
 
     if quantize:
         from export.quantize import QuantizationRefused, quantize_checked
@@ -181,6 +220,29 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     summary["installed"] = {"path": str(out), "test_accuracy": done.candidate_accuracy,
                             "previous_test_accuracy": done.previous_accuracy, "forced": force}
     return summary
+
+
+def vote_of(blob, partner, partner_path, card, results, half, x_test, y_test, data):
+    """(the vote model with its metadata, the proofs) of the run's converted model `blob` and `partner`."""
+    from export.convert import check, set_metadata
+    from export.vote import build, metadata
+
+    proto, stats, proofs = build(blob, partner, partner_path, half, x_test, y_test, results.get("config", {}), data)
+    other = metadata(partner)
+    p = proofs["vote"]
+    set_metadata(proto, {
+        **card,
+        **model_card(results, stats),
+        "model_name": f"{card['model_name']} + {other.get('model_name', partner_path.stem)}",
+        "test_accuracy": round(p["onnx_accuracy"], 6),
+        "test_loss": round(p["test_loss"], 6),
+        "val_accuracy": round(stats["val_accuracy"], 6),
+        "members": [{"model_name": card["model_name"], "run_id": card["run_id"], "test_accuracy": card["test_accuracy"]},
+                    {"model_name": other.get("model_name"), "run_id": other.get("run_id"),
+                     "test_accuracy": float(other["test_accuracy"]) if "test_accuracy" in other else None}],
+    })
+    check(proto)
+    return proto, proofs
 
 
 def _installed(out: Path | None, blob: bytes | None) -> bool:
@@ -212,11 +274,15 @@ def main(argv=None) -> int:
             if args.sequence:
                 from export.sequence import export_sequence
                 export_sequence(args.run, args.out, args.opset, args.force, progress, tuple(args.also), args.half)
+            elif args.trajectory and args.recalibrate:
+                from export.trajectory import recalibrate_installed
+                recalibrate_installed(args.out, args.force, args.pen, progress)
             elif args.trajectory:
                 from export.trajectory import export_trajectory
                 export_trajectory(args.run, args.out, args.opset, args.force, progress)
             else:
-                export(args.run, args.model, args.out, args.opset, args.data, args.quantize, args.force, progress)
+                export(args.run, args.model, args.out, args.opset, args.data, args.quantize, args.force, progress,
+                       args.half, args.with_model)
         except ParityError as e:
             print(f"error: {e}", file=sys.stderr)
             return 3

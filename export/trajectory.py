@@ -13,6 +13,7 @@ import json
 import re
 import sys
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -309,3 +310,66 @@ def export_trajectory(run: str, out: Path, opset: int, force: bool = False, prog
     summary["installed"] = {"path": str(out), "fused_score": float(results["fused_score"]),
                             "previous_fused_score": done.previous_accuracy, "forced": force}
     return summary
+
+
+def recalibrate_installed(out: Path, force: bool = False, pen: str | None = None, progress: dict | None = None) -> dict:
+    """Calibrate the stroke reader installed at `out` again for the digit model now beside it (after a new one was
+    installed): its own answers and the digit model's on the held-out writers (training.trajectory.held_out), the
+    training's rule (training.trajectory.calibration). No training, no run: the graph is kept as it is and only its
+    calibration metadata is rewritten; installed under the same guard as an export. Returns the new calibration."""
+    import onnx
+
+    from app.predictor import ModelError, Predictor
+    from export.install import WorseModel
+    from training.pen_data import pen_dir
+    from training.trajectory import calibration, held_out, held_out_reads, pen_records
+
+    progress = {} if progress is None else progress
+    readers.check_out(out)
+    if not out.is_file():
+        raise FileNotFoundError(f"{out}: no stroke reader installed there to calibrate again")
+    digits = out.parent / DIGITS_FILE
+    meta, note = readers.installed_metadata(out)
+    if meta is None:
+        raise ValueError(note)
+    if "digit_model_sha256" not in meta:
+        raise ValueError(f"{out} {NOT_A_READER}")
+    directory = pen_dir(pen)
+    if directory is None or not directory.is_dir():
+        raise FileNotFoundError(f"{directory or 'no pen data'}: the held-out writers' strokes are needed (--pen DIR: "
+                                "UNIPEN digits.jsonl.gz and letters.jsonl.gz)")
+    try:
+        digit_model = Predictor(digits)
+    except ModelError as e:
+        raise ValueError(f"{e} (the digit model beside {out})") from None
+    if digit_model.labels != LABELS:
+        raise ValueError(f"{digits}: the digit model has no \"not a digit\" output; the stroke reader reads {LABELS}")
+    x, y, images = held_out_reads(*held_out(*pen_records(directory)))
+    print(f"calibrating {out} again for {digits} on {len(y)} held-out digits and letters ...", flush=True)
+    proto = onnx.load(str(out))
+    stroke_p = onnx_probabilities(proto.SerializeToString(), x)
+    results = {"digit_model_sha256": file_digest(digits),
+               **calibration(stroke_p, digit_model.predict(images), y, digit_model.sure_threshold)}
+    # As the metadata holds them: the guard compares them with the installed file's.
+    results["fused_score"], results["image_score"] = (round(results[k], 6) for k in ("fused_score", "image_score"))
+    fields = {"fusion_weight": results["fusion_weight"], "sure_threshold": results["sure_threshold"],
+              "digit_model_sha256": results["digit_model_sha256"], "fused_score": results["fused_score"],
+              "image_score": results["image_score"], **{k: results[k] for k in COPIED},
+              "recalibrated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    kept = [(p.key, p.value) for p in proto.metadata_props if p.key not in fields]
+    del proto.metadata_props[:]
+    for key, value in kept + [(k, v if isinstance(v, str) else json.dumps(v)) for k, v in fields.items()]:
+        proto.metadata_props.add(key=key, value=value)
+    readers.check_contract(proto, CONTRACT)
+    blob = proto.SerializeToString()
+    load_in_app(blob, digits)
+    progress["blob"] = blob
+    try:
+        install_checked(blob, out, results, force)
+    except WorseModel as e:
+        raise WorseModel(str(e).replace("the new stroke reader's", "calibrated again, the stroke reader's")) from None
+    print(f"installed {out}: weight {meta.get('fusion_weight')} -> {results['fusion_weight']:g}, fused score "
+          f"{results['fused_score']:.2%} vs the digit model alone {results['image_score']:.2%} (digits "
+          f"{results['fused_val_accuracy']:.2%}, not a digit {results['fused_reject_accuracy']:.2%}; sure from "
+          f"{results['sure_threshold']:.1%}: {results['fused_sure_share']:.1%} of digits)", flush=True)
+    return results

@@ -229,12 +229,14 @@ def _training_draws(digits, chars, letters, synthetic, limit, rng):
 
 def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synthetic: int = 4000,
                   limit: int | None = None,
-                  digit_views=("stroke", "stroke", "picture", "picture"), val_seed: int | None = None) -> PenSets:
+                  digit_views=("stroke", "stroke", "picture", "picture"), val_seed: int | None = None,
+                  train: bool = True) -> PenSets:
     """Render the pen data into training and validation images, split by writer.
 
     Without a directory only the synthetic non-digits are made (the report says so).
     `limit` caps every split (for smoke runs). `val_seed` (default `seed`) draws the validation sets:
     the run with seed `val_seed` draws them exactly so, and any other seed draws the same ones.
+    `train=False` leaves the training images out (empty): the same validation sets in seconds.
     """
     digits = chars = []
     if directory is not None:
@@ -249,14 +251,20 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
         # The validation sets were drawn from the generator after these draws: replay them from val_seed.
         val_rng = np.random.default_rng(val_seed)
         _, d_val, _, l_val, _ = _training_draws(digits, chars, letters, synthetic, limit, val_rng)
-    print(f"pen data: rendering {len(d_train)} train / {len(d_val)} validation digits, {len(l_train)} / "
-          f"{len(l_val)} letters, {synthetic} synthetic non-digits (about 2 minutes on 2 cores) ...", flush=True)
-    xd, yd = _images_parallel([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views, seed)
+    if not train:
+        d_train, l_train, (xs, ys) = [], [], (xs[:0], ys[:0])
+        print(f"pen data: rendering {len(d_val)} validation digits and {len(l_val)} letters ...", flush=True)
+    else:
+        print(f"pen data: rendering {len(d_train)} train / {len(d_val)} validation digits, {len(l_train)} / "
+              f"{len(l_val)} letters, {synthetic} synthetic non-digits (about 2 minutes on 2 cores) ...", flush=True)
+    empty = (np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int64))
+    xd, yd = _images_parallel([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views,
+                              seed) if d_train else empty
     # Letters: one view each, drawn and pictured alternately.
     xl, yl = _images_parallel([s.strokes for s in l_train[0::2]], [NOT_A_DIGIT] * len(l_train[0::2]), ("stroke",),
-                              seed + 1)
+                              seed + 1) if l_train else empty
     xl2, yl2 = _images_parallel([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]),
-                                ("picture",), seed + 2)
+                                ("picture",), seed + 2) if l_train else empty
     # Validation: each held-out digit once as drawn in the window and once as a picture.
     rng = val_rng
     xvd, yvd = _images([s.strokes for s in d_val], [int(s.label) for s in d_val], ("plain", "picture"), rng)

@@ -150,11 +150,9 @@ class BadInput(ValueError):
 
 
 def train(cfg: TrajectoryConfig) -> Path:
-    from app.pen import model_input
     from app.predictor import ModelError, Predictor
     from app.trajectory import file_digest
-    from training.pen_data import (NOT_A_DIGIT, REJECT_LETTERS, PenDataError, pen_dir, read_records,
-                                   split_by_writer, synthetic_rejects)
+    from training.pen_data import NOT_A_DIGIT, PenDataError, pen_dir, split_by_writer, synthetic_rejects
 
     started = time.perf_counter()
     directory = pen_dir(cfg.pen)
@@ -168,18 +166,13 @@ def train(cfg: TrajectoryConfig) -> Path:
         raise BadInput(f"{cfg.digits}: the digit model has no \"not a digit\" output; the stroke reader reads the "
                        f"same {NOT_A_DIGIT + 1} classes (train one with `python -m training`)")
     rng = np.random.default_rng(cfg.seed)
-    digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
-    letters = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
-    d_train, d_val = split_by_writer(digits)
-    l_train, l_val = split_by_writer(letters)
-    # The held-out samples do not depend on --seed (VAL_SEED), so that every run is calibrated and compared
-    # (the export's rule) on the same ones.
-    held_out = np.random.default_rng(VAL_SEED)
-    pick = lambda xs, n, chance=rng: [xs[i] for i in chance.permutation(len(xs))[:n]]  # noqa: E731
+    digits, letters = pen_records(directory)
+    d_train, _ = split_by_writer(digits)
+    l_train, _ = split_by_writer(letters)
+    d_val, l_val = held_out(digits, letters, cfg.quick, cfg.val_letters)
     if cfg.quick:
-        d_train, d_val = pick(d_train, 300), pick(d_val, 100, held_out)
-    held_out.permutation(len(l_train))  # earlier runs drew the training letters first: the same letters held out
-    l_train, l_val = pick(l_train, cfg.letters), pick(l_val, cfg.val_letters, held_out)
+        d_train = _pick(d_train, 300, rng)
+    l_train = _pick(l_train, cfg.letters, rng)
     print(f"stroke features: {len(d_train)} training digits x {cfg.views}, {len(l_train)} letters x 2, "
           f"{cfg.synthetic} synthetic non-digits; {len(d_val)} held-out digits and {len(l_val)} letters of "
           f"{len({s.writer for s in d_val + l_val})} held-out writers ...", flush=True)
@@ -187,12 +180,8 @@ def train(cfg: TrajectoryConfig) -> Path:
     x_l, y_l = path_features([(s.strokes, NOT_A_DIGIT) for s in l_train], 2, rng)
     x_s, y_s = path_features([(s, NOT_A_DIGIT) for s in synthetic_rejects(cfg.synthetic, rng)], 1, rng)
     x_train, y_train = np.concatenate([x_d, x_l, x_s]), np.concatenate([y_d, y_l, y_s])
-    # The digit model reads each held-out sample as the window does (app.pen.model_input of its strokes).
-    val = [(s.strokes, int(s.label), model_input(s.strokes)) for s in d_val] + \
-          [(s.strokes, NOT_A_DIGIT, model_input(s.strokes)) for s in l_val]
-    val = [v for v in val if v[2] is not None]  # no ink to read (never seen in the data)
-    x_val, y_val = path_features([v[:2] for v in val], 1, rng)
-    image_p = digit_model.predict(np.stack([v[2] for v in val]))
+    x_val, y_val, images = held_out_reads(d_val, l_val)
+    image_p = digit_model.predict(images)
     print(f"  made in {time.perf_counter() - started:.0f} s", flush=True)
 
     model, history, seconds = fit(cfg, x_train, y_train, x_val, y_val)
@@ -211,6 +200,44 @@ def train(cfg: TrajectoryConfig) -> Path:
         "config": asdict(cfg),
     }
     return save(cfg, model, x_val, y_val, image_p, results)
+
+
+def pen_records(directory: Path) -> tuple[list, list]:
+    """(digits, letters that look like no digit) of the pen data at `directory`."""
+    from training.pen_data import REJECT_LETTERS, read_records
+
+    return ([s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")],
+            [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)])
+
+
+def _pick(samples: list, n: int, chance: np.random.Generator) -> list:
+    return [samples[i] for i in chance.permutation(len(samples))[:n]]
+
+
+def held_out(digits: list, letters: list, quick: bool = False, val_letters: int = 2000) -> tuple[list, list]:
+    """(digits, letters) of the held-out writers that every run is calibrated and compared on: they do not
+    depend on --seed (VAL_SEED), so runs, and a stroke reader calibrated again later, meet the same ones."""
+    from training.pen_data import split_by_writer
+
+    (l_train, l_val), (_, d_val) = split_by_writer(letters), split_by_writer(digits)
+    chance = np.random.default_rng(VAL_SEED)
+    if quick:
+        d_val = _pick(d_val, 100, chance)
+    chance.permutation(len(l_train))  # earlier runs drew the training letters first: the same letters held out
+    return d_val, _pick(l_val, val_letters, chance)
+
+
+def held_out_reads(d_val: list, l_val: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(stroke features, labels, images as the window's digit model reads them: app.pen.model_input) of the
+    held-out samples that have ink."""
+    from app.pen import model_input
+    from training.pen_data import NOT_A_DIGIT
+
+    val = [(s.strokes, int(s.label), model_input(s.strokes)) for s in d_val] + \
+          [(s.strokes, NOT_A_DIGIT, model_input(s.strokes)) for s in l_val]
+    val = [v for v in val if v[2] is not None]  # no ink to read (never seen in the data)
+    x, y = path_features([v[:2] for v in val], 1, None)
+    return x, y, np.stack([v[2] for v in val])
 
 
 def fit(cfg, x_train, y_train, x_val, y_val):
