@@ -215,8 +215,8 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     if (out.parent / TRAJECTORY_FILE).is_file():
         # The stroke reader's fusion was calibrated with the digit model it replaced.
         print(f"warning: {out.parent / TRAJECTORY_FILE} belongs to the digit model this one replaced: the window "
-              "reads without it until `python -m training.trajectory` and `python -m export --trajectory` pair "
-              "it with this one", file=sys.stderr, flush=True)
+              "reads without it until `python -m export --trajectory --recalibrate` pairs it with this one "
+              "(seconds; or train one for it: `python -m training.trajectory`)", file=sys.stderr, flush=True)
     summary["installed"] = {"path": str(out), "test_accuracy": done.candidate_accuracy,
                             "previous_test_accuracy": done.previous_accuracy, "forced": force}
     return summary
