@@ -12,6 +12,7 @@ Exit status: 0 trained; 2 bad input (no MNIST, unreadable pen data); 1 the run c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -95,10 +96,10 @@ def row_accuracy(logits, texts) -> float:
 
 
 def train(cfg: SequenceConfig) -> Path:
-    from training.quiet_tf import import_tensorflow
-    import_tensorflow()
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        from training.quiet_tf import import_tensorflow
+        import_tensorflow()
     import keras
-    import tensorflow as tf
     import numpy as np
 
     from training.data import load_mnist
@@ -128,18 +129,26 @@ def train(cfg: SequenceConfig) -> Path:
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, max(1, steps * cfg.epochs - warmup), warmup_target=cfg.learning_rate, warmup_steps=warmup)
     model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0), loss=keras.losses.CTC())
-    data = (tf.data.Dataset.from_tensor_slices((train_rows.x, train_rows.y))
-            .shuffle(len(train_rows.x), seed=cfg.seed).batch(cfg.batch_size).prefetch(2))
+    if keras.backend.backend() == "tensorflow":  # the order every run here was trained in
+        import tensorflow as tf
+        data = (tf.data.Dataset.from_tensor_slices((train_rows.x, train_rows.y))
+                .shuffle(len(train_rows.x), seed=cfg.seed).batch(cfg.batch_size).prefetch(2))
+        batches = {}
+    else:  # KERAS_BACKEND=jax or torch (a GPU machine without TensorFlow): Keras shuffles the arrays itself
+        data, batches = train_rows.x, {"y": train_rows.y, "batch_size": cfg.batch_size, "shuffle": True}
 
     class Score(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
         def on_epoch_end(self, epoch, logs=None):
             acc = row_accuracy(self.model.predict(val_rows.x, batch_size=256, verbose=0), val_rows.text)
             logs["val_row_accuracy"] = acc
-            print(f"  epoch {epoch + 1}/{cfg.epochs}: loss {logs['loss']:.4f}, held-out rows exact {acc:.2%}",
-                  flush=True)
+            print(f"  epoch {epoch + 1}/{cfg.epochs}: loss {logs['loss']:.4f}, held-out rows exact {acc:.2%} "
+                  f"({time.perf_counter() - self.began:.0f} s)", flush=True)
 
     fit_started = time.perf_counter()
-    history = model.fit(data, epochs=cfg.epochs, callbacks=[Score()], shuffle=False,
+    history = model.fit(data, epochs=cfg.epochs, callbacks=[Score()], **({"shuffle": False} | batches),
                         verbose=2 if sys.stdout.isatty() else 0)
     seconds = time.perf_counter() - fit_started
     logits = model.predict(val_rows.x, batch_size=256, verbose=0)
@@ -161,6 +170,7 @@ def train(cfg: SequenceConfig) -> Path:
         "wall_seconds": round(time.perf_counter() - started, 1),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "config": asdict(cfg),
+        "backend": keras.backend.backend(),
     }
     # The validation strips serve the export's parity check and its sure line.
     final = save_reader_run(Path(cfg.out), model, results, "val_rows.npz", x=val_rows.x,
