@@ -162,16 +162,6 @@ def test_bad_run_is_one_line_without_tensorflow(tmp_path):
 # -- the whole export (TensorFlow) -----------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, mnist_dir):
-    """`python -m training --quick`: the smoke run whose model must never replace a good one."""
-    out = tmp_path_factory.mktemp("runs")
-    done = subprocess.run([sys.executable, "-m", "training", "--quick", "--models", "simplified", "--data",
-                           str(mnist_dir), "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return (out / "latest").resolve()
-
-
 def test_quick_model_never_replaces_the_shipped_one(quick_run, tmp_path, mnist_dir):
     out = tmp_path / "digits.onnx"
     shutil.copyfile(SHIPPED_MODEL, out)

@@ -125,15 +125,6 @@ def run_export(*args):
                           text=True, timeout=900)
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, mnist_dir):
-    out = tmp_path_factory.mktemp("runs")
-    done = subprocess.run([sys.executable, "-m", "training", "--quick", "--models", "simplified", "--data",
-                           str(mnist_dir), "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return (out / "latest").resolve()
-
-
 def test_export_with_the_shipped_model_in_half_precision(quick_run, tmp_path, mnist_dir):
     out = tmp_path / "digits.onnx"
     shutil.copyfile(SHIPPED, out)
