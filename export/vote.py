@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from app.preprocess import PREPROCESSING_ID
 from export.convert import FEATURES_NAME, OUTPUT_NAME, check
 
 PREFIXES = ("run/", "with/")  # the members' names inside the vote graph
@@ -42,8 +43,12 @@ def member(path: Path) -> onnx.ModelProto:
         check(proto)
     except Exception as e:  # noqa: BLE001 - the checker raises its own types
         raise ValueError(f"{path}: not a digit model of the app's contract ({str(e).splitlines()[0][:200]})") from None
-    if "members" in metadata(proto):
+    meta = metadata(proto)
+    if "members" in meta:
         raise ValueError(f"{path}: already two digit models voting; --with takes a single model's file")
+    if meta.get("preprocessing") != PREPROCESSING_ID:
+        raise ValueError(f"{path}: made for preprocessing {meta.get('preprocessing')!r}, not the app's "
+                         f"{PREPROCESSING_ID!r}: the two would read different images")
     outputs = [o.name for o in proto.graph.output]
     if outputs != [OUTPUT_NAME, FEATURES_NAME] or output_width(proto, OUTPUT_NAME) != 11:
         raise ValueError(f"{path}: a digit model with 11 outputs and `features` is needed to vote with")

@@ -37,7 +37,7 @@ def tiny_member(seed: int, features: int = 6) -> onnx.ModelProto:
          helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", features])], [w1, w2, shape])
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     proto.ir_version = 8
-    set_metadata(proto, {"labels": LABELS, "model_name": f"tiny{seed}"})
+    set_metadata(proto, {"labels": LABELS, "model_name": f"tiny{seed}", "preprocessing": "mnist-com-v1"})
     return proto
 
 
@@ -100,8 +100,12 @@ def test_member_refuses_what_cannot_vote_in_one_line(tmp_path):
     del no_features.graph.output[1]
     bare = tmp_path / "bare.onnx"
     onnx.save(no_features, bare)
+    other = tiny_member(7)
+    set_metadata(other, {"labels": LABELS, "preprocessing": "mnist-v0"})
+    onnx.save(other, tmp_path / "other.onnx")
     for path, says in ((tmp_path / "missing.onnx", "cannot read"), (junk, "not an ONNX model"),
-                       (voting, "already two digit models"), (bare, "`features`")):
+                       (voting, "already two digit models"), (bare, "`features`"),
+                       (tmp_path / "other.onnx", "preprocessing 'mnist-v0'")):
         with pytest.raises(ValueError) as e:
             member(path)
         assert str(e.value).startswith(str(path)) and says in str(e.value) and "\n" not in str(e.value)
