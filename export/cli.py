@@ -5,7 +5,10 @@ proven equal on the run's validation strips and strips of other widths, installe
 
 `python -m export --trajectory`: the stroke reader of `python -m training.trajectory` (export/trajectory.py), only
 beside the digit model it was calibrated with, proven equal alone and fused on the run's validation digits,
-installed as app/models/trajectory.onnx.
+installed as app/models/trajectory.onnx; `--trajectory --recalibrate` calibrates the installed one again for a
+new digit model beside it, without a run.
+
+`python -m export --with FILE`: the run's model and the digit model in FILE voting in one file (export/vote.py).
 
 Exit status: 0 installed; 2 bad input (no such run, unknown model, bad data, bad results.json); 3 parity failed;
 4 not installed because the installed model is more accurate (on MNIST's test set, or on validation), or
