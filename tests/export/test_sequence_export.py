@@ -168,7 +168,7 @@ def test_readers_that_vote_ship_in_one_file(exported, seq_run, tmp_path, capsys)
     assert "named twice" in err and len(err.splitlines()) == 1 and not (tmp_path / "n.onnx").exists()
     with pytest.raises(SystemExit) as exit_info:
         main(["--also", str(other)])
-    assert exit_info.value.code == 2 and "--also and --half apply to --sequence only" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--also applies to --sequence only" in capsys.readouterr().err
 
 
 def test_half_precision_readers_are_what_ships(exported, own_run, tmp_path):
