@@ -128,7 +128,7 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
     run_dir, results, name = source.run_dir, source.results, source.name
     if with_model is not None:
         from export.vote import member
-        partner = member(with_model)  # read now: it may be the very file `out` replaces
+        partner = member(with_model, opset)  # read now: it may be the very file `out` replaces
 
     from training.quiet_tf import import_tensorflow
     import_tensorflow()  # without its start-up log lines

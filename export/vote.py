@@ -31,8 +31,9 @@ def metadata(proto: onnx.ModelProto) -> dict:
     return {p.key: p.value for p in proto.metadata_props}
 
 
-def member(path: Path) -> onnx.ModelProto:
-    """The digit model at `path`, checked to be one that can vote; ValueError naming the file otherwise."""
+def member(path: Path, opset: int | None = None) -> onnx.ModelProto:
+    """The digit model at `path`, checked to be one that can vote (with a model converted at `opset`, if given);
+    ValueError naming the file otherwise."""
     try:
         proto = onnx.load(str(path))
     except OSError as e:
@@ -42,13 +43,17 @@ def member(path: Path) -> onnx.ModelProto:
     try:
         check(proto)
     except Exception as e:  # noqa: BLE001 - the checker raises its own types
-        raise ValueError(f"{path}: not a digit model of the app's contract ({str(e).splitlines()[0][:200]})") from None
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise ValueError(f"{path}: not a digit model of the app's contract ({reason})") from None
     meta = metadata(proto)
     if "members" in meta:
         raise ValueError(f"{path}: already two digit models voting; --with takes a single model's file")
     if meta.get("preprocessing") != PREPROCESSING_ID:
         raise ValueError(f"{path}: made for preprocessing {meta.get('preprocessing')!r}, not the app's "
                          f"{PREPROCESSING_ID!r}: the two would read different images")
+    version = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if opset is not None and version != opset:
+        raise ValueError(f"{path}: ONNX opset {version}, the run is converted at {opset}: pass --opset {version}")
     outputs = [o.name for o in proto.graph.output]
     if outputs != [OUTPUT_NAME, FEATURES_NAME] or output_width(proto, OUTPUT_NAME) != 11:
         raise ValueError(f"{path}: a digit model with 11 outputs and `features` is needed to vote with")
@@ -107,6 +112,10 @@ def vote_graph(first: onnx.ModelProto, second: onnx.ModelProto, reject_bias: flo
                temperature: float = 1.0) -> onnx.ModelProto:
     """One model: both members read `image`; probabilities = softmax((mean of log p + b) / T) with b on
     "not a digit"; features = [unit(f_first), unit(f_second)]."""
+    opsets = [sorted((o.domain, o.version) for o in m.opset_import) for m in (first, second)]
+    if opsets[0] != opsets[1]:
+        raise ValueError(f"the two models use different ONNX opsets ({opsets[0]} and {opsets[1]}): export the "
+                         "run with the other file's --opset")
     graphs = [_prefixed(m.graph, p) for m, p in zip((first, second), PREFIXES)]
     nodes = [n for g in graphs for n in g.node]
     inits = [i for g in graphs for i in g.initializer]

@@ -67,6 +67,13 @@ def test_the_graph_computes_the_vote_of_its_members(images):
     assert np.array_equal(run(vote_graph(first, second), images)[0].argmax(1), vote(p1, p2).argmax(1))
 
 
+def test_members_of_different_opsets_cannot_vote():
+    older = tiny_member(2)
+    older.opset_import[0].version = 13
+    with pytest.raises(ValueError, match="different ONNX opsets"):
+        vote_graph(tiny_member(1), older)
+
+
 def test_a_member_that_is_sure_of_nothing_cannot_break_the_log():
     sure = np.zeros((1, 11), np.float32)
     sure[0, 3] = 1.0
@@ -111,7 +118,9 @@ def test_member_refuses_what_cannot_vote_in_one_line(tmp_path):
         assert str(e.value).startswith(str(path)) and says in str(e.value) and "\n" not in str(e.value)
     good = tmp_path / "good.onnx"
     onnx.save(tiny_member(6), good)
-    assert member(good).graph.name == "tiny"
+    assert member(good).graph.name == "tiny" and member(good, 17).graph.name == "tiny"
+    with pytest.raises(ValueError, match="opset 17, the run is converted at 13: pass --opset 17"):
+        member(good, 13)
 
 
 def test_cli_usage_errors(capsys):
