@@ -101,7 +101,7 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
     x_val, y_val = validation_arrays(splits)
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512)
     timer = _EpochTimer()
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience or epochs, restore_best_weights=True)
     print(f"\n== {name}: {model.count_params():,} parameters, up to {epochs} epochs"
           f"{' with augmentation' if name in cfg.augment else ''}", flush=True)
     started = time.perf_counter()
