@@ -151,7 +151,7 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
                          f"{type(e).__name__}{': ' + lines[0][:200] if lines else ''})") from None
 
     if half:  # from here on the model is what ships: every figure below is the rounded one's
-        from export.sequence import rounded_to_half
+        from export.half import rounded_to_half
         model.set_weights([rounded_to_half(w) for w in model.get_weights()])
     started = time.perf_counter()
     stats = source.stats
@@ -194,7 +194,7 @@ def export(run: str, model_name: str | None, out: Path, opset: int, data: str | 
         summary["onnx_bytes"] = len(blob)
         write_atomic(run_dir / "parity.json", json.dumps(summary, indent=2) + "\n")
     elif half:
-        from export.sequence import store_half
+        from export.half import store_half
         store_half(proto)
         blob = proto.SerializeToString()
         summary["onnx_bytes"] = len(blob)

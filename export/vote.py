@@ -70,7 +70,7 @@ def output_width(proto: onnx.ModelProto, name: str) -> int:
 
 def half_precision_copy(proto: onnx.ModelProto) -> onnx.ModelProto:
     """A copy whose float32 weights are rounded to the nearest half-precision values (still float32)."""
-    from export.sequence import rounded_to_half
+    from export.half import rounded_to_half
 
     copy = onnx.ModelProto()
     copy.CopyFrom(proto)
@@ -203,7 +203,7 @@ def build(first_blob: bytes, partner: onnx.ModelProto, partner_path: Path, half:
     for the run's converted member `first_blob` and the file's member `partner`; ParityError when a proof
     fails."""
     from export.parity import ParityError, compare, log_loss, onnx_probabilities
-    from export.sequence import store_half
+    from export.half import store_half
     from training.train import validation_metrics
 
     first = onnx.load_model_from_string(first_blob)

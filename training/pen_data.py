@@ -257,14 +257,12 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
     else:
         print(f"pen data: rendering {len(d_train)} train / {len(d_val)} validation digits, {len(l_train)} / "
               f"{len(l_val)} letters, {synthetic} synthetic non-digits (about 2 minutes on 2 cores) ...", flush=True)
-    empty = (np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int64))
-    xd, yd = _images_parallel([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views,
-                              seed) if d_train else empty
+    xd, yd = _images_parallel([s.strokes for s in d_train], [int(s.label) for s in d_train], digit_views, seed)
     # Letters: one view each, drawn and pictured alternately.
     xl, yl = _images_parallel([s.strokes for s in l_train[0::2]], [NOT_A_DIGIT] * len(l_train[0::2]), ("stroke",),
-                              seed + 1) if l_train else empty
+                              seed + 1)
     xl2, yl2 = _images_parallel([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]),
-                                ("picture",), seed + 2) if l_train else empty
+                                ("picture",), seed + 2)
     # Validation: each held-out digit once as drawn in the window and once as a picture.
     rng = val_rng
     xvd, yvd = _images([s.strokes for s in d_val], [int(s.label) for s in d_val], ("plain", "picture"), rng)

@@ -176,7 +176,7 @@ def test_half_precision_readers_are_what_ships(exported, own_run, tmp_path):
     of the Keras model with the rounded weights, and the file's figures are measured with them."""
     import keras
     from export.cli import main
-    from export.sequence import rounded_to_half
+    from export.half import rounded_to_half
 
     out = tmp_path / "numbers.onnx"
     assert main(["--sequence", "--run", str(own_run), "--half", "--out", str(out)]) == 0

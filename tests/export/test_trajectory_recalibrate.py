@@ -52,7 +52,7 @@ def test_the_shipped_pair_calibrates_to_what_training_found(pair):
 
 def test_a_new_digit_model_gets_the_stroke_reader_back(pair):
     from app.predictor import Predictor
-    from export.sequence import store_half
+    from export.half import store_half
     from export.vote import half_precision_copy
 
     # Another digit model: the shipped one in half precision (another file, nearly the same answers).

@@ -83,7 +83,7 @@ def test_a_member_that_is_sure_of_nothing_cannot_break_the_log():
 
 
 def test_half_precision_copy_rounds_every_weight_and_stores_half(images):
-    from export.sequence import store_half
+    from export.half import store_half
 
     proto = half_precision_copy(tiny_member(3))
     for init in proto.graph.initializer:
