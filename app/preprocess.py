@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app import components
+from app.rules import remove_rules
 from app.printable import printable
 
 PREPROCESSING_ID = "mnist-com-v1"
@@ -195,7 +196,7 @@ def _ink_and_frame(image):
     runs = ink_runs(ink > INK_THRESHOLD)
     if runs > MAX_INK_RUNS:
         raise BadImage(f"ink too scattered to be a number ({runs} ink runs; the limit is {MAX_INK_RUNS})")
-    return _drop_frame(ink)
+    return _drop_frame(remove_rules(ink, INK_THRESHOLD))
 
 
 def ink_runs(mask):

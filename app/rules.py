@@ -1,0 +1,211 @@
+"""The printed lines of ruled and squared paper, found and erased from a picture's ink map.
+
+A photo of a number written in a notebook holds the paper's lines as well as the digits; as ink they
+join the digits into one blob or cross them (a 4 on ruled paper read "848", an 8 on squared paper read
+as no digit). A set of lines is taken for the paper's when at least MIN_LINES of them cross the whole
+picture (each row of them inked along COVER of its width or more), thin for their spacing and evenly
+spaced, as printed rulings are and a digit's strokes are not (a long stroke among them is left out);
+a slight tilt of the photo (up to MAX_TILT degrees) is searched, and once the ruling is known, fainter
+lines in its places (uneven light, the picture's edge) count too. The lines are erased except where
+writing crosses them (ink just beyond the line on both sides that is no line itself) or runs along
+them far darker than they are, so the digits keep their strokes. Pure numpy; a picture without such
+lines comes back unchanged.
+"""
+
+import math
+
+import numpy as np
+
+from app import components
+
+COVER = 0.6  # share of a row's width that must be ink for the row to lie on a line
+FAINT = 0.2  # once a ruling is found, a row inked along this share of the width at its place is a line
+MIN_LINES = 3  # fewer lines could be a digit's own bars (a 5's, a tight 3's)
+THIN = 0.25  # a line is at most this share of the spacing thick
+EVEN = 0.2  # lines lie within this share of their spacing of an even lattice
+MAX_TILT = 2.0  # degrees either way a photo's lines may be tilted
+TILT_STEP = 0.25  # a line 560 px long is then at most 1.2 px off level once straightened
+EDGE = 2  # pixels around a crossing of two lines where writing makes it writing's
+DARKER = 2.0  # ink this many times the line's own level, along it, is writing: kept
+MIN_SIDE = 48  # narrower pictures (a digit cropped to its box, MNIST) have no paper around the digit
+
+
+def remove_rules(ink, threshold):
+    """`ink` (float (H, W), ink > 0 on 0) with ruled or squared paper's lines erased; `ink` itself when
+    it holds none. `threshold`: the ink level that counts as ink.
+
+    Upright lines go only with level ones (squared paper): a tightly cropped "1111" or "00" has
+    upright strokes as long, straight and evenly spaced as a ruling's, and no level line does."""
+    level = _find(ink)
+    if level is None:
+        return ink
+    upright = _find(ink.T)
+    bands = level.band
+    if upright is not None:
+        bands = bands | upright.band.T
+    writing = (ink > threshold) & ~bands  # what crosses a line is judged without the other lines
+    erased = level.erase(ink, writing)
+    if upright is not None:
+        erased |= upright.erase(ink.T, writing.T).T
+        # Where lines cross, neither sees writing beyond it (the other line is there): a crossing
+        # that writing touches is writing's, the others are the paper's.
+        both = level.band & upright.band.T
+        found = components.label(both)
+        touched = np.unique(found.labels[both & _grown(writing, EDGE)])
+        erased &= ~np.isin(found.labels, touched[touched > 0])
+    if not ((ink > threshold) & ~erased).any():  # nothing but lines: no paper around writing
+        return ink
+    out = ink.copy()
+    out[erased] = 0.0
+    return out
+
+
+class _Lines:
+    """Level lines found in an ink map: `shift` per column (a tilt undone), `lines` as (top, bottom)
+    rows of the sheared map, and `band`, the map's pixels on them."""
+
+    def __init__(self, shape, shift, lines):
+        h, w = shape
+        self.shift, self.lines = shift, lines
+        self.rows = np.arange(h)[:, None] + shift[None, :]  # the sheared row of every pixel
+        self.cols = np.broadcast_to(np.arange(w), (h, w))
+        self.height = h + int(np.ptp(shift)) + 1
+        on = np.zeros(self.height, bool)
+        for top, bottom in lines:
+            on[top:bottom] = True
+        self.band = on[self.rows]
+
+    def shear(self, a):
+        out = np.zeros((self.height, a.shape[1]), a.dtype)
+        out[self.rows, self.cols] = a
+        return out
+
+    def erase(self, ink, writing):
+        """The pixels of the lines to erase: all but where `writing` crosses or ink far darker runs."""
+        sheared, crossing = self.shear(ink), self.shear(writing)
+        w = ink.shape[1]
+        erase = np.zeros(sheared.shape, bool)
+        paper = np.zeros(w, bool)  # beyond the picture's edge nothing crosses a line
+        for top, bottom in self.lines:
+            crossed = (crossing[top - 1] if top >= 1 else paper) | (crossing[bottom] if bottom < self.height else paper)
+            crossed[1:] |= crossed[:-1].copy()  # a stroke's edge pixel beside the crossing stays too
+            crossed[:-1] |= crossed[1:].copy()
+            band = sheared[top:bottom]
+            level = float(np.median(band.max(axis=0)))  # the line's own ink, at its core
+            erase[top:bottom] |= ~crossed & (band <= DARKER * level)
+        return erase[self.rows, self.cols]
+
+
+def _find(ink):
+    """The paper's level lines in `ink` (a _Lines), or None."""
+    h, w = ink.shape
+    if min(h, w) < MIN_SIDE:
+        return None
+    # Found by any ink at all: a light line, blurred, falls below the ink threshold along stretches,
+    # which would otherwise be left behind as dashes and dots.
+    ys, xs = np.nonzero(ink > 0)
+    if len(ys) < MIN_LINES * COVER * w:
+        return None
+    best, most = None, 0.0
+    # The lines' own tilt inks their rows fullest; a near one may pass COVER too. Level first on ties.
+    for tilt in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs):
+        shift = _shifts(w, tilt)
+        cover = _cover(np.bincount(ys + shift[xs], minlength=h + int(np.ptp(shift)) + 1), shift, h)
+        runs = _runs(cover >= COVER)
+        inked = sum(float(cover[top:bottom].max()) for top, bottom in runs) if len(runs) >= MIN_LINES else 0.0
+        if inked > most:
+            best, most = (shift, runs, cover), inked
+    if best is None:
+        return None
+    shift, runs, cover = best
+    found = _Lines(ink.shape, shift, [])
+    lines = _ruling(found.shear(ink > 0), runs, cover)
+    return _Lines(ink.shape, shift, lines) if lines else None
+
+
+def _grown(mask, steps):
+    """`mask` grown by `steps` pixels in each of the 8 directions."""
+    out = mask.copy()
+    for _ in range(steps):
+        grown = out.copy()
+        grown[1:] |= out[:-1]
+        grown[:-1] |= out[1:]
+        grown[:, 1:] |= grown[:, :-1].copy()
+        grown[:, :-1] |= grown[:, 1:].copy()
+        out = grown
+    return out
+
+
+def _shifts(width, tilt):
+    """Per column, how many rows a line tilted by `tilt` degrees has moved there (made >= 0)."""
+    shift = np.round(np.arange(width) * math.tan(math.radians(tilt))).astype(np.int64)
+    return shift - shift.min()
+
+
+def _cover(inked, shift, h):
+    """Per sheared row, the share of its pixels inside the picture that are ink (0 where fewer than a
+    quarter of the columns are inside): a tilted line that leaves the picture still counts."""
+    inside = np.zeros(len(inked) + 1, np.int64)
+    np.add.at(inside, shift, 1)
+    np.add.at(inside, shift + h, -1)
+    inside = np.cumsum(inside)[: len(inked)]
+    return np.where(inside >= len(shift) / 4, inked / np.maximum(inside, 1), 0.0)
+
+
+def _runs(on):
+    """(start, end) of each run of True in a 1-D boolean array, as an (n, 2) array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], on, [False]]).astype(np.int8)))
+    return edges.reshape(-1, 2)
+
+
+def _ruling(sheared, runs, cover):
+    """The rows (top, bottom) of the lines among `runs` (of rows inked along COVER of the width) that
+    are a ruling: thin for their spacing and evenly spaced (a long stroke of a digit among them is
+    left out); [] when fewer than MIN_LINES are. A run is placed by its fullest row, so a line that a
+    digit beside it widens stays where it is, and spans its own thickness either side of it."""
+    peaks = np.array([top + int(np.argmax(cover[top:bottom])) for top, bottom in runs])
+    spacing = float(np.median(np.diff(peaks)))
+    limit = int(THIN * spacing)
+    thickness = np.array([_thickness(sheared, p, limit) for p in peaks])
+    thin = thickness <= limit
+    best = np.zeros(len(runs), bool)
+    for anchor in peaks[thin]:  # the lattice through each thin run; the one most runs lie on
+        steps = (peaks - anchor) / spacing
+        on_it = thin & (np.abs(steps - np.round(steps)) <= EVEN)
+        if on_it.sum() > best.sum():
+            best = on_it
+    if best.sum() < MIN_LINES:
+        return []
+    # The lattice's other places: lines fainter there (uneven light) or cut short by the picture's edge.
+    on = peaks[best]
+    step = float(np.polyfit(np.round((on - on[0]) / spacing), on, 1)[0]) if len(on) > 1 else spacing
+    lines = dict(zip(on.tolist(), thickness[best].tolist()))
+    window = int(EVEN * step)
+    for k in range(-int(on[0] / step) - 1, int((len(cover) - on[0]) / step) + 2):
+        guess = int(round(on[0] + k * step))
+        lo, hi = max(guess - window, 0), min(guess + window + 1, len(cover))
+        if lo >= hi or any(lo <= p < hi for p in lines):
+            continue
+        peak = lo + int(np.argmax(cover[lo:hi]))
+        if cover[peak] >= FAINT:
+            t = _thickness(sheared, peak, limit)
+            if 0 < t <= limit:
+                lines[peak] = t
+    return [(max(int(p - t), 0), int(p + t) + 1) for p, t in sorted((p, math.ceil(t)) for p, t in lines.items())]
+
+
+def _thickness(sheared, row, limit):
+    """The height of the ink through `row` along the quarter of its length where it is thinnest (a
+    digit may lie along the rest), counted up to 2 * limit + 1: a line seen at a tilt near its own
+    still measures its real thickness, a thick bar its own."""
+    inked = sheared[row]
+    height = inked.astype(np.int64)
+    for step in (-1, 1):
+        going = inked.copy()
+        for k in range(1, limit + 1):
+            r = row + step * k
+            if not 0 <= r < len(sheared):
+                break
+            going &= sheared[r]
+            height += going
+    return float(np.percentile(height[inked], 25)) if inked.any() else 0.0

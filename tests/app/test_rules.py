@@ -1,0 +1,97 @@
+"""Ruled and squared paper: the printed lines are erased, the digits and everything else are not."""
+
+import math
+
+import numpy as np
+import pytest
+
+from app.predictor import Predictor
+from app.preprocess import INK_THRESHOLD, to_ink, to_model_input
+from app.recognize import read
+from app.rules import remove_rules
+from tests.app.test_preprocess import distance, ring, seven
+
+PAPER, LINE, INK = 245.0, 175.0, 30.0
+
+
+def notebook(ink, spacing=36, offset=11, level=LINE, width=2, squared=False, tilt=0.0):
+    """`ink` (uint8, white on black) written in dark ink on paper ruled every `spacing` pixels."""
+    h, w = ink.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    ruled = ((yy - xx * math.tan(math.radians(tilt)) - offset) % spacing) < width
+    if squared:
+        ruled |= ((xx + yy * math.tan(math.radians(tilt)) - offset) % spacing) < width
+    paper = np.where(ruled, level, PAPER)
+    a = ink / 255.0
+    return (paper * (1 - a) + INK * a).astype(np.uint8)
+
+
+@pytest.mark.parametrize("squared", [False, True])
+@pytest.mark.parametrize("level", [LINE, INK], ids=["light lines", "lines as dark as the ink"])
+def test_lines_of_ruled_and_squared_paper_are_erased(squared, level):
+    clean = to_model_input(ring())
+    assert distance(to_model_input(notebook(ring(), level=level, squared=squared)), clean) < 0.02
+
+
+def test_a_tilted_photo_of_squared_paper():
+    assert distance(to_model_input(notebook(ring(), squared=True, tilt=1.5)), to_model_input(ring())) < 0.02
+
+
+@pytest.mark.parametrize("squared", [False, True])
+def test_strokes_that_cross_a_line_keep_their_ink(squared):
+    ink = to_ink(notebook(seven(), level=INK, squared=squared))
+    clean = to_ink(255 - seven())
+    # Every inked pixel of the 7 is still ink (the lines cross its stem and its bar, and where
+    # two lines cross inside the bar, neither sees writing just beyond it).
+    assert np.all(ink[clean > 0.5] > INK_THRESHOLD)
+
+
+def test_lines_at_the_pictures_edges_go_too():
+    ink = to_ink(notebook(ring(), offset=0, squared=True))  # lines along the top and left edges
+    assert not (ink[0] > INK_THRESHOLD).any() and not (ink[:, 0] > INK_THRESHOLD).any()
+
+
+def bars(positions, size=(120, 200), thickness=4, upright=True):
+    """An ink map (float) of full-length bars at `positions`, upright or level."""
+    ink = np.zeros(size, np.float32)
+    for p in positions:
+        if upright:
+            ink[:, p : p + thickness] = 1.0
+        else:
+            ink[p : p + thickness] = 1.0
+    return ink
+
+
+def test_a_tightly_cropped_1111_is_not_paper():
+    ink = bars([20, 70, 120, 170])
+    assert remove_rules(ink, INK_THRESHOLD) is ink
+
+
+@pytest.mark.parametrize("positions", [[10, 60], [10, 30, 90], [10, 40, 70]],
+                         ids=["two lines", "uneven", "nothing else inked"])
+def test_what_is_not_a_ruling_stays(positions):
+    ink = bars(positions, upright=False)
+    if positions != [10, 40, 70]:
+        ink[50:60, 90:100] = 1.0  # some writing besides
+    assert remove_rules(ink, INK_THRESHOLD) is ink
+
+
+def test_thick_bars_are_not_lines():
+    ink = bars([10, 40, 70, 100], thickness=12, upright=False)
+    ink[30:34, 20:30] = 1.0
+    assert remove_rules(ink, INK_THRESHOLD) is ink
+
+
+def test_small_pictures_are_left_alone():
+    ink = bars([2, 10, 18], size=(28, 28), thickness=1, upright=False)
+    ink[5, 5] = 1.0
+    assert remove_rules(ink, INK_THRESHOLD) is ink
+
+
+def test_the_shipped_model_reads_a_number_on_squared_paper(shipped_model):
+    canvas = np.zeros((200, 400), np.uint8)
+    canvas[:, :200] = seven(size=(200, 200), at=(50, 20), height=160)
+    canvas[:, 200:] = ring(size=(200, 200), box=(60, 20, 140, 180), width=14)
+    predictor = Predictor(shipped_model)
+    assert read(predictor, canvas).number == "70"
+    assert read(predictor, notebook(canvas, squared=True, level=INK)).number == "70"
