@@ -108,7 +108,7 @@ def _find(ink):
     ys, xs = np.nonzero(ink > 0)
     if len(ys) < MIN_LINES * COVER * w:
         return None
-    # The lines' own tilt inks their rows fullest; a near one may pass COVER too. Level first on ties,
+    # The lines' own tilt inks their rows most sharply; a near one may pass COVER too. Level first on ties,
     # then halfway to the best one's neighbours: a long line is straightened to within a pixel.
     best = max((_straightened(ys, xs, h, w, t) for t in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP),
                                                                  key=abs)), key=lambda c: c[0])
@@ -136,13 +136,15 @@ def _grown(mask, steps):
 
 
 def _straightened(ys, xs, h, w, tilt):
-    """(how fully the rows that may be lines are inked, tilt, shift, those rows' runs, row coverage)
+    """(how sharply the rows that may be lines are inked, tilt, shift, those rows' runs, row coverage)
     of the ink at (ys, xs) with `tilt` undone."""
     shift = _shifts(w, tilt)
     cover = _cover(np.bincount(ys + shift[xs], minlength=h + int(np.ptp(shift)) + 1), shift, h)
     runs = _runs(cover >= COVER)
-    inked = sum(float(cover[top:bottom].max()) for top, bottom in runs) if len(runs) >= MIN_LINES else 0.0
-    return inked, tilt, shift, runs, cover
+    # Squared coverage: a line straightened exactly inks few rows fully, one nearly so smears over more
+    # rows partly (and may break into several runs, so counting runs or their peaks would prefer it).
+    sharp = float(np.sum(np.square(cover[cover >= COVER]))) if len(runs) >= MIN_LINES else 0.0
+    return sharp, tilt, shift, runs, cover
 
 
 def _shifts(width, tilt):
