@@ -1,9 +1,11 @@
 """Ruled and squared paper: the printed lines are erased, the digits and everything else are not."""
 
+import io
 import math
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from app.predictor import Predictor
 from app.preprocess import INK_THRESHOLD, to_ink, to_model_input
@@ -95,3 +97,16 @@ def test_the_shipped_model_reads_a_number_on_squared_paper(shipped_model):
     predictor = Predictor(shipped_model)
     assert read(predictor, canvas).number == "70"
     assert read(predictor, notebook(canvas, squared=True, level=INK)).number == "70"
+
+
+def test_a_long_tilted_line_is_straightened_whole():
+    """Lines across a big JPEG photo, tilted between the searched steps: a tilt a little off breaks each
+    line into several runs of rows; the right one must win all the same."""
+    big = np.zeros((2048, 2048), np.uint8)
+    big[600:1000] = np.asarray(ring(size=(2048, 400), box=(900, 20, 1100, 380), width=30))
+    photo = io.BytesIO()
+    Image.fromarray(notebook(big, spacing=60, width=3, level=150, squared=True, tilt=0.97)).save(photo, "JPEG")
+    ink = remove_rules(to_ink(Image.open(photo)), INK_THRESHOLD)
+    stray = ink > INK_THRESHOLD
+    stray[590:1010, 890:1110] = False  # the ring's box, give or take
+    assert stray.sum() < 200  # a speck or two where lines cross; the lines themselves are some 400,000 pixels
