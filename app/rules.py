@@ -87,7 +87,8 @@ class _Lines:
         erase = np.zeros(sheared.shape, bool)
         paper = np.zeros(w, bool)  # beyond the picture's edge nothing crosses a line
         for top, bottom in self.lines:
-            crossed = (crossing[top - 1] if top >= 1 else paper) | (crossing[bottom] if bottom < self.height else paper)
+            above = crossing[top - 1] if top >= 1 else paper
+            crossed = above | (crossing[bottom] if bottom < self.height else paper)
             crossed[1:] |= crossed[:-1].copy()  # a stroke's edge pixel beside the crossing stays too
             crossed[:-1] |= crossed[1:].copy()
             band = sheared[top:bottom]

@@ -285,6 +285,8 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     reader = getattr(predictor, "numbers", None)
     brush = float(default_brush)  # people keep the default brush, so neighbours often touch
+    # Photos of them, plain and on squared paper: a stream of their own, so the other figures stay as they were.
+    paper, photographed = np.random.default_rng(SAMPLE_SEED + 2), {"plain": 0, "squared": 0}
     for _ in range(NUMBERS):
         samples = by_writer[writers[rng.integers(len(writers))]]
         chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
@@ -297,6 +299,10 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         picture = seen.number == truth
         window_right += window
         picture_right += picture
+        if not touching:
+            photographed["plain"] += read(predictor, photo(drawing.pixels, paper)).number == truth
+            lines = ruling(drawing.pixels.shape, paper, True)
+            photographed["squared"] += read(predictor, photo(np.maximum(drawing.pixels, lines), paper)).number == truth
         picture_sure += seen.sure
         picture_sure_right += seen.sure and picture
         readable["window"].append((all(read_drawing(predictor, d).number == s.label for d, s in zip(alone, chosen)),
@@ -317,6 +323,11 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
             "≥ 90 %" if touching else "≥ 98 %", CMD, SINGLE,
             picture_right / NUMBERS >= (0.9 if touching else 0.98)),
     ]
+    if not touching:
+        for where, right in photographed.items():
+            rows.append(Row(f"pen numbers (2-5 digits, {kind}), phone-photo-like picture"
+                            f"{' of squared paper' if where == 'squared' else ''}: exact",
+                            f"{right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
     rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture: called sure (every digit sure)",
                     f"{picture_sure / NUMBERS:.2%}, of them exact {picture_sure_right / max(picture_sure, 1):.2%}",
                     "", CMD, SINGLE, None))
