@@ -43,7 +43,8 @@ def remove_rules(ink, threshold):
     bands = level.band
     if upright is not None:
         bands = bands | upright.band.T
-    writing = (ink > threshold) & ~bands  # what crosses a line is judged without the other lines
+    inked = ink > threshold
+    writing = inked & ~bands  # what crosses a line is judged without the other lines
     erased = level.erase(ink, writing)
     if upright is not None:
         erased |= upright.erase(ink.T, writing.T).T
@@ -53,7 +54,7 @@ def remove_rules(ink, threshold):
         found = components.label(both)
         touched = np.unique(found.labels[both & _grown(writing, EDGE)])
         erased &= ~np.isin(found.labels, touched[touched > 0])
-    if not ((ink > threshold) & ~erased).any():  # nothing but lines: no paper around writing
+    if not (inked & ~erased).any():  # nothing but lines: no paper around writing
         return ink
     out = ink.copy()
     out[erased] = 0.0
@@ -61,19 +62,23 @@ def remove_rules(ink, threshold):
 
 
 class _Lines:
-    """Level lines found in an ink map: `shift` per column (a tilt undone), `lines` as (top, bottom)
-    rows of the sheared map, and `band`, the map's pixels on them."""
+    """An ink map's rows straightened for one tilt (`shift` per column), and once `place`d, the level
+    lines found there: `lines` as (top, bottom) rows of the sheared map, `band` the map's pixels on them."""
 
-    def __init__(self, shape, shift, lines):
+    def __init__(self, shape, shift):
         h, w = shape
-        self.shift, self.lines = shift, lines
         self.rows = np.arange(h)[:, None] + shift[None, :]  # the sheared row of every pixel
         self.cols = np.broadcast_to(np.arange(w), (h, w))
         self.height = h + int(np.ptp(shift)) + 1
+        self.lines, self.band = [], None
+
+    def place(self, lines):
+        """These lines, `self`."""
         on = np.zeros(self.height, bool)
         for top, bottom in lines:
             on[top:bottom] = True
-        self.band = on[self.rows]
+        self.lines, self.band = lines, on[self.rows]
+        return self
 
     def shear(self, a):
         out = np.zeros((self.height, a.shape[1]), a.dtype)
@@ -118,9 +123,9 @@ def _find(ink):
     best = max([best] + [_straightened(ys, xs, h, w, best[1] + d) for d in (-TILT_STEP / 2, TILT_STEP / 2)],
                key=lambda c: c[0])
     _, _, shift, runs, cover = best
-    found = _Lines(ink.shape, shift, [])
-    lines = _ruling(found.shear(ink > 0), runs, cover)
-    return _Lines(ink.shape, shift, lines) if lines else None
+    straight = _Lines(ink.shape, shift)
+    lines = _ruling(straight.shear(ink > 0), runs, cover)
+    return straight.place(lines) if lines else None
 
 
 def _grown(mask, steps):

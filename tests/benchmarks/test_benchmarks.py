@@ -141,8 +141,8 @@ def test_mnist_is_looked_up_as_training_looks_it_up_and_never_downloaded(tmp_pat
 
 def test_the_many_dots_figure_reads_the_issues_picture_from_its_file(tmp_path):
     from app.predictor import Predictor
-    from benchmarks.reliability import dots_figure
+    from benchmarks.reliability import dot_grid, timed_read
 
-    size, line, seconds = dots_figure(Predictor(MODEL), tmp_path, repeats=1)
+    size, line, seconds = timed_read(Predictor(MODEL), dot_grid(64, 64), tmp_path / "dots-4096.png", repeats=1)
     assert (tmp_path / "dots-4096.png").stat().st_size == size > 0
     assert line == "refused: too many separate marks (4096) to be a number" and 0.0 < seconds < 30.0
