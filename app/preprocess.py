@@ -486,8 +486,12 @@ def _normalise(grey):
     else:
         grey = grey - float(surface.min())
     sample = grey[::step, ::step]
-    noise = 1.4826 * float(np.median(np.abs(sample)))
-    floor = 3.0 * noise
+    # The surface lies under the paper (a low percentile, and the darkest of its neighbours where the
+    # light slopes), so the paper's level and spread are measured about its median, not about 0: taken
+    # about 0, the offset counted as noise and a floor of 3 "noises" swallowed pencil and dim corners.
+    level = float(np.median(sample))
+    noise = 1.4826 * float(np.median(np.abs(sample - level)))
+    floor = level + 3.0 * noise
     hi = float(grey.max())
     if hi - floor < MIN_CONTRAST:
         return None

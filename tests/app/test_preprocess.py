@@ -1,5 +1,6 @@
 """Preprocessing on constructed arrays: no display, no model."""
 
+import io
 import struct
 import time
 import zlib
@@ -107,6 +108,33 @@ def test_photo_of_paper_with_noise_and_uneven_light():
     rgb = np.repeat(np.clip(photo, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
     rgb[:, :, 2] = np.clip(rgb[:, :, 2].astype(int) - 20, 0, 255)  # yellowish paper
     assert distance(to_model_input(rgb), to_model_input(ring())) < 0.02
+
+
+def _jpeg_photo(photo, quality=70):
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def test_pencil_photographed_in_uneven_light():
+    """Grey pencil (50-80 levels below the paper) under a shading the paper surface does not follow
+    exactly: the noise floor must come from the paper's own spread, not from its offset."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:280, 0:280]
+    paper = 180 + 35 * (xx / 280) - 25 * (yy / 280) + rng.normal(0, 6, (280, 280))
+    ink = ring() / 255.0
+    photo = paper * (1 - ink) + 130 * ink
+    assert distance(to_model_input(_jpeg_photo(photo)), to_model_input(ring())) < 0.03
+
+
+def test_photo_darkened_towards_the_corners():
+    rng = np.random.default_rng(4)
+    yy, xx = np.mgrid[0:280, 0:280]
+    corners = (((xx - 140) / 140.0) ** 2 + ((yy - 140) / 140.0) ** 2) / 2
+    paper = 215 * (1 - 0.7 * corners) + rng.normal(0, 6, (280, 280))  # a vignette: corners at 30 % of the light
+    ink = ring() / 255.0
+    photo = paper * (1 - ink) + 40 * ink
+    assert distance(to_model_input(_jpeg_photo(photo)), to_model_input(ring())) < 0.03
 
 
 def test_photo_with_the_desk_showing_at_the_edges():
