@@ -475,8 +475,12 @@ def _normalise(grey):
     # Statistics from a strided sample: exact enough, and constant time for photos.
     step = max(1, math.ceil(math.sqrt(grey.size / 4096)))
     sample = grey[::step, ::step]
+    # Dark ink on paper when the background is nearer the light end, taken as the picture's median or
+    # its border's: writing cropped to its ink is more ink than paper (but its border is mostly paper),
+    # and a vignette darkens the border (but not the median). Light ink needs both to say so.
     paper = float(np.median(sample))
-    if paper - lo > hi - paper:  # background nearer the light end: dark ink on paper
+    border = float(np.median(np.concatenate([sample[0], sample[-1], sample[:, 0], sample[:, -1]])))
+    if paper - lo > hi - paper or border - lo > hi - border:
         grey = 255.0 - grey
         sample = 255.0 - sample
     surface = _paper_surface(sample)
@@ -489,8 +493,10 @@ def _normalise(grey):
     # The surface lies under the paper (a low percentile, and the darkest of its neighbours where the
     # light slopes), so the paper's level and spread are measured about its median, not about 0: taken
     # about 0, the offset counted as noise and a floor of 3 "noises" swallowed pencil and dim corners.
-    level = float(np.median(sample))
-    noise = 1.4826 * float(np.median(np.abs(sample - level)))
+    # Paper is what lies nearer the dark end: writing cropped to its ink is more ink than paper.
+    paper = sample[sample <= (float(sample.min()) + float(sample.max())) / 2]
+    level = float(np.median(paper))
+    noise = 1.4826 * float(np.median(np.abs(paper - level)))
     floor = level + 3.0 * noise
     hi = float(grey.max())
     if hi - floor < MIN_CONTRAST:
@@ -505,8 +511,9 @@ def _drop_frame(ink):
     """Remove blobs lying along an edge (desk or shadow around a photographed page).
 
     A blob that covers FRAME_SHARE of one side of the picture is taken for the
-    world outside the paper, provided a digit-sized blob remains without it; a
-    digit cropped tightly is the only blob and so stays. Returns (ink, its labelling or
+    world outside the paper, provided a digit-sized blob remains without it that keeps
+    clear of the opposite side; writing cropped to its ink (one digit, or a number whose
+    digits reach across the picture) stays. Returns (ink, its labelling or
     None when it did not need one).
     """
     sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
@@ -515,12 +522,21 @@ def _drop_frame(ink):
     found = components.label(ink > INK_THRESHOLD, ink)
     labels = found.labels
     frame = np.zeros(found.count + 1, bool)
-    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+    along = []  # the sides (top, bottom, left, right) that frame blobs lie along
+    for index, side in enumerate((labels[0], labels[-1], labels[:, 0], labels[:, -1])):
         ids, counts = np.unique(side[side > 0], return_counts=True)
-        frame[ids[counts >= FRAME_SHARE * len(side)]] = True
+        wide = ids[counts >= FRAME_SHARE * len(side)]
+        frame[wide] = True
+        along += [index] * bool(len(wide))
     rest = ~frame[1:]
-    sizes = np.maximum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
-    if not (rest & (sizes >= max(5, 0.02 * max(ink.shape)))).any():
+    (h, w), (x0, y0, x1, y1) = ink.shape, found.boxes.T
+    remains = rest & (np.maximum(x1 - x0, y1 - y0) >= max(5, 0.02 * max(h, w)))
+    # Writing cropped to its ink reaches across: a number's 1 lies along the left side, and its last digit,
+    # half the picture's height or more, touches the right. A desk lies along one side of a page whose
+    # writing keeps clear of the other (a stub of a ruled line may reach it, but it is flat).
+    opposite = ((y1 == h), (y0 == 0), (x1 == w), (x0 == 0))
+    across = remains & (y1 - y0 >= 0.5 * h)
+    if not remains.any() or any(opposite[index][across].any() for index in along):
         return ink, found
     return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
 

@@ -273,6 +273,12 @@ def place_number(chosen, rng, size, touching):
     return placed
 
 
+def cropped_to_ink(pixels):
+    """The picture cut to the box of its ink (a number cropped as tightly as a scan or a screenshot can be)."""
+    ys, xs = np.nonzero(pixels)
+    return pixels[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
 def drawn(strokes, size, brush):
     """A Drawing of `size` with `strokes` (canvas pixels) drawn in order at one brush."""
     from app.drawing import Drawing
@@ -292,7 +298,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     from app.recognize import read, read_drawing
 
     writers = [w for w, s in by_writer.items() if len(s) >= 5]
-    window_right = picture_right = cut_right = picture_sure = picture_sure_right = 0
+    window_right = picture_right = cut_right = picture_sure = picture_sure_right = cropped_right = 0
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     reader = getattr(predictor, "numbers", None)
     brush = float(default_brush)  # people keep the default brush, so neighbours often touch
@@ -310,6 +316,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         picture = seen.number == truth
         window_right += window
         picture_right += picture
+        cropped_right += read(predictor, 255 - cropped_to_ink(drawing.pixels)).number == truth
         if not touching:
             photographed["plain"] += read(predictor, photo(drawing.pixels, paper)).number == truth
             lines = ruling(drawing.pixels.shape, paper, True)
@@ -339,6 +346,8 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
             rows.append(Row(f"pen numbers (2-5 digits, {kind}), phone-photo-like picture"
                             f"{' of squared paper' if where == 'squared' else ''}: exact",
                             f"{right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
+    rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture cropped to its ink (dark on white, no margin): "
+                    "exact", f"{cropped_right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
     rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture: called sure (every digit sure)",
                     f"{picture_sure / NUMBERS:.2%}, of them exact {picture_sure_right / max(picture_sure, 1):.2%}",
                     "", CMD, SINGLE, None))

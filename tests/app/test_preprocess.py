@@ -145,6 +145,37 @@ def test_photo_with_the_desk_showing_at_the_edges():
     assert distance(to_model_input(photo.astype(np.uint8)), to_model_input(ring())) < 0.02
 
 
+def test_thick_writing_cropped_to_its_ink_is_dark_ink_on_paper():
+    """Cropped to its ink, thick writing is more ink than paper: the picture's median is the ink's
+    level, but its border is still mostly paper."""
+    thick = ring(size=(90, 120), box=(0, 0, 90, 120), width=30)
+    assert (thick > 127).mean() > 0.5
+    assert ((to_ink(255 - thick) > 0.5) == (thick > 127)).mean() > 0.99
+
+
+@pytest.mark.parametrize("one_at", ["left", "right"])
+def test_number_cropped_to_its_ink_keeps_a_one_along_its_side(one_at):
+    """A 1 along a tight crop's side lies there as a desk would; the digit reaching the other side says
+    the picture is cropped to its writing."""
+    image = Image.new("L", (110, 100), 0)
+    draw = ImageDraw.Draw(image)
+    bar, zero = ((0, 0, 11, 99), (40, 0, 109, 99)) if one_at == "left" else ((98, 0, 109, 99), (0, 0, 69, 99))
+    draw.rectangle(bar, fill=255)
+    draw.ellipse(zero, outline=255, width=12)
+    image = np.asarray(image)
+    np.testing.assert_allclose(to_ink(255 - image), image / 255.0, atol=0.02)
+
+
+def test_desk_is_dropped_though_a_line_stub_reaches_the_other_side():
+    ink = ring() / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[:, :25] = 30  # the desk along the left edge
+    photo[150:153, -30:] = 60  # what is left of a ruled line at the right edge: flat
+    expected = 200 * (1 - ink) + 40 * ink
+    expected[150:153, -30:] = 60
+    assert distance(to_model_input(photo.astype(np.uint8)), to_model_input(expected.astype(np.uint8))) < 0.02
+
+
 def test_tightly_cropped_digit_is_kept():
     image = ring()
     ys, xs = np.nonzero(image)
