@@ -494,9 +494,9 @@ def _normalise(grey):
     # light slopes), so the paper's level and spread are measured about its median, not about 0: taken
     # about 0, the offset counted as noise and a floor of 3 "noises" swallowed pencil and dim corners.
     # Paper is what lies nearer the dark end: writing cropped to its ink is more ink than paper.
-    paper = sample[sample <= (float(sample.min()) + float(sample.max())) / 2]
-    level = float(np.median(paper))
-    noise = 1.4826 * float(np.median(np.abs(paper - level)))
+    blank = sample[sample <= (float(sample.min()) + float(sample.max())) / 2]
+    level = float(np.median(blank))
+    noise = 1.4826 * float(np.median(np.abs(blank - level)))
     floor = level + 3.0 * noise
     hi = float(grey.max())
     if hi - floor < MIN_CONTRAST:
