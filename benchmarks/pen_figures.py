@@ -47,17 +47,26 @@ def random_box(rng, size, brush_range):
     return (x0, y0, x0 + side, y0 + side), brush
 
 
-def photo(pixels, rng, ink=40.0, corners=0.0):
+def photo(pixels, rng, ink=40.0, corners=0.0, shadow=False, desk=False):
     """The drawing as a phone photo of paper: dark ink, uneven light, noise, a little blur, JPEG.
 
     `ink` is the pen's grey level (graphite: 110-140); `corners` darkens the corners by that share of
-    the light (a phone camera's vignette)."""
+    the light (a phone camera's vignette); `shadow` darkens the page beyond a straight edge 10 px soft
+    by 45 % (a hand's or the phone's); `desk` adds a dark desk 8-18 % of the width beside one side."""
     h, w = pixels.shape
     yy, xx = np.mgrid[0:h, 0:w]
     light = 200 + 40 * (xx / w) * rng.uniform(-1, 1) + 30 * (yy / h) * rng.uniform(-1, 1)
     if corners:
         light = light * (1 - corners * (((2 * xx / w - 1) ** 2 + (2 * yy / h - 1) ** 2) / 2))
+    if shadow:
+        angle, offset = rng.uniform(0, 2 * np.pi), rng.uniform(-0.3, 0.3) * w
+        beyond = (xx - w / 2) * np.cos(angle) + (yy - h / 2) * np.sin(angle) - offset
+        light = light * (1 - 0.45 / (1 + np.exp(-beyond / 10)))
     paper = light - pixels.astype(np.float64) * np.maximum(light - ink, 0) / 255.0
+    if desk:
+        side, width = int(rng.integers(4)), int(w * rng.uniform(0.08, 0.18))
+        wood = 70 + rng.normal(0, 15, (h, width) if side < 2 else (width, w))
+        paper = np.concatenate([wood, paper][:: 1 if side % 2 == 0 else -1], axis=1 if side < 2 else 0)
     paper += rng.normal(0, 6, paper.shape)
     image = Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.8))
     buf = io.BytesIO()
@@ -114,6 +123,7 @@ def single_digits(predictor, digits, rng, size, brush_range):
     image_only = without_strokes(predictor)
     lines = np.random.default_rng(SAMPLE_SEED + 1)  # its own stream: the other figures' samples stay as they were
     light = np.random.default_rng(SAMPLE_SEED + 3)  # pencil and dark corners: a stream of their own too
+    world = np.random.default_rng(SAMPLE_SEED + 4)  # a shadow, a desk: and theirs
     for sample in digits:
         box, brush = random_box(rng, size, brush_range)
         drawing = draw(sample.strokes, box, brush, size)
@@ -129,6 +139,8 @@ def single_digits(predictor, digits, rng, size, brush_range):
         notebook += [read(predictor, photo(drawing.pixels, light, ink=light.uniform(110, 140))).number == sample.label,
                      read(predictor, photo(drawing.pixels, light, corners=light.uniform(0.3, 0.6))).number
                      == sample.label]
+        notebook += [read(predictor, photo(drawing.pixels, world, shadow=True)).number == sample.label,
+                     read(predictor, photo(drawing.pixels, world, desk=True)).number == sample.label]
         records.append((sample, brush, box, window, picture, paper, drawing.pixels, notebook))
     n = len(records)
     rows = []
@@ -166,7 +178,9 @@ def single_digits(predictor, digits, rng, size, brush_range):
     lined = "paper (predict; lines 1-3 px, light to as dark as the pen, tilted up to 1.5 degrees)"
     for index, kind in enumerate((f"of ruled {lined}", f"of squared {lined}",
                                   "in pencil (predict; graphite 110-140 grey on paper lit 160-240)",
-                                  "with dark corners (predict; a vignette darkening the corners by 30-60 %)")):
+                                  "with dark corners (predict; a vignette darkening the corners by 30-60 %)",
+                                  "with a shadow (predict; part of the page 45 % darker beyond a soft straight edge)",
+                                  "with a desk beside the page (predict; 8-18 % of the width, along one side)")):
         right = np.mean([r[7][index] for r in records])
         rows.append(Row(f"pen digits, phone-photo-like picture {kind}: accuracy", f"{right:.2%} of {n}", "≥ 98.5 %",
                         CMD, SINGLE, bool(right >= 0.985)))
