@@ -87,6 +87,26 @@ def ruling(shape, rng, squared):
     return (lines * 255 * rng.uniform(0.3, 1.0)).astype(np.uint8)
 
 
+def photo_conditions():
+    """(row text, random stream, drawing pixels -> picture) for each way the pen section photographs a
+    digit beyond the plain phone photo. Each kind of paper or light draws from a stream of its own, so
+    a condition added later leaves the others' samples as they were."""
+    lines, light, world = (np.random.default_rng(SAMPLE_SEED + k) for k in (1, 3, 4))
+    lined = "paper (predict; lines 1-3 px, light to as dark as the pen, tilted up to 1.5 degrees)"
+    return (
+        (f"of ruled {lined}", lines, lambda px, r: photo(np.maximum(px, ruling(px.shape, r, False)), r)),
+        (f"of squared {lined}", lines, lambda px, r: photo(np.maximum(px, ruling(px.shape, r, True)), r)),
+        ("in pencil (predict; graphite 110-140 grey on paper lit 160-240)", light,
+         lambda px, r: photo(px, r, ink=r.uniform(110, 140))),
+        ("with dark corners (predict; a vignette darkening the corners by 30-60 %)", light,
+         lambda px, r: photo(px, r, corners=r.uniform(0.3, 0.6))),
+        ("with a shadow (predict; part of the page 45 % darker beyond a soft straight edge)", world,
+         lambda px, r: photo(px, r, shadow=True)),
+        ("with a desk beside the page (predict; 8-18 % of the width, along one side)", world,
+         lambda px, r: photo(px, r, desk=True)),
+    )
+
+
 def _is_sure_digit(reading) -> bool:
     return bool(reading.number.strip(".")) and reading.sure and not getattr(reading, "not_a_digit", False)
 
@@ -121,9 +141,7 @@ def single_digits(predictor, digits, rng, size, brush_range):
     records, alone, whole = [], [], []  # whole: the picture read as one digit (--single)
     # The same drawings read by the digit model alone, when a stroke reader is fused with it (app.trajectory).
     image_only = without_strokes(predictor)
-    lines = np.random.default_rng(SAMPLE_SEED + 1)  # its own stream: the other figures' samples stay as they were
-    light = np.random.default_rng(SAMPLE_SEED + 3)  # pencil and dark corners: a stream of their own too
-    world = np.random.default_rng(SAMPLE_SEED + 4)  # a shadow, a desk: and theirs
+    conditions = photo_conditions()
     for sample in digits:
         box, brush = random_box(rng, size, brush_range)
         drawing = draw(sample.strokes, box, brush, size)
@@ -134,14 +152,9 @@ def single_digits(predictor, digits, rng, size, brush_range):
         picture = read(predictor, drawing.pixels.copy())
         whole.append(read(predictor, drawing.pixels.copy(), single=True).number == sample.label)
         paper = read(predictor, photo(drawing.pixels, rng))
-        notebook = [read(predictor, photo(np.maximum(drawing.pixels, ruling(drawing.pixels.shape, lines, squared)),
-                                          lines)).number == sample.label for squared in (False, True)]
-        notebook += [read(predictor, photo(drawing.pixels, light, ink=light.uniform(110, 140))).number == sample.label,
-                     read(predictor, photo(drawing.pixels, light, corners=light.uniform(0.3, 0.6))).number
-                     == sample.label]
-        notebook += [read(predictor, photo(drawing.pixels, world, shadow=True)).number == sample.label,
-                     read(predictor, photo(drawing.pixels, world, desk=True)).number == sample.label]
-        records.append((sample, brush, box, window, picture, paper, drawing.pixels, notebook))
+        photographed = [read(predictor, make(drawing.pixels, stream)).number == sample.label
+                        for _, stream, make in conditions]
+        records.append((sample, brush, box, window, picture, paper, drawing.pixels, photographed))
     n = len(records)
     rows = []
     for name, index in (("window (strokes, read_drawing)", 3), ("picture of the drawing (predict)", 4),
@@ -175,12 +188,7 @@ def single_digits(predictor, digits, rng, size, brush_range):
                 rows.append(Row(f"pen digits, {name}: read without asking the stroke reader (app.trajectory."
                                 "settled: it could not change the answer)", f"{settled.mean():.2%}", "", CMD,
                                 SINGLE, None))
-    lined = "paper (predict; lines 1-3 px, light to as dark as the pen, tilted up to 1.5 degrees)"
-    for index, kind in enumerate((f"of ruled {lined}", f"of squared {lined}",
-                                  "in pencil (predict; graphite 110-140 grey on paper lit 160-240)",
-                                  "with dark corners (predict; a vignette darkening the corners by 30-60 %)",
-                                  "with a shadow (predict; part of the page 45 % darker beyond a soft straight edge)",
-                                  "with a desk beside the page (predict; 8-18 % of the width, along one side)")):
+    for index, (kind, _, _) in enumerate(conditions):
         right = np.mean([r[7][index] for r in records])
         rows.append(Row(f"pen digits, phone-photo-like picture {kind}: accuracy", f"{right:.2%} of {n}", "≥ 98.5 %",
                         CMD, SINGLE, bool(right >= 0.985)))
