@@ -195,7 +195,8 @@ def _ruling(sheared, runs, cover):
         return []
     # The lattice's other places: lines fainter there (uneven light) or cut short by the picture's edge.
     on = peaks[best]
-    step = float(np.polyfit(np.round((on - on[0]) / spacing), on, 1)[0]) if len(on) > 1 else spacing
+    places = np.round((on - on[0]) / spacing)  # lines a few pixels apart can share one place
+    step = float(np.polyfit(places, on, 1)[0]) if np.ptp(places) > 0 else spacing
     lines = dict(zip(on.tolist(), thickness[best].tolist()))
     window = int(EVEN * step)
     for k in range(-int(on[0] / step) - 1, int((len(cover) - on[0]) / step) + 2):

@@ -110,3 +110,13 @@ def test_a_long_tilted_line_is_straightened_whole():
     stray = ink > INK_THRESHOLD
     stray[590:1010, 890:1110] = False  # the ring's box, give or take
     assert stray.sum() < 200  # a speck or two where lines cross; the lines themselves are some 400,000 pixels
+
+
+def test_lines_that_crowd_one_place_of_the_lattice():
+    # Three thin lines a few pixels apart among lines far apart (a photo's edge, a page's border): the
+    # lattice's fit once divided by zero here and the read ended in numpy's LinAlgError.
+    ink = bars([548, 553, 561], size=(600, 400), thickness=1, upright=False)
+    ink[13:27] = ink[471:485] = 1.0  # too thick for the spacing: not lines, not anchors
+    ink[200:260, 180:190] = 1.0  # some writing besides
+    out = remove_rules(ink, INK_THRESHOLD)
+    assert out.shape == ink.shape and (out[200:260, 180:190] == 1.0).all()
