@@ -490,9 +490,28 @@ def _normalise(grey):
     # and a vignette darkens the border (but not the median). Light ink needs both to say so.
     paper = float(np.median(sample))
     border = float(np.median(np.concatenate([sample[0], sample[-1], sample[:, 0], sample[:, -1]])))
-    if paper - lo > hi - paper or border - lo > hi - border:
+    if paper - lo > hi - paper or border - lo > hi - border or _darker_ink_is_sparser(grey):
         grey = 255.0 - grey
-        sample = 255.0 - sample
+    return _ink_above_paper(grey, step)
+
+
+def _darker_ink_is_sparser(grey):
+    """True when, read as dark ink, a picture the rules above take for light ink holds less ink: a
+    shadow over most of the page puts the median and the border in the shadow, nearer the pen than
+    the lit paper is to white, and read as light ink the lit paper is the "ink". Judged on a copy
+    SHADOW_SIDE pixels long."""
+    small = _small_copy(grey)
+    light, dark = _ink_above_paper(small, 1), _ink_above_paper(255.0 - small, 1)
+    if dark is None:
+        return False
+    share = float((dark > INK_THRESHOLD).mean())
+    return light is None or share < float((light > INK_THRESHOLD).mean())
+
+
+def _ink_above_paper(grey, step):
+    """Ink map of `grey` (ink lighter than paper), the paper's map and noise taken away; None for no ink.
+    `step`: the stride of the sample that statistics come from."""
+    sample = grey[::step, ::step]
     surface = _paper_surface(sample)
     surface = _shadowed(grey, surface, float(np.percentile(sample, 99.9)))
     if float(surface.max() - surface.min()) > 2.0:  # uneven light: flatten it
@@ -560,11 +579,8 @@ def _shadowed(grey, surface, ink):
     the lit paper's level for a block or two, and that band of shadow read as ink (a held-out writer's
     digit photographed so read 43 % right). `ink` is the pen's level, as the picture's lightest.
     """
-    h, w = grey.shape
-    factor = min(1.0, SHADOW_SIDE / max(h, w))
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    small = np.asarray(Image.fromarray(grey, "F").resize(size, Image.Resampling.BOX))
-    coarse = np.asarray(Image.fromarray(surface, "F").resize(size, Image.Resampling.BILINEAR))
+    small = _small_copy(grey)
+    coarse = np.asarray(Image.fromarray(surface, "F").resize(small.shape[::-1], Image.Resampling.BILINEAR))
     # Grey opening by reconstruction: every flat region wider than the window, at its own level and
     # to its own edge; strokes narrower than the window are not in it.
     window = max(3, round(SHADOW_REACH * max(small.shape))) | 1
@@ -582,17 +598,27 @@ def _shadowed(grey, surface, ink):
     # A little under the region's level: about its median, the paper's grain would reach above it.
     # Where the lift comes to that margin the map is the coarse one again, without a step.
     lift = np.maximum(lift - LIFT_MARGIN, 0)
-    # A shadow holds a quarter of a window's area of paper (within its grain of the least level about
+    # A shadow holds a sixteenth of a window's area of paper (within its grain of the least level about
     # it) that stands SHADOW_STEP above the map and short of the pen: a vignette's slope (the map
     # follows it), a stroke's flank and the core of a thick stroke hold none or a few.
     under = floor - coarse
     seeds = (under >= SHADOW_STEP) & (under < SHADOW_DEPTH * (ink - coarse)) & (small - floor <= PAPER_GRAIN)
-    if np.count_nonzero(seeds) < window * window / 4:
+    if np.count_nonzero(seeds) < window * window / 16:
         return surface
     # The shadow: the lifted places connected to its seeds (no labelling: a picture of scattered dots
     # must be refused before any, and this map is small).
     shadow = _reconstruct(seeds.astype(np.float32), (lift > 0).astype(np.float32)) > 0
     return (coarse + np.where(shadow, lift, 0)).astype(np.float32)
+
+
+def _small_copy(grey):
+    """`grey` box-filtered down so that its longer side is at most SHADOW_SIDE pixels."""
+    h, w = grey.shape
+    factor = SHADOW_SIDE / max(h, w)
+    if factor >= 1:
+        return grey
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(grey, "F").resize(size, Image.Resampling.BOX))
 
 
 def _min_filter(values, k):

@@ -162,6 +162,30 @@ def test_a_shadow_across_the_page_is_paper(where):
     assert ((ink > INK_THRESHOLD) & (ring_ink > 0.99)).sum() > 0.95 * (ring_ink > 0.99).sum()
 
 
+def test_a_shadow_over_most_of_the_page_leaves_the_ink_dark():
+    """The median and the border lie in the shadow, nearer the pen than the lit strip is to white:
+    read as light ink, the lit strip would be the "ink" and the digit its background."""
+    ring_ink = ring(size=(400, 300), box=(60, 60, 140, 220)) / 255.0
+    ink = to_ink(_jpeg_photo(shadowed_page(ring_ink, 320)))
+    stray = (ink > INK_THRESHOLD) & (ring_ink < 0.01)
+    assert stray.mean() < 0.002
+    assert ((ink > INK_THRESHOLD) & (ring_ink > 0.99)).sum() > 0.95 * (ring_ink > 0.99).sum()
+
+
+@pytest.mark.parametrize("width", [18, 40])
+def test_chalk_on_a_dark_board_stays_light_ink(width):
+    """Light ink on a dark ground, photographed in uneven light, thin or thick: read as dark ink it
+    would hold more "ink" (the board around the strokes), so the check for a shadow leaves it light."""
+    rng = np.random.default_rng(6)
+    yy, xx = np.mgrid[0:300, 0:400]
+    board = 45 + 25 * (xx / 400) + rng.normal(0, 6, (300, 400))
+    chalk = ring(size=(400, 300), box=(140, 50, 250, 250), width=width) / 255.0
+    ink = to_ink(_jpeg_photo(board * (1 - chalk) + 225 * chalk))
+    stray = (ink > INK_THRESHOLD) & (chalk < 0.01)
+    assert stray.mean() < 0.002
+    assert ((ink > INK_THRESHOLD) & (chalk > 0.99)).sum() > 0.95 * (chalk > 0.99).sum()
+
+
 def test_photo_with_the_desk_showing_at_the_edges():
     ink = ring() / 255.0
     photo = 200 * (1 - ink) + 40 * ink
