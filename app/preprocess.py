@@ -581,10 +581,17 @@ def _shadowed(grey, surface, ink):
     """
     small = _small_copy(grey)
     coarse = np.asarray(Image.fromarray(surface, "F").resize(small.shape[::-1], Image.Resampling.BILINEAR))
+    window = max(3, round(SHADOW_REACH * max(small.shape))) | 1
+    floor = _min_filter(small, window)  # the least level about each place: ink only inside a wide blob
+    # A shadow holds a sixteenth of a window's area of paper (within its grain of the least level about
+    # it) that stands SHADOW_STEP above the map and short of the pen: a vignette's slope (the map
+    # follows it), a stroke's flank and the core of a thick stroke hold none or a few.
+    under = floor - coarse
+    seeds = (under >= SHADOW_STEP) & (under < SHADOW_DEPTH * (ink - coarse)) & (small - floor <= PAPER_GRAIN)
+    if np.count_nonzero(seeds) < window * window / 16:
+        return surface
     # Grey opening by reconstruction: every flat region wider than the window, at its own level and
     # to its own edge; strokes narrower than the window are not in it.
-    window = max(3, round(SHADOW_REACH * max(small.shape))) | 1
-    floor = _min_filter(small, window)  # the least paper about each place: ink only in a wide blob
     wide = _reconstruct(floor, small)
     # Paper is what lies within its grain of that level, short of the pen: a stroke wider than the
     # window, or a desk as dark as the pen, stays ink (the desk is dropped as the frame). The paper
@@ -598,13 +605,6 @@ def _shadowed(grey, surface, ink):
     # A little under the region's level: about its median, the paper's grain would reach above it.
     # Where the lift comes to that margin the map is the coarse one again, without a step.
     lift = np.maximum(lift - LIFT_MARGIN, 0)
-    # A shadow holds a sixteenth of a window's area of paper (within its grain of the least level about
-    # it) that stands SHADOW_STEP above the map and short of the pen: a vignette's slope (the map
-    # follows it), a stroke's flank and the core of a thick stroke hold none or a few.
-    under = floor - coarse
-    seeds = (under >= SHADOW_STEP) & (under < SHADOW_DEPTH * (ink - coarse)) & (small - floor <= PAPER_GRAIN)
-    if np.count_nonzero(seeds) < window * window / 16:
-        return surface
     # The shadow: the lifted places connected to its seeds (no labelling: a picture of scattered dots
     # must be refused before any, and this map is small).
     shadow = _reconstruct(seeds.astype(np.float32), (lift > 0).astype(np.float32)) > 0
@@ -643,8 +643,9 @@ def _box_sum(values, k):
 def _reconstruct(marker, mask):
     """Grey reconstruction by dilation: `marker` (<= mask) grown 8-connected under `mask` until it stops."""
     grown = np.minimum(marker, mask)
+    padded = np.full((mask.shape[0] + 2, mask.shape[1] + 2), min(float(grown.min()), 0.0), np.float32)
     for _ in range(4 * sum(mask.shape)):
-        padded = np.pad(grown, 1)
+        padded[1:-1, 1:-1] = grown
         rows = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
         near = np.maximum(np.maximum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
         step = np.minimum(near, mask)
