@@ -37,6 +37,7 @@ INK_THRESHOLD = 0.1  # ink map level that counts as ink when finding boxes and c
 SPECK_MASS = 0.05  # a component lighter than this share of the heaviest one ...
 SPECK_SIZE = 0.25  # ... and smaller than this share of its longer side is noise
 FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
+DESK_COVER = 0.95  # lines inked across this share of the picture, from a side inwards, are a desk's band
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
 # about 0.25 us a run here): a number filling a 2048 px picture in thick strokes has ~60,000,
 # a 2048x2048 picture of random dots ~1,000,000.
@@ -537,7 +538,7 @@ def _ink_above_paper(grey, step):
     return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
 
 
-def _drop_frame(ink):
+def _drop_frame(ink, cut=True):
     """Remove blobs lying along an edge (desk or shadow around a photographed page).
 
     A blob that covers FRAME_SHARE of one side of the picture is taken for the
@@ -566,6 +567,10 @@ def _drop_frame(ink):
     # writing keeps clear of the other (a stub of a ruled line may reach it, but it is flat).
     opposite = ((y1 == h), (y0 == 0), (x1 == w), (x0 == 0))
     across = remains & (y1 - y0 >= 0.5 * h)
+    if not remains.any() and cut:  # writing that touches the desk is one blob with it
+        banded = _cut_desk_bands(ink)
+        if banded is not ink:
+            return _drop_frame(banded, cut=False)
     if not remains.any() or any(opposite[index][across].any() for index in along):
         return ink, found
     return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
@@ -653,6 +658,47 @@ def _reconstruct(marker, mask):
             break
         grown = step
     return grown
+
+
+def _cut_desk_bands(ink):
+    """`ink` with a desk's band cut away along each side where writing on the page touches it (`ink`
+    itself when there is none).
+
+    A desk beside the page is a band of ink from corner to corner along one side (every line of it
+    inked across DESK_COVER of the picture), and writing that touches it joins it into one blob, so
+    dropping the blob dropped the digit. The band (and its soft edge, lines inked across half the
+    picture) is cut where the ink beyond it keeps clear of the opposite side: writing cropped to its
+    ink reaches every side, and a 7's bar along the top of such a crop stays.
+    """
+    strong = ink > 0.5
+    for axis, flip in ((0, False), (0, True), (1, False), (1, True)):
+        cover = strong.mean(axis=1 - axis)  # per line parallel to the side
+        if flip:
+            cover = cover[::-1]
+        if cover[0] < DESK_COVER:
+            continue
+        full = _leading(cover >= DESK_COVER)
+        soft = (ink > INK_THRESHOLD).mean(axis=1 - axis)[::-1 if flip else 1]
+        edge = full + _leading(soft[full:] >= 0.5)
+        if full < 3 or edge >= len(cover):
+            continue
+        lines = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1 - axis))
+        far = (len(cover) - 1 - lines[0]) if flip else lines[-1]
+        if far == len(cover) - 1:  # the writing reaches the opposite side: cropped to its ink
+            continue
+        cut = slice(len(cover) - edge, None) if flip else slice(0, edge)
+        ink = ink.copy()
+        if axis == 0:
+            ink[cut] = 0
+        else:
+            ink[:, cut] = 0
+        strong = ink > 0.5
+    return ink
+
+
+def _leading(flags):
+    """How many of the booleans `flags` are True before the first False."""
+    return len(flags) if flags.all() else int(np.argmin(flags))
 
 
 def _paper_surface(sample, blocks=8):

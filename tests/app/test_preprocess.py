@@ -225,6 +225,32 @@ def test_desk_is_dropped_though_a_line_stub_reaches_the_other_side():
     assert distance(to_model_input(photo.astype(np.uint8)), to_model_input(expected.astype(np.uint8))) < 0.02
 
 
+@pytest.mark.parametrize("side", ["top", "left"])
+def test_writing_that_touches_the_desk_is_kept(side):
+    """A digit written to the page's edge touches the desk beside it: one blob, so dropping the desk
+    dropped the digit too. The desk's band is cut off along its edge instead."""
+    ink = ring(box=(100, 40, 170, 220)) / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[:45] = 30  # the desk, reaching into the ring's top
+    if side == "left":
+        photo, ink = photo.T, ink.T
+    got = to_ink(_jpeg_photo(photo))
+    desk = (slice(0, 45), slice(None)) if side == "top" else (slice(None), slice(0, 45))
+    assert not (got[desk] > INK_THRESHOLD).any()
+    visible = ink.copy()
+    visible[desk] = 0
+    assert ((got > INK_THRESHOLD) & (visible > 0.99)).sum() > 0.95 * (visible > 0.99).sum()
+
+
+def test_a_sevens_bar_along_a_tight_crop_stays():
+    """Cropped to its ink, a 7's bar runs corner to corner along the top, as a desk's band would; the
+    rest of the 7 reaching the bottom says it is writing."""
+    seven_ = Image.new("L", (100, 140), 0)
+    ImageDraw.Draw(seven_).line([(0, 6), (99, 6), (40, 139)], fill=255, width=13)
+    image = np.asarray(seven_)
+    np.testing.assert_allclose(to_ink(255 - image), image / 255.0, atol=0.02)
+
+
 def test_tightly_cropped_digit_is_kept():
     image = ring()
     ys, xs = np.nonzero(image)
