@@ -8,8 +8,8 @@ spaced, as printed rulings are and a digit's strokes are not (a long stroke amon
 a slight tilt of the photo (up to MAX_TILT degrees) is searched, and once the ruling is known, fainter
 lines in its places (uneven light, the picture's edge) count too. The lines are erased except where
 writing crosses them (ink just beyond the line on both sides that is no line itself) or runs along
-them far darker than they are, so the digits keep their strokes. Pure numpy; a picture without such
-lines comes back unchanged.
+them far darker than they are, so the digits keep their strokes. On a ruled page, a margin line down
+the whole picture goes with the ruling. Pure numpy; a picture without such lines comes back unchanged.
 """
 
 import math
@@ -27,6 +27,8 @@ MAX_TILT = 2.0  # degrees either way a photo's lines may be tilted
 TILT_STEP = 0.25  # a line 560 px long is then at most 1.2 px off level once straightened
 EDGE = 2  # pixels around a crossing of two lines where writing makes it writing's
 DARKER = 2.0  # ink this many times the line's own level, along it, is writing: kept
+MARGIN_COVER = 0.9  # a ruled page's margin line runs along this share of the picture's height ...
+MAX_MARGINS = 2  # ... and a page has one, or two side by side
 MIN_SIDE = 48  # narrower pictures (a digit cropped to its box, MNIST) have no paper around the digit
 
 
@@ -40,6 +42,8 @@ def remove_rules(ink, threshold):
     if level is None:
         return ink
     upright = _find(ink.T)
+    if upright is None:
+        upright = _margin(ink, level)
     bands = level.band
     if upright is not None:
         bands = bands | upright.band.T
@@ -128,6 +132,32 @@ def _find(ink):
     return straight.place(lines) if lines else None
 
 
+def _margin(ink, level):
+    """A ruled page's margin (one or two upright lines inked along MARGIN_COVER of its height, thin for
+    the ruling's spacing) as a _Lines of `ink.T`, or None. A notebook's red margin line is as dark as
+    the pen in grey and read as a "1" beside every digit; a digit's stroke crosses the ruled lines
+    but reaches across the whole picture only when cropped to it, and then it is no ruled page."""
+    upright = ink.T
+    h, w = upright.shape
+    ys, xs = np.nonzero(upright > 0)
+    best = max((_straightened(ys, xs, h, w, t, MARGIN_COVER, 1)
+                for t in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs)), key=lambda c: c[0])
+    _, _, shift, runs, cover = best
+    if best[0] == 0.0 or len(runs) > MAX_MARGINS:
+        return None
+    centres = [(top + bottom) / 2 for top, bottom in level.lines]
+    limit = int(THIN * float(np.median(np.diff(centres))))
+    straight = _Lines(upright.shape, shift)
+    sheared = straight.shear(upright > 0)
+    lines = []
+    for top, bottom in runs:
+        peak = top + int(np.argmax(cover[top:bottom]))
+        t = math.ceil(_thickness(sheared, peak, limit))
+        if 0 < t <= limit:
+            lines.append((max(peak - t, 0), peak + t + 1))
+    return straight.place(lines) if lines else None
+
+
 def _grown(mask, steps):
     """`mask` grown by `steps` pixels in each of the 8 directions."""
     out = mask.copy()
@@ -141,15 +171,16 @@ def _grown(mask, steps):
     return out
 
 
-def _straightened(ys, xs, h, w, tilt):
+def _straightened(ys, xs, h, w, tilt, along=COVER, least=MIN_LINES):
     """(how sharply the rows that may be lines are inked, tilt, shift, those rows' runs, row coverage)
-    of the ink at (ys, xs) with `tilt` undone."""
+    of the ink at (ys, xs) with `tilt` undone; rows inked along `along` of the width may be lines, and
+    fewer than `least` of them are none."""
     shift = _shifts(w, tilt)
     cover = _cover(np.bincount(ys + shift[xs], minlength=h + int(np.ptp(shift)) + 1), shift, h)
-    runs = _runs(cover >= COVER)
+    runs = _runs(cover >= along)
     # Squared coverage: a line straightened exactly inks few rows fully, one nearly so smears over more
     # rows partly (and may break into several runs, so counting runs or their peaks would prefer it).
-    sharp = float(np.sum(np.square(cover[cover >= COVER]))) if len(runs) >= MIN_LINES else 0.0
+    sharp = float(np.sum(np.square(cover[cover >= along]))) if len(runs) >= least else 0.0
     return sharp, tilt, shift, runs, cover
 
 

@@ -91,7 +91,7 @@ def photo_conditions():
     """(row text, random stream, drawing pixels -> picture) for each way the pen section photographs a
     digit beyond the plain phone photo. Each kind of paper or light draws from a stream of its own, so
     a condition added later leaves the others' samples as they were."""
-    lines, light, world = (np.random.default_rng(SAMPLE_SEED + k) for k in (1, 3, 4))
+    lines, light, world, margin = (np.random.default_rng(SAMPLE_SEED + k) for k in (1, 3, 4, 5))
     lined = "paper (predict; lines 1-3 px, light to as dark as the pen, tilted up to 1.5 degrees)"
     return (
         (f"of ruled {lined}", lines, lambda px, r: photo(np.maximum(px, ruling(px.shape, r, False)), r)),
@@ -104,7 +104,19 @@ def photo_conditions():
          lambda px, r: photo(px, r, shadow=True)),
         ("with a desk beside the page (predict; 8-18 % of the width, along one side)", world,
          lambda px, r: photo(px, r, desk=True)),
+        ("of ruled paper with a notebook's margin line (predict; a 2 px line down the page 5-20 % in from "
+         "the left, as dark in grey as a red one)", margin,
+         lambda px, r: photo(np.maximum(np.maximum(px, ruling(px.shape, r, False)), margin_line(px.shape, r)), r)),
     )
+
+
+def margin_line(shape, rng):
+    """A notebook's red margin line as an ink level: down the whole page, 2 px, 5-20 % in from the left;
+    red is about half as dark as the pen in grey."""
+    lines = np.zeros(shape, np.uint8)
+    x = int(shape[1] * rng.uniform(0.05, 0.2))
+    lines[:, x : x + 2] = 128
+    return lines
 
 
 def _is_sure_digit(reading) -> bool:

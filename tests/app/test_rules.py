@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from app.predictor import Predictor
 from app.preprocess import INK_THRESHOLD, to_ink, to_model_input
@@ -120,3 +120,29 @@ def test_lines_that_crowd_one_place_of_the_lattice():
     ink[200:260, 180:190] = 1.0  # some writing besides
     out = remove_rules(ink, INK_THRESHOLD)
     assert out.shape == ink.shape and (out[200:260, 180:190] == 1.0).all()
+
+
+def with_margin(picture, at=40, level=120.0, width=2):
+    """`picture` (a notebook page, grey) with a margin line down its whole height at column `at`."""
+    out = picture.astype(np.float64)
+    out[:, at : at + width] = np.minimum(out[:, at : at + width], level)
+    return out.astype(np.uint8)
+
+
+@pytest.mark.parametrize("tilt", [0.0, 1.2])
+def test_a_notebooks_margin_line_is_erased(tilt):
+    """A red margin line is as dark as the pen in grey: left, it is read as a "1" beside the digit."""
+    page = with_margin(notebook(ring()))
+    if tilt:  # a hand-held photo: the ruling and the margin tilted together
+        page = np.asarray(Image.fromarray(page).rotate(tilt, fillcolor=int(PAPER)))
+    assert distance(to_model_input(page), to_model_input(ring())) < 0.02
+    assert not (to_ink(page)[:, 30:55] > INK_THRESHOLD).any()
+
+
+def test_a_tall_handwritten_one_on_ruled_paper_stays():
+    """A 1 as tall as the photo crosses the ruled lines too, but it is no straight thin line."""
+    one = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(one).line([(150, 2), (141, 140), (147, 277)], fill=255, width=9)
+    ink = to_ink(notebook(np.asarray(one)))
+    clean = np.asarray(one) > 127
+    assert (ink[clean] > INK_THRESHOLD).mean() > 0.95
