@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app import components
+from app import components, shadows
 from app.rules import remove_rules
 from app.printable import printable
 
@@ -49,16 +49,6 @@ RESAMPLE = Image.Resampling.LANCZOS  # closest to MNIST's own anti-aliasing, mea
 # is thinned: MNIST's 99th percentile (2,000 test digits; median 0.117), so MNIST stays as it is.
 THICK_SHARE = 0.216
 THIN_SIDE = 40  # a thick digit is thinned on a copy this long: twice the 20 px it ends at, and cheap
-# A shadow across the page: paper darker than the paper map over a region wider than SHADOW_REACH of
-# the picture's longer side (strokes are narrower), by SHADOW_STEP grey levels or more yet less than
-# SHADOW_DEPTH of the way from the paper to the pen, is followed to its edge on a copy SHADOW_SIDE
-# pixels long. Tuned on the held-out writers' digits photographed (probe, 200 digits), not the benchmark.
-SHADOW_SIDE = 96  # ~6 px of a 560 px picture a pixel: a shadow's edge is softer than that
-SHADOW_REACH = 0.15
-SHADOW_STEP = 48.0  # a vignette darkens the corners by less over a region, and the map follows it
-SHADOW_DEPTH = 0.65  # a desk lies 0.75-0.85 of the way to a pen, a shadow 45 % deep about 0.55
-PAPER_GRAIN = 16.0  # grey levels about a region's level that are still its paper, not ink
-LIFT_MARGIN = 8.0  # the map is raised to this much under a shadow's level: the grain reaches above it
 # The formats the app documents (phones' MPO files come through JPEG). Other decoders
 # (PSD, FITS, EPS, ...) are never tried on a user's file.
 FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP")
@@ -499,9 +489,9 @@ def _normalise(grey):
 def _darker_ink_is_sparser(grey):
     """True when, read as dark ink, a picture the rules above take for light ink holds less ink: a
     shadow over most of the page puts the median and the border in the shadow, nearer the pen than
-    the lit paper is to white, and read as light ink the lit paper is the "ink". Judged on a copy
-    SHADOW_SIDE pixels long."""
-    small = _small_copy(grey)
+    the lit paper is to white, and read as light ink the lit paper is the "ink". Judged on
+    `shadows.small_copy`."""
+    small = shadows.small_copy(grey)
     light, dark = _ink_above_paper(small, 1), _ink_above_paper(255.0 - small, 1)
     if dark is None:
         return False
@@ -514,7 +504,7 @@ def _ink_above_paper(grey, step):
     `step`: the stride of the sample that statistics come from."""
     sample = grey[::step, ::step]
     surface = _paper_surface(sample)
-    surface = _shadowed(grey, surface, float(np.percentile(sample, 99.9)))
+    surface = shadows.raised(grey, surface, float(np.percentile(sample, 99.9)))
     if float(surface.max() - surface.min()) > 2.0:  # uneven light: flatten it
         full = Image.fromarray(surface, "F").resize(grey.shape[::-1], Image.Resampling.BILINEAR)
         grey = grey - np.asarray(full)
@@ -574,90 +564,6 @@ def _drop_frame(ink, cut=True):
     if not remains.any() or any(opposite[index][across].any() for index in along):
         return ink, found
     return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
-
-
-def _shadowed(grey, surface, ink):
-    """The paper map `surface`, raised over a shadow across the page so that it follows the shadow's
-    edge; returned at a size of its own (the caller resizes it to the picture), or `surface` itself.
-
-    The coarse map lies under the darkest paper near each block, so beyond a shadow's edge it takes
-    the lit paper's level for a block or two, and that band of shadow read as ink (a held-out writer's
-    digit photographed so read 43 % right). `ink` is the pen's level, as the picture's lightest.
-    """
-    small = _small_copy(grey)
-    coarse = np.asarray(Image.fromarray(surface, "F").resize(small.shape[::-1], Image.Resampling.BILINEAR))
-    window = max(3, round(SHADOW_REACH * max(small.shape))) | 1
-    floor = _min_filter(small, window)  # the least level about each place: ink only inside a wide blob
-    # A shadow holds a sixteenth of a window's area of paper (within its grain of the least level about
-    # it) that stands SHADOW_STEP above the map and short of the pen: a vignette's slope (the map
-    # follows it), a stroke's flank and the core of a thick stroke hold none or a few.
-    under = floor - coarse
-    seeds = (under >= SHADOW_STEP) & (under < SHADOW_DEPTH * (ink - coarse)) & (small - floor <= PAPER_GRAIN)
-    if np.count_nonzero(seeds) < window * window / 16:
-        return surface
-    # Grey opening by reconstruction: every flat region wider than the window, at its own level and
-    # to its own edge; strokes narrower than the window are not in it.
-    wide = _reconstruct(floor, small)
-    # Paper is what lies within its grain of that level, short of the pen: a stroke wider than the
-    # window, or a desk as dark as the pen, stays ink (the desk is dropped as the frame). The paper
-    # under the ink lies at the level of the paper around it, not of the region the ink reaches (the
-    # reconstruction climbs along a stroke that crosses the shadow's edge into the light): over ink,
-    # the lift is the mean of the paper's lift within the window.
-    lift = np.maximum(wide - coarse, 0)
-    paper = ((small - wide <= PAPER_GRAIN) & (lift < SHADOW_DEPTH * (ink - coarse))).astype(np.float32)
-    lift = lift * paper
-    lift = np.where(paper > 0, lift, _box_sum(lift, window) / np.maximum(_box_sum(paper, window), 1))
-    # A little under the region's level: about its median, the paper's grain would reach above it.
-    # Where the lift comes to that margin the map is the coarse one again, without a step.
-    lift = np.maximum(lift - LIFT_MARGIN, 0)
-    # The shadow: the lifted places connected to its seeds (no labelling: a picture of scattered dots
-    # must be refused before any, and this map is small).
-    shadow = _reconstruct(seeds.astype(np.float32), (lift > 0).astype(np.float32)) > 0
-    return (coarse + np.where(shadow, lift, 0)).astype(np.float32)
-
-
-def _small_copy(grey):
-    """`grey` box-filtered down so that its longer side is at most SHADOW_SIDE pixels."""
-    h, w = grey.shape
-    factor = SHADOW_SIDE / max(h, w)
-    if factor >= 1:
-        return grey
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return np.asarray(Image.fromarray(grey, "F").resize(size, Image.Resampling.BOX))
-
-
-def _min_filter(values, k):
-    """Minimum over a k x k window (k odd); beyond the edges lies the lowest value (a stroke along the
-    edge is no wider for being cut by it)."""
-    r, low = k // 2, float(values.min())
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    values = np.pad(values, ((r, r), (0, 0)), constant_values=low)
-    values = sliding_window_view(values, k, axis=0).min(axis=-1)
-    values = np.pad(values, ((0, 0), (r, r)), constant_values=low)
-    return sliding_window_view(values, k, axis=1).min(axis=-1)
-
-
-def _box_sum(values, k):
-    """Sum over a k x k window (k odd), zeros beyond the edges."""
-    r = k // 2
-    total = np.cumsum(np.cumsum(np.pad(values, ((r + 1, r), (r + 1, r))), axis=0), axis=1)
-    return total[k:, k:] - total[:-k, k:] - total[k:, :-k] + total[:-k, :-k]
-
-
-def _reconstruct(marker, mask):
-    """Grey reconstruction by dilation: `marker` (<= mask) grown 8-connected under `mask` until it stops."""
-    grown = np.minimum(marker, mask)
-    padded = np.full((mask.shape[0] + 2, mask.shape[1] + 2), min(float(grown.min()), 0.0), np.float32)
-    for _ in range(4 * sum(mask.shape)):
-        padded[1:-1, 1:-1] = grown
-        rows = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
-        near = np.maximum(np.maximum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
-        step = np.minimum(near, mask)
-        if np.array_equal(step, grown):
-            break
-        grown = step
-    return grown
 
 
 def _cut_desk_bands(ink):
