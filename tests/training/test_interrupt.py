@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -30,3 +32,27 @@ def test_sigint_during_training_exits_130_and_leaves_latest_alone(tmp_path, mnis
     assert "interrupted" in err and "Traceback" not in err
     assert not (out / "latest").exists()
     assert list(out.glob("*.partial"))  # the incomplete run is kept, and named as incomplete
+
+
+def test_a_ctrl_c_that_tensorflow_swallowed_still_stops_the_fit():
+    """Python raises KeyboardInterrupt in whatever runs when Ctrl+C comes, and TensorFlow's C++ side can
+    swallow it there; the press is noted too, and the fit stops at the next batch's end."""
+    import keras
+    import numpy as np
+
+    from training import train
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy")
+    x, y = np.zeros((64, 4), np.float32), np.zeros(64, np.int64)
+    train.CTRL_C.clear()
+    try:
+        train.on_ctrl_c(signal.SIGINT, None)
+    except KeyboardInterrupt:
+        pass  # swallowed, as TensorFlow may
+    assert train.CTRL_C.is_set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[train._StopOnCtrlC()])
+    finally:
+        train.CTRL_C.clear()
