@@ -4,9 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import platform
-import signal
 import sys
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -177,15 +175,13 @@ def run(cfg: TrainConfig) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     from training.quiet_tf import import_tensorflow
     from training.runs import LatestNotUpdated, describe_os_error
-    cfg, previous = None, None
+    cfg = None
     try:  # Ctrl+C during TensorFlow's import is an interrupt too, not a traceback
         import_tensorflow()  # its start-up log lines would precede every one-line error
         cfg = parse_args(argv)
-        if threading.current_thread() is threading.main_thread():
-            from training.train import CTRL_C, on_ctrl_c
-            CTRL_C.clear()
-            previous = signal.signal(signal.SIGINT, on_ctrl_c)
-        run(cfg)
+        from training.interrupt import noted
+        with noted():
+            run(cfg)
     except (DataError, PenDataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -202,7 +198,4 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted: the incomplete run stays in its .partial directory; runs/latest is unchanged",
               file=sys.stderr)
         return 130
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     return 0

@@ -109,8 +109,11 @@ def exit_status(work, bad_input: tuple) -> int:
     when the run cannot be written; 130 when interrupted (no run written)."""
     import sys
 
+    from training.interrupt import noted
+
     try:
-        work()
+        with noted():  # a Ctrl+C that TensorFlow swallows still stops the fit
+            work()
     except bad_input as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -103,6 +103,7 @@ def train(cfg: SequenceConfig) -> Path:
     import numpy as np
 
     from training.data import load_mnist
+    from training.interrupt import stop_on_ctrl_c
     from training.models import sequence_reader
     from training.pen_data import PenDataError, pen_dir
     from training.runs import save_reader_run
@@ -148,7 +149,8 @@ def train(cfg: SequenceConfig) -> Path:
                   f"({time.perf_counter() - self.began:.0f} s)", flush=True)
 
     fit_started = time.perf_counter()
-    history = model.fit(data, epochs=cfg.epochs, callbacks=[Score()], **({"shuffle": False} | batches),
+    history = model.fit(data, epochs=cfg.epochs, callbacks=[Score(), stop_on_ctrl_c()],
+                        **({"shuffle": False} | batches),
                         verbose=2 if sys.stdout.isatty() else 0)
     seconds = time.perf_counter() - fit_started
     logits = model.predict(val_rows.x, batch_size=256, verbose=0)

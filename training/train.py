@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ from training.calibrate import apply_reject_bias
 from training.config import TrainConfig
 from training.data import Splits
 from training.distribute import is_multi_worker
+from training.interrupt import stop_on_ctrl_c
 from training.loop import fit_distributed, local_copy
 from training.models import MODELS
 
@@ -77,28 +77,6 @@ def _optimizer(cfg: TrainConfig, steps_per_epoch: int, epochs: int) -> keras.opt
     return keras.optimizers.Adam(schedule)
 
 
-CTRL_C = threading.Event()  # set by on_ctrl_c: Ctrl+C was pressed during this process
-
-
-def on_ctrl_c(signum, frame):
-    """SIGINT handler (`signal.signal(signal.SIGINT, on_ctrl_c)`, main thread): note the press, then
-    interrupt as Python's own handler does."""
-    CTRL_C.set()
-    raise KeyboardInterrupt
-
-
-class _StopOnCtrlC(keras.callbacks.Callback):
-    """Raises KeyboardInterrupt at the next batch's end once Ctrl+C was pressed. Python's handler raises
-    it in whatever runs at that moment, and TensorFlow's C++ side can swallow it there: a run so
-    interrupted went on to its last epoch and ended as if nothing had happened (exit 0)."""
-
-    def on_train_batch_end(self, batch, logs=None):
-        if CTRL_C.is_set():
-            raise KeyboardInterrupt
-
-    on_test_batch_end = on_epoch_end = on_train_batch_end
-
-
 class _EpochTimer(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.seconds = []
@@ -129,10 +107,10 @@ def train_one(name: str, splits: Splits, cfg: TrainConfig, strategy: tf.distribu
           f"{' with augmentation' if name in cfg.augment else ''}", flush=True)
     started = time.perf_counter()
     if is_multi_worker(strategy):  # Keras 3's fit() cannot train there (keras#20585)
-        fit = fit_distributed(model, strategy, train_ds, val_ds, epochs, callbacks=[timer, stop, _StopOnCtrlC()])
+        fit = fit_distributed(model, strategy, train_ds, val_ds, epochs, callbacks=[timer, stop, stop_on_ctrl_c()])
         model = local_copy(model)  # evaluate and predict cannot run there either
     else:  # shuffle=False: the dataset already reshuffles every epoch; Keras would only warn about it.
-        fit = model.fit(train_ds, epochs=epochs, validation_data=val_ds, callbacks=[timer, stop, _StopOnCtrlC()],
+        fit = model.fit(train_ds, epochs=epochs, validation_data=val_ds, callbacks=[timer, stop, stop_on_ctrl_c()],
                         shuffle=False,
                         verbose=1 if sys.stdout.isatty() else 2)
     train_seconds = time.perf_counter() - started

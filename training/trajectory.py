@@ -247,6 +247,7 @@ def fit(cfg, x_train, y_train, x_val, y_val):
     import keras
     import tensorflow as tf
 
+    from training.interrupt import stop_on_ctrl_c
     from training.models import trajectory_reader
 
     keras.utils.set_random_seed(cfg.seed)
@@ -269,7 +270,8 @@ def fit(cfg, x_train, y_train, x_val, y_val):
     # an early, lucky epoch of an undertrained model (runs stopped at epoch 6 and 8 of 16).
     keep_best = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.epochs, restore_best_weights=True)
     began = time.perf_counter()
-    history = model.fit(data, epochs=cfg.epochs, validation_data=(x_val, y_val), callbacks=[Progress(), keep_best],
+    history = model.fit(data, epochs=cfg.epochs, validation_data=(x_val, y_val),
+                        callbacks=[Progress(), keep_best, stop_on_ctrl_c()],
                         shuffle=False, verbose=0)  # the dataset shuffles itself (Keras would warn otherwise)
     return model, {k: [float(v) for v in vs] for k, vs in history.history.items()}, time.perf_counter() - began
 

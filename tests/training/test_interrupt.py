@@ -40,19 +40,19 @@ def test_a_ctrl_c_that_tensorflow_swallowed_still_stops_the_fit():
     import keras
     import numpy as np
 
-    from training import train
+    from training import interrupt
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(loss="sparse_categorical_crossentropy")
     x, y = np.zeros((64, 4), np.float32), np.zeros(64, np.int64)
-    train.CTRL_C.clear()
-    try:
-        train.on_ctrl_c(signal.SIGINT, None)
-    except KeyboardInterrupt:
-        pass  # swallowed, as TensorFlow may
-    assert train.CTRL_C.is_set()
-    try:
+    before = signal.getsignal(signal.SIGINT)
+    with interrupt.noted():
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            pass  # swallowed, as TensorFlow may
+        assert interrupt.PRESSED.is_set()
         with pytest.raises(KeyboardInterrupt):
-            model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[train._StopOnCtrlC()])
-    finally:
-        train.CTRL_C.clear()
+            model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[interrupt.stop_on_ctrl_c()])
+    interrupt.PRESSED.clear()
+    assert signal.getsignal(signal.SIGINT) is before  # pytest's own handling is back
