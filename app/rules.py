@@ -118,14 +118,9 @@ def _find(ink):
     ys, xs = np.nonzero(ink > 0)
     if len(ys) < MIN_LINES * COVER * w:
         return None
-    # The lines' own tilt inks their rows most sharply; a near one may pass COVER too. Level first on ties,
-    # then halfway to the best one's neighbours: a long line is straightened to within a pixel.
-    best = max((_straightened(ys, xs, h, w, t) for t in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP),
-                                                                 key=abs)), key=lambda c: c[0])
-    if best[0] == 0.0:
+    best = _straightest(ys, xs, h, w)
+    if best is None:
         return None
-    best = max([best] + [_straightened(ys, xs, h, w, best[1] + d) for d in (-TILT_STEP / 2, TILT_STEP / 2)],
-               key=lambda c: c[0])
     _, _, shift, runs, cover = best
     straight = _Lines(ink.shape, shift)
     lines = _ruling(straight.shear(ink > 0), runs, cover)
@@ -140,11 +135,10 @@ def _margin(ink, level):
     upright = ink.T
     h, w = upright.shape
     ys, xs = np.nonzero(upright > 0)
-    best = max((_straightened(ys, xs, h, w, t, MARGIN_COVER, 1)
-                for t in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs)), key=lambda c: c[0])
-    _, _, shift, runs, cover = best
-    if best[0] == 0.0 or len(runs) > MAX_MARGINS:
+    best = _straightest(ys, xs, h, w, MARGIN_COVER, 1)
+    if best is None or len(best[3]) > MAX_MARGINS:
         return None
+    _, _, shift, runs, cover = best
     centres = [(top + bottom) / 2 for top, bottom in level.lines]
     limit = int(THIN * float(np.median(np.diff(centres))))
     straight = _Lines(upright.shape, shift)
@@ -169,6 +163,18 @@ def _grown(mask, steps):
         grown[:, :-1] |= grown[:, 1:].copy()
         out = grown
     return out
+
+
+def _straightest(ys, xs, h, w, along=COVER, least=MIN_LINES):
+    """`_straightened` at the tilt that inks the lines' rows most sharply, or None when none has `least`
+    lines. The lines' own tilt does; a near one may pass `along` too. Level first on ties, then halfway
+    to the best one's neighbours: a long line is straightened to within a pixel."""
+    best = max((_straightened(ys, xs, h, w, t, along, least)
+                for t in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs)), key=lambda c: c[0])
+    if best[0] == 0.0:
+        return None
+    near = [_straightened(ys, xs, h, w, best[1] + d, along, least) for d in (-TILT_STEP / 2, TILT_STEP / 2)]
+    return max([best] + near, key=lambda c: c[0])
 
 
 def _straightened(ys, xs, h, w, tilt, along=COVER, least=MIN_LINES):
