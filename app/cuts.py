@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.predictor import NOT_A_DIGIT
-from app.preprocess import INK_THRESHOLD, BadImage, picture_input
+from app.preprocess import INK_THRESHOLD, BadImage, picture_input, stroke_width
 
 SPLIT_RATIO = 0.8  # a piece narrower than this share of the line's digit height is one digit
 MAX_DIGITS = 20  # a piece wider than this many digit heights is no row of digits (a rule): never cut
@@ -61,6 +61,14 @@ TEN_CLASS_COSTS = (1.5, 1.0)  # (DIGIT_COST, CROSS_COST) for a model without "no
 # A piece fewer pen widths tall than this is a stroke (a bar), not digits; a thick pen's digits
 # are under 3 pen widths tall.
 FLAT = 2.0
+# Ink whose spread across its main axis is under this many pen widths is one straight stroke at any
+# tilt (a dash, an underline, a 1 written flat): never cut. The spread of a band of width t is
+# sqrt(12 var) = t; a row of digits spreads about its digit height, 3-8 pen widths. The median runs
+# that _flat measures the pen by break on a tilted bar or on one the paper's lines or a photo's
+# noise cut through (a flat 1 photographed big read as 28 ones), so this measures it by area over
+# outline (app.preprocess.stroke_width), on a copy of at most STRAIGHT_SIDE pixels a side.
+STRAIGHT = 1.5
+STRAIGHT_SIDE = 256
 # An 11-class model's "not a digit" for a whole piece against reading digits in it: a touching pair
 # is no single digit either, so the refusal must be clearly more likely. A piece wider than any one
 # digit may be (MAX_WIDTH of the line's digit height) holds several and is never refused whole:
@@ -141,8 +149,9 @@ def may_touch(piece):
     """Whether a piece too narrow to cut may still hold touching digits (a 1 beside another digit):
     not known to be one digit, as tall as its line, at least NARROW_PAIR of it wide, not flat."""
     height, line, _ = _geometry(piece)
+    mask = piece.ink > INK_THRESHOLD
     return (height > 0 and height >= LOW * line and piece.ink.shape[1] >= NARROW_PAIR * max(line, height)
-            and not _flat(piece.ink > INK_THRESHOLD, height))
+            and not _flat(mask, height) and not _straight(mask))
 
 
 def _geometry(piece):
@@ -157,12 +166,24 @@ def _geometry(piece):
     # Judged against the line's digits: a flat mark (a bar, a dash: low for the line, or only a
     # few pen widths tall) is no row of digits, nor is a piece many digit heights wide.
     cut = SPLIT_RATIO * max(line, height) <= w <= MAX_DIGITS * line and height >= LOW * line
-    return height, line, cut and not _flat(mask, height)
+    return height, line, cut and not _flat(mask, height) and not _straight(mask)
 
 
 def _flat(mask, height):
     """Whether ink `height` rows tall is a stroke (a bar, a dash) rather than digits: under FLAT pen widths."""
     return height < FLAT * _stroke_width(mask)
+
+
+def _straight(mask):
+    """Whether the ink is one straight stroke at any tilt: its spread across its main axis (principal
+    axes of the ink's pixels) is under STRAIGHT pen widths."""
+    step = max(1, -(-max(mask.shape) // STRAIGHT_SIDE))
+    small = mask[::step, ::step]
+    ys, xs = np.nonzero(small)
+    if len(xs) < 3:
+        return False
+    spread = np.sqrt(12 * max(float(np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64)))[0]), 0.0))
+    return bool(spread < STRAIGHT * stroke_width(small))
 
 
 def _most_candidates(piece):

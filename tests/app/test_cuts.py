@@ -198,6 +198,28 @@ def test_a_long_bar_is_never_cut(predictor, length, pen):
     assert len(recognize.read(predictor, pixels).guesses) == 1
 
 
+@pytest.mark.parametrize("kind", ["tilted", "cracked", "gridded"])
+def test_a_straight_stroke_is_never_cut_whatever_crosses_it(predictor, kind):
+    """A dash or a 1 written flat, photographed: tilted (read as "1444444" before), with a crack along
+    it (JPEG, an upscaled photo: "1111011111111111711111111111") or cut across by squared paper's
+    lines the page's rules removed ("11111111111111111111111"). The pen's width measured by median
+    runs breaks on each; the spread across the stroke's axis does not."""
+    from app import segment
+    from app.preprocess import ink_and_blobs
+
+    if kind == "tilted":
+        pixels = write(np.zeros((260, 420), np.uint8), [[(50, 100), (350, 142)]], 18)
+    else:
+        pixels = write(np.zeros((200, 1000), np.uint8), [[(50, 100), (950, 100)]], 50)
+        if kind == "cracked":
+            pixels[99:101, 300:700] = 0
+        else:  # every 12th column opened below the bar's top rows, so it stays one blob
+            pixels[82:, ::12] = 0
+    pieces = segment.split_digits(*ink_and_blobs(pixels))
+    assert not any(cuts.may_cut(p) or cuts.may_touch(p) for p in pieces)
+    assert len(recognize.read(predictor, pixels).guesses) <= len(pieces)
+
+
 def test_an_underline_does_not_swallow_the_number(predictor):
     """A rule under 3 1 4 is a piece of its own; the digits above it stay three pieces, read apart."""
     from app import segment
