@@ -551,7 +551,9 @@ def _drop_frame(ink, cut=True):
         along += [index] * bool(len(wide))
     rest = ~frame[1:]
     (h, w), (x0, y0, x1, y1) = ink.shape, found.boxes.T
-    remains = rest & (np.maximum(x1 - x0, y1 - y0) >= max(5, 0.02 * max(h, w)))
+    # Digit-sized: as tall as a fiftieth of the picture. A stub of a ruled line the rules left beside the
+    # desk is as long but flat, and counting it kept a digit that touched the desk inside the dropped blob.
+    remains = rest & (y1 - y0 >= max(5, 0.02 * max(h, w)))
     # Writing cropped to its ink reaches across: a number's 1 lies along the left side, and its last digit,
     # half the picture's height or more, touches the right. A desk lies along one side of a page whose
     # writing keeps clear of the other (a stub of a ruled line may reach it, but it is flat).

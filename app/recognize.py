@@ -218,12 +218,16 @@ def read(predictor, image, single=False):
             columns = numbers.char_columns(row, chars, piece.ink)
             guesses += [_char_guess(predictor, piece, char, span, line) for char, span in zip(chars, columns)]
         k += 1
-    # A separator needs digits on both sides to be one.
-    while guesses and guesses[0].label == DECIMAL_POINT:
-        guesses.pop(0)
-    while guesses and guesses[-1].label == DECIMAL_POINT:
-        guesses.pop()
-    return Reading(tuple(guesses))
+    return Reading(_points_between_digits(guesses))
+
+
+def _points_between_digits(guesses):
+    """`guesses` without the separators that lack a digit on either side: a mark beside "not a digit"
+    (a stub of a ruled line beside a desk, cut in two) is no decimal point."""
+    def digit(i):
+        return 0 <= i < len(guesses) and guesses[i].label in DIGITS
+
+    return tuple(g for i, g in enumerate(guesses) if g.label != DECIMAL_POINT or (digit(i - 1) and digit(i + 1)))
 
 
 def _unsure_of_one(predictor, found):

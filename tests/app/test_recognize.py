@@ -304,3 +304,18 @@ def test_answers_kept_between_reads_do_not_keep_a_model_alive():
     del model
     gc.collect()
     assert alive() is None
+
+
+@pytest.mark.parametrize("labels,kept", [
+    (("3", ".", "1", "4"), "3.14"),
+    ((".", "9"), "9"),
+    (("9", "."), "9"),
+    ((NOT_A_DIGIT, ".", "9"), "9"),  # a stub of a ruled line cut in two beside a desk read ".9"
+    (("9", ".", NOT_A_DIGIT), "9"),
+    (("1", ".", ".", "2"), "12"),
+])
+def test_a_decimal_point_needs_a_digit_on_each_side(labels, kept):
+    blank = np.zeros((28, 28, 1), np.float32)
+    guesses = [recognize.Guess(label, 1.0, np.zeros(11, np.float32), blank, (i, 0, i + 1, 1),
+                               recognize.DIGITS + (NOT_A_DIGIT,)) for i, label in enumerate(labels)]
+    assert recognize.Reading(recognize._points_between_digits(guesses)).number == kept
