@@ -7,7 +7,7 @@ import pytest
 from app import recognize
 from app.predictor import NOT_A_DIGIT, Predictor
 
-from .test_strokes import BRUSH, CANVAS, draw, place, segment, training_digits, validation_digits
+from .test_strokes import draw, place, segment, training_digits, validation_digits
 
 
 @pytest.fixture(scope="module")
