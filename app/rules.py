@@ -131,25 +131,38 @@ def _margin(ink, level):
     """A ruled page's margin (one or two upright lines inked along MARGIN_COVER of its height, thin for
     the ruling's spacing) as a _Lines of `ink.T`, or None. A notebook's red margin line is as dark as
     the pen in grey and read as a "1" beside every digit; a digit's stroke crosses the ruled lines
-    but reaches across the whole picture only when cropped to it, and then it is no ruled page."""
-    upright = ink.T
+    but reaches across the whole picture only when cropped to it, and then it is no ruled page.
+
+    Each tilt is judged by its thin lines alone: a big digit's thick strokes reach from top to bottom
+    too, and straightened best at their own tilt they hid the margin line, then read as a 1 beside it."""
+    upright = ink.T > 0
     h, w = upright.shape
-    ys, xs = np.nonzero(upright > 0)
-    best = _straightest(ys, xs, h, w, MARGIN_COVER, 1)
-    if best is None or len(best[3]) > MAX_MARGINS:
-        return None
-    _, _, shift, runs, cover = best
+    ys, xs = np.nonzero(upright)
     centres = [(top + bottom) / 2 for top, bottom in level.lines]
     limit = int(THIN * float(np.median(np.diff(centres))))
-    straight = _Lines(upright.shape, shift)
-    sheared = straight.shear(upright > 0)
-    lines = []
-    for top, bottom in runs:
-        peak = top + int(np.argmax(cover[top:bottom]))
-        t = math.ceil(_thickness(sheared, peak, limit))
-        if 0 < t <= limit:
-            lines.append((max(peak - t, 0), peak + t + 1))
-    return straight.place(lines) if lines else None
+    best = None
+    for tilt in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs):
+        _, _, shift, runs, cover = _straightened(ys, xs, h, w, tilt, MARGIN_COVER, 1)
+        lines, sharp = [], 0.0
+        for top, bottom in runs:
+            peak = top + int(np.argmax(cover[top:bottom]))
+            lo, hi = max(peak - limit, 0), min(peak + limit + 1, len(cover))
+            t = math.ceil(_thickness(_sheared_rows(upright, shift, lo, hi), peak - lo, limit))
+            if 0 < t <= limit:
+                lines.append((max(peak - t, 0), peak + t + 1))
+                sharp += float(np.sum(np.square(cover[max(peak - t, 0) : peak + t + 1])))
+        if 0 < len(lines) <= MAX_MARGINS and (best is None or sharp > best[0]):
+            best = (sharp, shift, lines)
+    return _Lines(upright.shape, best[1]).place(best[2]) if best is not None else None
+
+
+def _sheared_rows(mask, shift, lo, hi):
+    """Rows lo..hi-1 of `mask` straightened by `shift` (those of _Lines.shear), without the rest of it."""
+    rows = np.arange(lo, hi)[:, None] - shift[None, :]
+    inside = (rows >= 0) & (rows < mask.shape[0])
+    out = np.zeros(rows.shape, bool)
+    out[inside] = mask[rows[inside], np.broadcast_to(np.arange(mask.shape[1]), rows.shape)[inside]]
+    return out
 
 
 def _grown(mask, steps):
