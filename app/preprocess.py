@@ -36,6 +36,8 @@ MIN_CONTRAST = 32.0  # grey levels between background and ink below which nothin
 INK_THRESHOLD = 0.1  # ink map level that counts as ink when finding boxes and components
 SPECK_MASS = 0.05  # a component lighter than this share of the heaviest one ...
 SPECK_SIZE = 0.25  # ... and smaller than this share of its longer side is noise
+HAIR = 0.25  # ... or, light but long, thinner than this share of its strokes' width
+MAX_HAIRS = 50  # light long components looked at that closely (beyond that: as before)
 FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
 DESK_COVER = 0.95  # lines inked across this share of the picture, from a side inwards, are a desk's band
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
@@ -220,12 +222,27 @@ def drop_specks(ink, found=None):
 
 
 def speck_components(found):
-    """Boolean per component: True where it counts as a speck."""
+    """Boolean per component: True where it counts as a speck. Besides small ones, a light one far
+    thinner than the heaviest one's strokes (HAIR) is one too: a stub of a paper's line the rules left,
+    a hair, a scratch (a stub beside a desk read as a mark that is no digit beside the 9 it was under)."""
     if found.count == 0:
         return np.zeros(0, bool)
     sizes = np.maximum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
     big = int(np.argmax(found.mass))
-    return (found.mass < SPECK_MASS * found.mass[big]) & (sizes < SPECK_SIZE * sizes[big])
+    light = found.mass < SPECK_MASS * found.mass[big]
+    specks = light & (sizes < SPECK_SIZE * sizes[big])
+    long = np.flatnonzero(light & ~specks)
+    if 0 < len(long) <= MAX_HAIRS:
+        pen = stroke_width(_component(found, big))
+        for i in long:
+            specks[i] = stroke_width(_component(found, i)) < HAIR * pen
+    return specks
+
+
+def _component(found, i):
+    """Boolean raster of component `i` (0-based) within its box."""
+    x0, y0, x1, y1 = found.boxes[i]
+    return found.labels[y0:y1, x0:x1] == i + 1
 
 
 def center_digit(ink):

@@ -532,3 +532,18 @@ def test_thinning_a_big_thick_picture_is_quick():
     digit = to_model_input(image)
     assert time.perf_counter() - started < 1.0
     assert digit is not None
+
+
+def test_a_stub_of_a_papers_line_beside_the_digit_is_a_speck():
+    """A stub of a ruled line the rules left beside a desk: long but a hair beside the pen's strokes, it
+    read as a mark that is no digit beside the digit. A stroke as wide as the pen is kept."""
+    from app import components
+    from app.preprocess import speck_components
+
+    ink = ring() / 255.0
+    ink[262:264, 10:110] = 1.0  # the stub: as long as half the digit, 2 px against an 18 px pen
+    ink[262:268, 200:245] = 1.0  # a mark a third of the pen wide, as light: no hair
+    found = components.label(ink > INK_THRESHOLD, ink)
+    stub, mark = (found.labels[263, 50] - 1, found.labels[265, 220] - 1)
+    specks = speck_components(found)
+    assert specks[stub] and not specks[mark]
