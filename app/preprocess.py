@@ -33,6 +33,7 @@ MAX_SIDE = 16384
 MAX_PIXELS = 50_000_000
 WORK_SIDE = 2048  # bigger inputs are box-filtered down first; the digit ends up 20 px anyway
 MIN_CONTRAST = 32.0  # grey levels between background and ink below which nothing is drawn
+EDGE_MARGIN = 0.05  # of the picture's edge: two readings of its polarity that ink this much more alike meet it alike
 INK_THRESHOLD = 0.1  # ink map level that counts as ink when finding boxes and components
 SPECK_MASS = 0.05  # a component lighter than this share of the heaviest one ...
 SPECK_SIZE = 0.25  # ... and smaller than this share of its longer side is noise
@@ -504,16 +505,29 @@ def _normalise(grey):
 
 
 def _darker_ink_is_sparser(grey):
-    """True when, read as dark ink, a picture the rules above take for light ink holds less ink: a
-    shadow over most of the page puts the median and the border in the shadow, nearer the pen than
-    the lit paper is to white, and read as light ink the lit paper is the "ink". Judged on
-    `shadows.small_copy`."""
+    """True when the picture, which the rules above take for light ink, is dark ink after all. A shadow
+    over most of the page puts the median and the border in the shadow, nearer the pen than the lit
+    paper is to white, and read as light ink the lit paper is the "ink". Both readings are made on
+    `shadows.small_copy`, each with its paper flattened: the paper is what meets the picture's edge, so
+    the reading whose ink covers less of the edge is taken (by more than EDGE_MARGIN of it), and where
+    they meet it alike, the one holding less ink. (Less ink alone took the lit corner for the ink
+    under a number written thick.)"""
     small = shadows.small_copy(grey)
     light, dark = _ink_above_paper(small, 1), _ink_above_paper(255.0 - small, 1)
     if dark is None:
         return False
-    share = float((dark > INK_THRESHOLD).mean())
-    return light is None or share < float((light > INK_THRESHOLD).mean())
+    if light is None:
+        return True
+    dark, light = dark > INK_THRESHOLD, light > INK_THRESHOLD
+    edge_dark, edge_light = _edge_share(dark), _edge_share(light)
+    if abs(edge_dark - edge_light) > EDGE_MARGIN:
+        return edge_dark < edge_light
+    return float(dark.mean()) < float(light.mean())
+
+
+def _edge_share(mask):
+    """The share of a boolean raster's outermost pixels that are True."""
+    return float(np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]]).mean())
 
 
 def _ink_above_paper(grey, step):

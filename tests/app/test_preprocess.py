@@ -162,11 +162,17 @@ def test_a_shadow_across_the_page_is_paper(where):
     assert ((ink > INK_THRESHOLD) & (ring_ink > 0.99)).sum() > 0.95 * (ring_ink > 0.99).sum()
 
 
-def test_a_shadow_over_most_of_the_page_leaves_the_ink_dark():
+@pytest.mark.parametrize("thick", [False, True])
+def test_a_shadow_over_most_of_the_page_leaves_the_ink_dark(thick):
     """The median and the border lie in the shadow, nearer the pen than the lit strip is to white:
-    read as light ink, the lit strip would be the "ink" and the digit its background."""
-    ring_ink = ring(size=(400, 300), box=(60, 60, 140, 220)) / 255.0
-    ink = to_ink(_jpeg_photo(shadowed_page(ring_ink, 320)))
+    read as light ink, the lit strip would be the "ink" and the digit its background. Written thick,
+    the number holds more ink than the lit strip; the strip meets the picture's edge, the writing not."""
+    if thick:
+        ring_ink = np.maximum(ring(size=(400, 300), box=(20, 40, 120, 260), width=40),
+                              ring(size=(400, 300), box=(140, 40, 240, 260), width=40)) / 255.0
+    else:
+        ring_ink = ring(size=(400, 300), box=(60, 60, 140, 220)) / 255.0
+    ink = to_ink(_jpeg_photo(shadowed_page(ring_ink, 350 if thick else 320)))
     stray = (ink > INK_THRESHOLD) & (ring_ink < 0.01)
     assert stray.mean() < 0.002
     assert ((ink > INK_THRESHOLD) & (ring_ink > 0.99)).sum() > 0.95 * (ring_ink > 0.99).sum()
