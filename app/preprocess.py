@@ -41,6 +41,7 @@ HAIR = 0.25  # ... or, light but long, thinner than this share of its strokes' w
 MAX_HAIRS = 50  # light long components looked at that closely (beyond that: as before)
 FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
 DESK_COVER = 0.95  # lines inked across this share of the picture, from a side inwards, are a desk's band
+DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
 # about 0.25 us a run here): a number filling a 2048 px picture in thick strokes has ~60,000,
 # a 2048x2048 picture of random dots ~1,000,000.
@@ -594,7 +595,12 @@ def _drop_frame(ink, cut=True):
         banded = _cut_desk_bands(ink)
         if banded is not ink:
             return _drop_frame(banded, cut=False)
-    if not remains.any() or any(opposite[index][across].any() for index in along):
+    if not remains.any():
+        return ink, found
+    # A band along the side far wider than the writing's strokes is a desk even when the writing reaches
+    # the opposite side (a digit filling the photo); a tight crop's 1 there is as wide as its neighbours.
+    if any(opposite[index][across].any() for index in along) \
+            and stroke_width(frame[labels]) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)):
         return ink, found
     return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
 

@@ -553,3 +553,14 @@ def test_a_stub_of_a_papers_line_beside_the_digit_is_a_speck():
     stub, mark = (found.labels[263, 50] - 1, found.labels[265, 220] - 1)
     specks = speck_components(found)
     assert specks[stub] and not specks[mark]
+
+
+def test_a_desk_beside_a_digit_that_fills_the_photo_is_dropped():
+    """The digit reaches the side opposite the desk, as a tight crop's writing does; but the band is
+    far wider than the digit's strokes, as no tight crop's 1 is."""
+    ink = ring(box=(90, 60, 190, 280)) / 255.0  # reaches the bottom edge
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[:45] = 70  # the desk along the top, clear of the digit
+    got = to_ink(_jpeg_photo(photo))
+    assert not (got[:45] > INK_THRESHOLD).any()
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
