@@ -41,6 +41,7 @@ HAIR = 0.25  # ... or, light but long, thinner than this share of its strokes' w
 MAX_HAIRS = 50  # light long components looked at that closely (beyond that: as before)
 FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
 DESK_COVER = 0.95  # lines inked across this share of the picture, from a side inwards, are a desk's band
+OUTER = 0.25  # a desk's band left clear of its side by the paper's map lies within this share of the picture
 DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
 # about 0.25 us a run here): a number filling a 2048 px picture in thick strokes has ~60,000,
@@ -570,19 +571,20 @@ def _drop_frame(ink, cut=True):
     None when it did not need one).
     """
     sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
-    if max(float((side > 0.5).mean()) for side in sides) < FRAME_SHARE:
+    if max(float((side > 0.5).mean()) for side in sides) < FRAME_SHARE and not _loose_band(ink):
         return ink, None
     found = components.label(ink > INK_THRESHOLD, ink)
     labels = found.labels
     frame = np.zeros(found.count + 1, bool)
     along = []  # the sides (top, bottom, left, right) that frame blobs lie along
+    (h, w), (x0, y0, x1, y1) = ink.shape, found.boxes.T
+    loose = _loose_bands(found, labels, (h, w))
     for index, side in enumerate((labels[0], labels[-1], labels[:, 0], labels[:, -1])):
         ids, counts = np.unique(side[side > 0], return_counts=True)
-        wide = ids[counts >= FRAME_SHARE * len(side)]
+        wide = np.union1d(ids[counts >= FRAME_SHARE * len(side)], loose[index])
         frame[wide] = True
         along += [index] * bool(len(wide))
     rest = ~frame[1:]
-    (h, w), (x0, y0, x1, y1) = ink.shape, found.boxes.T
     # Digit-sized: as tall as a fiftieth of the picture. A stub of a ruled line the rules left beside the
     # desk is as long but flat, and counting it kept a digit that touched the desk inside the dropped blob.
     remains = rest & (y1 - y0 >= max(5, 0.02 * max(h, w)))
@@ -603,6 +605,36 @@ def _drop_frame(ink, cut=True):
             and stroke_width(frame[labels]) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)):
         return ink, found
     return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
+
+
+def _loose_band(ink):
+    """Whether a line within OUTER of the picture from a side is inked across DESK_COVER of it (cheap)."""
+    strong = ink > 0.5
+    for axis in (1, 0):
+        cover = strong.mean(axis=axis)
+        reach = max(1, int(OUTER * len(cover)))
+        if (cover[:reach] >= DESK_COVER).any() or (cover[-reach:] >= DESK_COVER).any():
+            return True
+    return False
+
+
+def _loose_bands(found, labels, shape):
+    """Per side (top, bottom, left, right), the blobs (labels) that are a desk's band clear of that side: a
+    desk wider than a block of the paper's map has its outer part taken for paper, and what is left runs
+    corner to corner within OUTER of the picture from the side, solid (its strokes, area over outline,
+    half its thickness or more; a row of touching digits is strokes)."""
+    h, w = shape
+    x0, y0, x1, y1 = found.boxes.T
+    out = []
+    for across, (lo, hi, size, length) in enumerate(((y0, y1, h, (x0 == 0) & (x1 == w)),
+                                                     (x0, x1, w, (y0 == 0) & (y1 == h)))):
+        flat = length & (hi - lo <= OUTER * size)
+        for near in (hi <= OUTER * size, lo >= (1 - OUTER) * size):
+            ids = np.flatnonzero(flat & near)
+            solid = [i + 1 for i in ids if stroke_width(labels[y0[i]:y1[i], x0[i]:x1[i]] == i + 1)
+                     >= 0.5 * float(hi[i] - lo[i])]
+            out.append(np.array(solid, np.int64))
+    return out
 
 
 def _cut_desk_bands(ink):

@@ -564,3 +564,26 @@ def test_a_desk_beside_a_digit_that_fills_the_photo_is_dropped():
     got = to_ink(_jpeg_photo(photo))
     assert not (got[:45] > INK_THRESHOLD).any()
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
+def test_a_desk_band_clear_of_its_side_is_dropped():
+    """A desk wider than a block of the paper's map: its outer part is taken for paper, and what is left
+    is a band from corner to corner near the side but clear of it, which read as a digit's stroke."""
+    ink = ring(box=(100, 30, 170, 190)) / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[230:266] = 70  # the band left of the desk, clear of the bottom
+    got = to_ink(photo.astype(np.uint8))
+    assert not (got[225:272] > INK_THRESHOLD).any()
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
+def test_a_row_of_touching_digits_across_the_bottom_is_writing():
+    """"7777" whose bars touch, cropped to its width: corner to corner and low in the picture, as such a
+    band is, but strokes: kept."""
+    row = Image.new("L", (280, 280), 0)
+    draw = ImageDraw.Draw(row)
+    for k in range(4):
+        draw.line([(k * 70, 220), (k * 70 + 69, 220), (k * 70 + 40, 272)], fill=255, width=10)
+    ink = np.maximum(np.asarray(row), ring(box=(100, 20, 170, 180))) / 255.0  # and a line above it
+    got = to_ink((200 * (1 - ink) + 40 * ink).astype(np.uint8))
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
