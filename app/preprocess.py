@@ -42,6 +42,7 @@ MAX_HAIRS = 50  # light long components looked at that closely (beyond that: as 
 FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
 DESK_COVER = 0.95  # lines inked across this share of the picture, from a side inwards, are a desk's band
 OUTER = 0.25  # a desk's band left clear of its side by the paper's map lies within this share of the picture
+CLEAR = 0.02  # ... and this share of it from the side at least
 DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
 # about 0.25 us a run here): a number filling a 2048 px picture in thick strokes has ~60,000,
@@ -578,7 +579,7 @@ def _drop_frame(ink, cut=True):
     frame = np.zeros(found.count + 1, bool)
     along = []  # the sides (top, bottom, left, right) that frame blobs lie along
     (h, w), (x0, y0, x1, y1) = ink.shape, found.boxes.T
-    loose = _loose_bands(found, labels, (h, w))
+    loose = _loose_bands(found, (h, w))
     for index, side in enumerate((labels[0], labels[-1], labels[:, 0], labels[:, -1])):
         ids, counts = np.unique(side[side > 0], return_counts=True)
         wide = np.union1d(ids[counts >= FRAME_SHARE * len(side)], loose[index])
@@ -618,7 +619,7 @@ def _loose_band(ink):
     return False
 
 
-def _loose_bands(found, labels, shape):
+def _loose_bands(found, shape):
     """Per side (top, bottom, left, right), the blobs (labels) that are a desk's band clear of that side: a
     desk wider than a block of the paper's map has its outer part taken for paper, and what is left runs
     corner to corner within OUTER of the picture from the side, solid (its strokes, area over outline,
@@ -626,13 +627,14 @@ def _loose_bands(found, labels, shape):
     h, w = shape
     x0, y0, x1, y1 = found.boxes.T
     out = []
-    for across, (lo, hi, size, length) in enumerate(((y0, y1, h, (x0 == 0) & (x1 == w)),
-                                                     (x0, x1, w, (y0 == 0) & (y1 == h)))):
+    for lo, hi, size, length in ((y0, y1, h, (x0 == 0) & (x1 == w)), (x0, x1, w, (y0 == 0) & (y1 == h))):
         flat = length & (hi - lo <= OUTER * size)
-        for near in (hi <= OUTER * size, lo >= (1 - OUTER) * size):
-            ids = np.flatnonzero(flat & near)
-            solid = [i + 1 for i in ids if stroke_width(labels[y0[i]:y1[i], x0[i]:x1[i]] == i + 1)
-                     >= 0.5 * float(hi[i] - lo[i])]
+        # Clear of the side (by CLEAR of the picture): a tight crop's 1 runs corner to corner along it, as
+        # solid, but touches it or all but (its faint edge below the ink's threshold).
+        gap = CLEAR * size
+        for near in ((lo >= gap) & (hi <= OUTER * size), (hi <= size - gap) & (lo >= (1 - OUTER) * size)):
+            solid = [i + 1 for i in np.flatnonzero(flat & near)
+                     if stroke_width(_component(found, i)) >= 0.5 * float(hi[i] - lo[i])]
             out.append(np.array(solid, np.int64))
     return out
 

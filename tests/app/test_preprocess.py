@@ -208,13 +208,16 @@ def test_thick_writing_cropped_to_its_ink_is_dark_ink_on_paper():
     assert ((to_ink(255 - thick) > 0.5) == (thick > 127)).mean() > 0.99
 
 
+@pytest.mark.parametrize("gap", [0, 1])
 @pytest.mark.parametrize("one_at", ["left", "right"])
-def test_number_cropped_to_its_ink_keeps_a_one_along_its_side(one_at):
+def test_number_cropped_to_its_ink_keeps_a_one_along_its_side(one_at, gap):
     """A 1 along a tight crop's side lies there as a desk would; the digit reaching the other side says
-    the picture is cropped to its writing."""
+    the picture is cropped to its writing. With a column of paper beside it (a faint edge below the
+    ink's threshold), it is no desk's band left clear of the side either."""
     image = Image.new("L", (110, 100), 0)
     draw = ImageDraw.Draw(image)
-    bar, zero = ((0, 0, 11, 99), (40, 0, 109, 99)) if one_at == "left" else ((98, 0, 109, 99), (0, 0, 69, 99))
+    bar, zero = (((gap, 0, 11, 99), (40, 0, 109 - gap, 99)) if one_at == "left"
+                 else ((98, 0, 109 - gap, 99), (gap, 0, 69, 99)))
     draw.rectangle(bar, fill=255)
     draw.ellipse(zero, outline=255, width=12)
     image = np.asarray(image)
