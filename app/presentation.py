@@ -7,8 +7,6 @@ read only through label, confidence, probabilities, box and sure (app.recognize)
 import os
 from pathlib import Path
 
-import numpy as np
-
 from app.predictor import NOT_A_DIGIT
 from app.recognize import DECIMAL_POINT
 NOT_A_DIGIT_MARK = "\u00d7"  # stands for such a piece inside a number; in every font
@@ -88,9 +86,11 @@ def detail(reading, labels, empty_canvas):
 
 
 def runner_up(guess, labels):
-    """The second most likely label of a guess."""
-    order = np.argsort(guess.probabilities)
-    return str(labels[int(order[-2])]) if len(order) > 1 else ""
+    """The most likely label of a guess other than its own (`Guess.runner_up`), as `labels` (the
+    display's, in the model's order) name it."""
+    if len(guess.probabilities) < 2:
+        return ""
+    return str(labels[list(guess.labels).index(guess.runner_up)])
 
 
 def bars_title(index, count):

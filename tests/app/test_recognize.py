@@ -319,3 +319,18 @@ def test_a_decimal_point_needs_a_digit_on_each_side(labels, kept):
     guesses = [recognize.Guess(label, 1.0, np.zeros(11, np.float32), blank, (i, 0, i + 1, 1),
                                recognize.DIGITS + (NOT_A_DIGIT,)) for i, label in enumerate(labels)]
     assert recognize.Reading(recognize._points_between_digits(guesses)).number == kept
+
+
+def test_the_runner_up_is_another_label_than_the_guess():
+    """The number reader's voted label need not top the bars it shows (the leading reader's frame): the
+    window said "maybe 0 (14%), or 0" under bars of 4 at 85 %."""
+    from app import presentation
+
+    labels = recognize.DIGITS + (NOT_A_DIGIT,)
+    probabilities = np.zeros(11, np.float32)
+    probabilities[[0, 4, 9]] = (0.14, 0.85, 0.01)
+    guess = recognize.Guess("0", 0.14, probabilities, np.zeros((28, 28, 1), np.float32), (0, 0, 1, 1), labels, 0.9)
+    assert guess.runner_up == "4"
+    assert presentation.detail(recognize.Reading((guess,)), labels, False) == "Not sure: maybe 0 (14%), or 4"
+    top = recognize.Guess("4", 0.85, probabilities, guess.image, guess.box, labels, 0.9)
+    assert top.runner_up == "0" and presentation.runner_up(top, labels) == "0"
