@@ -501,13 +501,13 @@ def _normalise(grey):
     # its border's: writing cropped to its ink is more ink than paper (but its border is mostly paper),
     # and a vignette darkens the border (but not the median). Light ink needs both to say so.
     paper = float(np.median(sample))
-    border = float(np.median(np.concatenate([sample[0], sample[-1], sample[:, 0], sample[:, -1]])))
-    if paper - lo > hi - paper or border - lo > hi - border or _darker_ink_is_sparser(grey):
+    border = float(np.median(_edge(sample)))
+    if paper - lo > hi - paper or border - lo > hi - border or _dark_ink_after_all(grey):
         grey = 255.0 - grey
     return _ink_above_paper(grey, step)
 
 
-def _darker_ink_is_sparser(grey):
+def _dark_ink_after_all(grey):
     """True when the picture, which the rules above take for light ink, is dark ink after all. A shadow
     over most of the page puts the median and the border in the shadow, nearer the pen than the lit
     paper is to white, and read as light ink the lit paper is the "ink". Both readings are made on
@@ -522,15 +522,15 @@ def _darker_ink_is_sparser(grey):
     if light is None:
         return True
     dark, light = dark > INK_THRESHOLD, light > INK_THRESHOLD
-    edge_dark, edge_light = _edge_share(dark), _edge_share(light)
+    edge_dark, edge_light = float(_edge(dark).mean()), float(_edge(light).mean())
     if abs(edge_dark - edge_light) > EDGE_MARGIN:
         return edge_dark < edge_light
     return float(dark.mean()) < float(light.mean())
 
 
-def _edge_share(mask):
-    """The share of a boolean raster's outermost pixels that are True."""
-    return float(np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]]).mean())
+def _edge(a):
+    """The outermost pixels of a 2-D array, in one 1-D array (the corners twice)."""
+    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
 
 
 def _ink_above_paper(grey, step):

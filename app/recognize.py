@@ -55,14 +55,8 @@ class Guess:
     @property
     def runner_up(self):
         """The most likely other label: the number reader's voted label need not top its bars."""
-        return self.labels[_runner_up_index(self)]
-
-
-def _runner_up_index(guess):
-    """Index of the most probable label of `guess` other than its own."""
-    order = np.argsort(guess.probabilities)[::-1]
-    others = [int(k) for k in order if guess.labels[k] != guess.label]
-    return others[0] if others else int(order[0])
+        order = np.argsort(self.probabilities)[::-1]
+        return next((self.labels[k] for k in order if self.labels[k] != self.label), self.labels[order[0]])
 
 
 @dataclass(frozen=True)

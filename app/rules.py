@@ -30,6 +30,7 @@ DARKER = 2.0  # ink this many times the line's own level, along it, is writing: 
 MARGIN_COVER = 0.9  # a ruled page's margin line runs along this share of the picture's height ...
 MAX_MARGINS = 2  # ... and a page has one, or two side by side
 MIN_SIDE = 48  # narrower pictures (a digit cropped to its box, MNIST) have no paper around the digit
+TILTS = tuple(sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs))  # searched level first
 
 
 def remove_rules(ink, threshold):
@@ -141,7 +142,7 @@ def _margin(ink, level):
     centres = [(top + bottom) / 2 for top, bottom in level.lines]
     limit = int(THIN * float(np.median(np.diff(centres))))
     best = None
-    for tilt in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs):
+    for tilt in TILTS:
         _, _, shift, runs, cover = _straightened(ys, xs, h, w, tilt, MARGIN_COVER, 1)
         lines, sharp = [], 0.0
         for top, bottom in runs:
@@ -182,8 +183,7 @@ def _straightest(ys, xs, h, w, along=COVER, least=MIN_LINES):
     """`_straightened` at the tilt that inks the lines' rows most sharply, or None when none has `least`
     lines. The lines' own tilt does; a near one may pass `along` too. Level first on ties, then halfway
     to the best one's neighbours: a long line is straightened to within a pixel."""
-    best = max((_straightened(ys, xs, h, w, t, along, least)
-                for t in sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs)), key=lambda c: c[0])
+    best = max((_straightened(ys, xs, h, w, t, along, least) for t in TILTS), key=lambda c: c[0])
     if best[0] == 0.0:
         return None
     near = [_straightened(ys, xs, h, w, best[1] + d, along, least) for d in (-TILT_STEP / 2, TILT_STEP / 2)]
