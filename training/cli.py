@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
     p.add_argument("--pen-views", type=int, default=DEFAULTS.pen_views, metavar="N",
                    help="renders of each training pen digit, half drawn and half pictured, each augmented "
                         "anew (even, default %(default)s)")
+    p.add_argument("--pen-pairs", type=int, default=DEFAULTS.pen_pairs, metavar="N",
+                   help="training images of two touching digits of one writer, taught as \"not a digit\" (a "
+                        "piece of a number that holds two digits is no one digit), half drawn and half "
+                        "pictured (default %(default)s)")
     p.add_argument("--extra-data", default=None, metavar="PATH",
                    help="more pen records to train on: the app's corrections.jsonl, the UNIPEN dev set or a "
                         "directory of .jsonl(.gz) files in that format (validation writers stay held out)")
@@ -61,10 +65,12 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
         p.error("--pen-views must be an even number, at least 2")
     if a.batch_size < 1:
         p.error("--batch-size must be at least 1")
+    if a.pen_pairs < 0:
+        p.error("--pen-pairs must be at least 0")
     return dataclasses.replace(
         DEFAULTS, models=models, epochs={m: a.epochs or (1 if a.quick else DEFAULTS.epochs[m]) for m in models},
         batch_size=a.batch_size, seed=a.seed,
-        data=a.data, pen=a.pen, no_pen=a.no_pen, pen_views=a.pen_views, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
+        data=a.data, pen=a.pen, no_pen=a.no_pen, pen_views=a.pen_views, pen_pairs=a.pen_pairs, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
 
 
 def with_pen_data(splits, cfg: TrainConfig):
@@ -79,7 +85,7 @@ def with_pen_data(splits, cfg: TrainConfig):
     if source is None:
         print("pen data: none (MNIST alone, plus synthetic non-digits); the report says so", flush=True)
     pen = load_pen_sets(source, cfg.seed, letters=cfg.pen_letters, synthetic=cfg.synthetic_rejects,
-                        limit=cfg.quick_pen_size if cfg.quick else None,
+                        limit=cfg.quick_pen_size if cfg.quick else None, pairs=cfg.pen_pairs,
                         digit_views=("stroke",) * (cfg.pen_views // 2) + ("picture",) * (cfg.pen_views // 2),
                         val_seed=VAL_SEED)
     merged = dataclasses.replace(splits, x_train=np.concatenate([splits.x_train, pen.x_train]),

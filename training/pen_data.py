@@ -7,7 +7,8 @@ preprocessing, in the two ways the app meets handwriting:
   picture (app.preprocess.to_model_input), as `predict` reads a saved drawing or a scan.
 Augmentation acts on the strokes (slant, rotation, aspect, smooth elastic wobble, brush width), which
 is far cheaper than warping images. The eleventh class, "not a digit", is letters that look like no
-digit plus synthetic scribbles, taps and dashes.
+digit plus synthetic scribbles, taps and dashes, and (`pairs`) two of a writer's digits touching: read
+whole, a piece of a number that holds two digits is no one digit.
 """
 from __future__ import annotations
 
@@ -162,6 +163,41 @@ def synthetic_rejects(n: int, rng: np.random.Generator):
     return out
 
 
+def touching_gap(rng: np.random.Generator, height: float, narrower: float) -> float:
+    """Space before the next digit of a row whose neighbours touch: overlapping by up to 40 % of the
+    narrower neighbour (so a narrow 1 is never hidden inside a wide 0), at most 0.15 of the height,
+    or just apart."""
+    return -min(rng.uniform(0.0, 0.4) * narrower, 0.15 * height) + rng.uniform(0.0, 0.03) * height
+
+
+def touching_pairs(digits: list, n: int, rng: np.random.Generator):
+    """Strokes of `n` pairs of one writer's digits (PenSamples) side by side, touching or overlapping,
+    each as tall as the other give or take a little: what a merged group or a picture's piece holds
+    when it spans two digits of a number."""
+    by_writer: dict = {}
+    for s in digits:
+        by_writer.setdefault(s.writer, []).append(s)
+    writers = [w for w, samples in by_writer.items() if len(samples) >= 2]
+    out = []
+    for _ in range(n if writers else 0):
+        samples = by_writer[writers[int(rng.integers(len(writers)))]]
+        placed, x, previous = [], 0.0, 0.0
+        for k, i in enumerate(rng.choice(len(samples), 2, replace=False)):
+            strokes = samples[i].strokes
+            points = np.concatenate(strokes)
+            low, ext = points.min(axis=0), np.ptp(points, axis=0)
+            height = 100.0 * rng.uniform(0.85, 1.1)
+            f = height / ext[1] if ext[1] > 0.15 * ext[0] else 30.0 / max(ext[0], 1e-6)  # a flat mark: 0.3 wide
+            if k:
+                x += touching_gap(rng, 100.0, min(previous, ext[0] * f))
+            y = rng.uniform(-5.0, 5.0) + (100.0 - ext[1] * f) / 2
+            placed += [(st - low) * f + np.array([x, y]) for st in strokes]
+            x += ext[0] * f
+            previous = ext[0] * f
+        out.append(tuple(placed))
+    return out
+
+
 def _circle(radius):
     t = np.linspace(0, 2 * np.pi, 12)[:, None]
     return radius * np.hstack([np.cos(t), np.sin(t)])
@@ -228,7 +264,7 @@ def _training_draws(digits, chars, letters, synthetic, limit, rng):
 
 
 def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synthetic: int = 4000,
-                  limit: int | None = None,
+                  limit: int | None = None, pairs: int = 0,
                   digit_views=("stroke", "stroke", "picture", "picture"), val_seed: int | None = None,
                   train: bool = True) -> PenSets:
     """Render the pen data into training and validation images, split by writer.
@@ -237,6 +273,9 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
     `limit` caps every split (for smoke runs). `val_seed` (default `seed`) draws the validation sets:
     the run with seed `val_seed` draws them exactly so, and any other seed draws the same ones.
     `train=False` leaves the training images out (empty): the same validation sets in seconds.
+    `pairs` training images of two touching digits of a training writer (touching_pairs), half drawn and
+    half pictured, are "not a digit"; they come from a generator of their own, so every other image is
+    the same with or without them.
     """
     digits = chars = []
     if directory is not None:
@@ -263,6 +302,9 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
                               seed + 1)
     xl2, yl2 = _images_parallel([s.strokes for s in l_train[1::2]], [NOT_A_DIGIT] * len(l_train[1::2]),
                                 ("picture",), seed + 2)
+    pair_strokes = touching_pairs(d_train, pairs, np.random.default_rng((seed, 2))) if pairs else []
+    xp, yp = _images_parallel(pair_strokes[0::2], [NOT_A_DIGIT] * len(pair_strokes[0::2]), ("stroke",), seed + 3)
+    xp2, yp2 = _images_parallel(pair_strokes[1::2], [NOT_A_DIGIT] * len(pair_strokes[1::2]), ("picture",), seed + 4)
     # Validation: each held-out digit once as drawn in the window and once as a picture.
     rng = val_rng
     xvd, yvd = _images([s.strokes for s in d_val], [int(s.label) for s in d_val], ("plain", "picture"), rng)
@@ -270,7 +312,7 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
     xvl, yvl = _images([s.strokes for s in l_val], [NOT_A_DIGIT] * len(l_val), ("plain",), rng)
     xvs, yvs = _images(synth_val, [NOT_A_DIGIT] * len(synth_val), ("plain",), rng, TAP_BRUSH)
     return PenSets(
-        x_train=np.concatenate([xd, xl, xl2, xs]), y_train=np.concatenate([yd, yl, yl2, ys]),
+        x_train=np.concatenate([xd, xl, xl2, xs, xp, xp2]), y_train=np.concatenate([yd, yl, yl2, ys, yp, yp2]),
         x_val_digits=xvd, y_val_digits=yvd, x_val_reject=np.concatenate([xvl, xvs]),
         y_val_reject=np.concatenate([yvl, yvs]),
         train_writers=len({s.writer for s in d_train + l_train}),

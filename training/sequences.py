@@ -16,7 +16,7 @@ import numpy as np
 
 from app.pen import render
 from app.strip import HEIGHT, NOT_A_DIGIT, strip_input
-from training.pen_data import REJECT_LETTERS, augment, read_records, split_by_writer
+from training.pen_data import REJECT_LETTERS, augment, read_records, split_by_writer, touching_gap
 
 MAX_SYMBOLS = 6
 COLUMNS = 192  # training strips are padded to this many columns; wider rows are made again
@@ -114,11 +114,9 @@ def mnist_row(images, labels, rng, single_share=0.0):
 
 
 def _gap(rng, touching, height, narrower):
-    """Space before the next symbol: apart by up to half the height, or touching: overlapping by up to
-    40 % of the narrower neighbour (so a narrow 1 is never hidden inside a wide 0), at most 0.15 of
-    the height, or just apart."""
+    """Space before the next symbol: apart by up to half the height, or touching (touching_gap)."""
     if touching:
-        return -min(rng.uniform(0.0, 0.4) * narrower, 0.15 * height) + rng.uniform(0.0, 0.03) * height
+        return touching_gap(rng, height, narrower)
     return rng.uniform(0.0, 0.5) * height
 
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from training.pen_data import (DEFAULT_PEN_DIR, NOT_A_DIGIT, PenDataError, augment, is_val_writer,
-                               load_pen_sets, read_records, split_by_writer, synthetic_rejects)
+                               load_pen_sets, read_records, split_by_writer, synthetic_rejects,
+                               touching_pairs)
+from app.pen import PenSample
 
 SEVEN = [[[0, 0], [40, 0], [15, 60]]]
 
@@ -92,8 +94,37 @@ def test_pen_sets_from_a_small_directory(tmp_path):
     for name in ("x_val_digits", "y_val_digits", "x_val_reject", "y_val_reject"):
         assert np.array_equal(getattr(other, name), getattr(sets, name)), name
     assert not np.array_equal(load_pen_sets(tmp_path, seed=3, synthetic=40).x_val_digits, sets.x_val_digits)
+    # Touching pairs add "not a digit" images and change no other.
+    paired = load_pen_sets(tmp_path, seed=0, synthetic=40, pairs=12)
+    n = len(sets.y_train)
+    assert np.array_equal(paired.x_train[:n], sets.x_train) and np.array_equal(paired.y_train[:n], sets.y_train)
+    assert len(paired.y_train) == n + 12 and (paired.y_train[n:] == NOT_A_DIGIT).all()
+    assert np.array_equal(paired.x_val_digits, sets.x_val_digits)
 
 
 def test_synthetic_rejects_include_true_taps():
     taps = [s for s in synthetic_rejects(40, np.random.default_rng(0)) if len(s) == 1 and len(s[0]) == 1]
     assert len(taps) >= 3
+
+
+
+def _box_digit(writer, aspect):
+    """A digit whose one stroke outlines a box `aspect` times as wide as it is tall (the writer's mark)."""
+    w = 40.0 * aspect
+    return PenSample(writer, "0", (np.array([[0, 0], [w, 0], [w, 40], [0, 40], [0, 0]], float),))
+
+
+def test_touching_pairs_are_two_digits_of_one_writer_touching():
+    # Each writer's digits have an aspect of their own, which scaling keeps: a pair shows its writer.
+    digits = [_box_digit(f"w{k}", 0.3 + 0.1 * k) for k in range(6) for _ in range(3)]
+    digits.append(_box_digit("alone", 2.0))  # a writer with one digit makes no pair
+    pairs = touching_pairs(digits, 300, np.random.default_rng(0))
+    assert len(pairs) == 300
+    for first, second in pairs:
+        (w1, h1), (w2, h2) = np.ptp(first, axis=0), np.ptp(second, axis=0)
+        assert w1 / h1 == pytest.approx(w2 / h2) and w1 / h1 < 1.5
+        assert 85 <= h1 <= 110 and 85 <= h2 <= 110
+        gap = second[:, 0].min() - first[:, 0].max()
+        assert -min(0.4 * min(w1, w2), 15.0) - 1e-9 <= gap <= 3.0  # touching or overlapping, never apart
+        assert second[:, 0].max() > first[:, 0].max()  # side by side, left to right
+    assert touching_pairs(digits[-1:], 5, np.random.default_rng(0)) == []
