@@ -44,6 +44,7 @@ DESK_COVER = 0.95  # lines inked across this share of the picture, from a side i
 OUTER = 0.25  # a desk's band left clear of its side by the paper's map lies within this share of the picture
 CLEAR = 0.02  # ... and this share of it from the side at least
 DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop
+SOLID = 0.5  # ... nor is one whose lines from the side inwards are this share of it inked across the picture
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
 # about 0.25 us a run here): a number filling a 2048 px picture in thick strokes has ~60,000,
 # a 2048x2048 picture of random dots ~1,000,000.
@@ -602,10 +603,24 @@ def _drop_frame(ink, cut=True):
         return ink, found
     # A band along the side far wider than the writing's strokes is a desk even when the writing reaches
     # the opposite side (a digit filling the photo); a tight crop's 1 there is as wide as its neighbours.
+    # So is a band as wide as the strokes but solid, while the writing keeps clear of the sides it runs
+    # between: a pen's 1 is never that straight, and a tight crop's writing meets those sides.
+    beside = ((x0 == 0) | (x1 == w), (x0 == 0) | (x1 == w), (y0 == 0) | (y1 == h), (y0 == 0) | (y1 == h))
     if any(opposite[index][across].any() for index in along) \
-            and stroke_width(frame[labels]) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)):
+            and stroke_width(frame[labels]) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)) \
+            and not any(_solid_band(frame[labels], index) and not beside[index][remains].any() for index in along):
         return ink, found
     return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
+
+
+def _solid_band(mask, side):
+    """Whether the frame blobs `mask` (bool) along `side` (0 top, 1 bottom, 2 left, 3 right) are a desk's
+    band: from that side inwards, the lines inked across DESK_COVER of the picture make up SOLID of their
+    depth or more (a desk's edge is straight; the 1 of a writing cropped to its ink has none such)."""
+    lines = (mask, mask[::-1], mask.T, mask.T[::-1])[side]
+    cover = lines.mean(axis=1)
+    depth = _leading(cover > 0)
+    return depth > 0 and _leading(cover >= DESK_COVER) >= SOLID * depth
 
 
 def _loose_band(ink):

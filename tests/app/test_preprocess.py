@@ -224,6 +224,17 @@ def test_number_cropped_to_its_ink_keeps_a_one_along_its_side(one_at, gap):
     np.testing.assert_allclose(to_ink(255 - image), image / 255.0, atol=0.02)
 
 
+def test_a_pens_one_along_a_tight_crop_stays_beside_a_shorter_digit():
+    """The 1 is the number's tallest digit, so only it meets the crop's top and bottom; a pen's 1 leans, so
+    no column of it is inked from top to bottom, as a desk's band would be."""
+    image = Image.new("L", (110, 100), 0)
+    draw = ImageDraw.Draw(image)
+    draw.line([(10, 0), (0, 99)], fill=255, width=12)
+    draw.ellipse((40, 12, 109, 87), outline=255, width=12)
+    image = np.asarray(image)
+    np.testing.assert_allclose(to_ink(255 - image), image / 255.0, atol=0.02)
+
+
 def test_desk_is_dropped_though_a_line_stub_reaches_the_other_side():
     ink = ring() / 255.0
     photo = 200 * (1 - ink) + 40 * ink
@@ -566,6 +577,22 @@ def test_a_desk_beside_a_digit_that_fills_the_photo_is_dropped():
     photo[:45] = 70  # the desk along the top, clear of the digit
     got = to_ink(_jpeg_photo(photo))
     assert not (got[:45] > INK_THRESHOLD).any()
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
+@pytest.mark.parametrize("side", ["top", "left"])
+def test_a_solid_desk_band_as_wide_as_the_strokes_is_dropped(side):
+    """A thick pen's digit reaching the side opposite a desk as narrow as its strokes: a tight crop's 1 would
+    be as wide, but a pen's 1 is never inked straight across the picture line after line, and the digit
+    keeps clear of the sides the band runs between."""
+    ink = ring(box=(90, 60, 190, 280), width=26) / 255.0  # reaches the bottom edge
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[:30] = 70  # the desk along the top, clear of the digit
+    if side == "left":
+        photo, ink = photo.T.copy(), ink.T
+    got = to_ink(_jpeg_photo(photo))
+    desk = (slice(0, 30), slice(None)) if side == "top" else (slice(None), slice(0, 30))
+    assert not (got[desk] > INK_THRESHOLD).any()
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
 
 
