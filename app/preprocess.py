@@ -40,11 +40,13 @@ SPECK_SIZE = 0.25  # ... and smaller than this share of its longer side is noise
 HAIR = 0.25  # ... or, light but long, thinner than this share of its strokes' width
 MAX_HAIRS = 50  # light long components looked at that closely (beyond that: as before)
 FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
-DESK_COVER = 0.95  # lines inked across this share of the picture, from a side inwards, are a desk's band
+DESK_COVER = 0.85  # lines inked across this share of the picture, from a side inwards, are a desk's band
+                   # (a photographed desk is noisy: at 0.95 a tenth of light pixels broke its band)
 OUTER = 0.25  # a desk's band left clear of its side by the paper's map lies within this share of the picture
 CLEAR = 0.02  # ... and this share of it from the side at least
-DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop
-SOLID = 0.5  # ... nor is one whose lines from the side inwards are this share of it inked across the picture
+DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop ...
+BAND_WIDER = 1.4  # ... nor one this many times as wide when the writing keeps clear of the sides it runs between
+SOLID = 0.5  # ... nor one whose lines from the side inwards are this share of it inked across the picture
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
 # about 0.25 us a run here): a number filling a 2048 px picture in thick strokes has ~60,000,
 # a 2048x2048 picture of random dots ~1,000,000.
@@ -595,7 +597,7 @@ def _drop_frame(ink, cut=True):
     # writing keeps clear of the other (a stub of a ruled line may reach it, but it is flat).
     opposite = ((y1 == h), (y0 == 0), (x1 == w), (x0 == 0))
     across = remains & (y1 - y0 >= 0.5 * h)
-    if not remains.any() and cut:  # writing that touches the desk is one blob with it
+    if cut:  # writing that touches the desk is one blob with it: all of it, or a number's first digit
         banded = _cut_desk_bands(ink)
         if banded is not ink:
             return _drop_frame(banded, cut=False)
@@ -661,8 +663,10 @@ def _cut_desk_bands(ink):
     A desk beside the page is a band of ink from corner to corner along one side (every line of it
     inked across DESK_COVER of the picture), and writing that touches it joins it into one blob, so
     dropping the blob dropped the digit. The band (and its soft edge, lines inked across half the
-    picture) is cut where the ink beyond it keeps clear of the opposite side: writing cropped to its
-    ink reaches every side, and a 7's bar along the top of such a crop stays.
+    picture) is cut where the ink beyond it keeps clear of the opposite side (writing cropped to its
+    ink reaches every side, and a 7's bar along the top of such a crop stays), or where the band is
+    wider than the writing's strokes (DESK_WIDER; BAND_WIDER while the writing keeps clear of the
+    sides the band runs between).
     """
     strong = ink > 0.5
     for axis, flip in ((0, False), (0, True), (1, False), (1, True)):
@@ -678,9 +682,18 @@ def _cut_desk_bands(ink):
             continue
         lines = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1 - axis))
         far = (len(cover) - 1 - lines[0]) if flip else lines[-1]
-        if far == len(cover) - 1:  # the writing reaches the opposite side: cropped to its ink
-            continue
         cut = slice(len(cover) - edge, None) if flip else slice(0, edge)
+        # The writing reaches the opposite side: cropped to its ink (a 7's bar along the top stays), unless
+        # the band is far wider than the writing's strokes (a number filling the page, its first digit
+        # touching the desk), or a little wider while the writing keeps clear of the sides the band runs
+        # between (a cropped 5's bowl meets them).
+        if far == len(cover) - 1:
+            beyond = ink > INK_THRESHOLD
+            beyond[cut if axis == 0 else (slice(None), cut)] = False
+            ends = (beyond[:, 0], beyond[:, -1]) if axis == 0 else (beyond[0], beyond[-1])
+            wider = DESK_WIDER if any(end.any() for end in ends) else BAND_WIDER
+            if full <= wider * stroke_width(beyond):
+                continue
         ink = ink.copy()
         if axis == 0:
             ink[cut] = 0

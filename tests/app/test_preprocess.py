@@ -266,6 +266,46 @@ def test_writing_that_touches_the_desk_is_kept(side, stub):
     assert ((got > INK_THRESHOLD) & (visible > 0.99)).sum() > 0.95 * (visible > 0.99).sum()
 
 
+def _number_beside_a_desk(band, first_touches=True):
+    """(photo, ink) of four rings 18 px thick filling a page from a desk `band` px wide at the left to the
+    right side, the first touching the desk; the desk as noisy as a photographed one (a tenth of each of
+    its lines lighter than half ink)."""
+    h, w = 300, band + 360
+    ink = np.zeros((h, w))
+    for k in range(4):
+        x = band - (6 if first_touches else -20) + 90 * k
+        ink = np.maximum(ink, ring(size=(w, h), box=(x, 80, w + 4 if k == 3 else x + 80, 220)) / 255.0)
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[:, :band] = 70 + np.random.default_rng(0).normal(0, 35, (h, band))
+    visible = ink.copy()
+    visible[:, :band] = 0
+    return photo, visible
+
+
+@pytest.mark.parametrize("band", [60, 30])
+def test_a_number_filling_the_page_keeps_the_digit_that_touches_the_desk(band):
+    """A number written across the page reaches its far side, as a tight crop's writing does, so the desk's
+    band it touches was not cut and its first digit went with it. A band far wider than the strokes is a
+    desk, and so is one a little wider when the writing keeps clear of the sides the band runs between."""
+    photo, visible = _number_beside_a_desk(band)
+    got = to_ink(_jpeg_photo(photo))
+    assert not (got[:, : band - 2] > INK_THRESHOLD).any()
+    assert ((got > INK_THRESHOLD) & (visible > 0.99)).sum() > 0.95 * (visible > 0.99).sum()
+
+
+def test_a_fives_thick_bar_along_a_tight_crop_stays():
+    """Cropped to its ink, a 5 whose bar was pressed harder runs corner to corner along the top, inked line
+    after line and wider than its other strokes, as a narrow desk's band would; but its bowl meets the
+    crop's sides, as the writing beyond a desk keeps clear of them."""
+    five = Image.new("L", (100, 140), 0)
+    draw = ImageDraw.Draw(five)
+    draw.rectangle((0, 0, 99, 21), fill=255)
+    draw.line([(6, 10), (6, 70)], fill=255, width=12)
+    draw.arc((0, 50, 99, 139), -150, 150, fill=255, width=12)
+    image = np.asarray(five)
+    np.testing.assert_allclose(to_ink(255 - image), image / 255.0, atol=0.02)
+
+
 def test_a_sevens_bar_along_a_tight_crop_stays():
     """Cropped to its ink, a 7's bar runs corner to corner along the top, as a desk's band would; the
     rest of the 7 reaching the bottom says it is writing."""
