@@ -639,19 +639,19 @@ def _loose_band(ink):
 def _loose_bands(found, shape):
     """Per side (top, bottom, left, right), the blobs (labels) that are a desk's band clear of that side: a
     desk wider than a block of the paper's map has its outer part taken for paper, and what is left runs
-    corner to corner within OUTER of the picture from the side, solid (its strokes, area over outline,
-    half its thickness or more; a row of touching digits is strokes)."""
+    corner to corner within OUTER of the picture from the side, solid (SOLID of its lines inked across
+    DESK_COVER of it, though its soft edge is ragged; a row of touching digits has holes)."""
     h, w = shape
     x0, y0, x1, y1 = found.boxes.T
     out = []
-    for lo, hi, size, length in ((y0, y1, h, (x0 == 0) & (x1 == w)), (x0, x1, w, (y0 == 0) & (y1 == h))):
+    for across, lo, hi, size, length in ((1, y0, y1, h, (x0 == 0) & (x1 == w)), (0, x0, x1, w, (y0 == 0) & (y1 == h))):
         flat = length & (hi - lo <= OUTER * size)
         # Clear of the side (by CLEAR of the picture): a tight crop's 1 runs corner to corner along it, as
         # solid, but touches it or all but (its faint edge below the ink's threshold).
         gap = CLEAR * size
         for near in ((lo >= gap) & (hi <= OUTER * size), (hi <= size - gap) & (lo >= (1 - OUTER) * size)):
             solid = [i + 1 for i in np.flatnonzero(flat & near)
-                     if stroke_width(_component(found, i)) >= 0.5 * float(hi[i] - lo[i])]
+                     if (_component(found, i).mean(axis=across) >= DESK_COVER).mean() >= SOLID]
             out.append(np.array(solid, np.int64))
     return out
 

@@ -647,13 +647,26 @@ def test_a_desk_band_clear_of_its_side_is_dropped():
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
 
 
-def test_a_row_of_touching_digits_across_the_bottom_is_writing():
-    """"7777" whose bars touch, cropped to its width: corner to corner and low in the picture, as such a
-    band is, but strokes: kept."""
+def test_a_desk_band_fading_into_the_paper_map_is_dropped():
+    """What the paper's map leaves of a wide desk fades toward the side, and its edge, where the fade
+    crosses the ink's threshold, is ragged with the photo's noise: solid all the same."""
+    ink = ring(box=(100, 30, 170, 190)) / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    fade = np.linspace(70, 200, 40)[:, None] + np.random.default_rng(0).normal(0, 12, (40, 280))
+    photo[225:265] = fade  # clear of the bottom, as the map's paper
+    got = to_ink(_jpeg_photo(photo))
+    assert (got[220:] > INK_THRESHOLD).mean() < 0.01  # at most specks of its edge, left for drop_specks
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
+@pytest.mark.parametrize("lift", [0, 10])
+def test_a_row_of_touching_digits_across_the_bottom_is_writing(lift):
+    """"7777" whose bars touch, cropped to its width: corner to corner and low in the picture (also clear
+    of the bottom), as such a band is, but strokes with holes between them: kept."""
     row = Image.new("L", (280, 280), 0)
     draw = ImageDraw.Draw(row)
     for k in range(4):
-        draw.line([(k * 70, 220), (k * 70 + 69, 220), (k * 70 + 40, 272)], fill=255, width=10)
+        draw.line([(k * 70, 220), (k * 70 + 69, 220), (k * 70 + 40, 272 - lift)], fill=255, width=10)
     ink = np.maximum(np.asarray(row), ring(box=(100, 20, 170, 180))) / 255.0  # and a line above it
     got = to_ink((200 * (1 - ink) + 40 * ink).astype(np.uint8))
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
