@@ -617,19 +617,25 @@ def _drop_frame(ink, cut=True):
 
 def _solid_band(mask, side):
     """Whether the frame blobs `mask` (bool) along `side` (0 top, 1 bottom, 2 left, 3 right) are a desk's
-    band: from that side inwards, the lines inked across DESK_COVER of the picture make up SOLID of their
-    depth or more (a desk's edge is straight; the 1 of a writing cropped to its ink has none such)."""
-    lines = (mask, mask[::-1], mask.T, mask.T[::-1])[side]
-    cover = lines.mean(axis=1)
-    depth = _leading(cover > 0)
-    return depth > 0 and _leading(cover >= DESK_COVER) >= SOLID * depth
+    band: from the first line inked toward that side inwards, as long as lines are inked, SOLID of them
+    or more inked across DESK_COVER of the picture (a desk's edge is straight; the 1 of a writing cropped
+    to its ink has no such lines). A band fading into the paper's map lies clear of its side."""
+    cover = (mask, mask[::-1], mask.T, mask.T[::-1])[side].mean(axis=1)
+    start = _leading(cover == 0)
+    return start < len(cover) and _solid(cover[start : start + _leading(cover[start:] > 0)])
+
+
+def _solid(cover):
+    """Whether SOLID of the lines whose inked shares are `cover` are inked across DESK_COVER."""
+    return bool((np.asarray(cover) >= DESK_COVER).mean() >= SOLID)
 
 
 def _loose_band(ink):
-    """Whether a line within OUTER of the picture from a side is inked across DESK_COVER of it (cheap)."""
-    strong = ink > 0.5
+    """Whether a line within OUTER of the picture from a side is inked across DESK_COVER of it (cheap): at
+    the threshold _loose_bands' blobs are drawn at, as a band fading into the paper's map is faint."""
+    inked = ink > INK_THRESHOLD
     for axis in (1, 0):
-        cover = strong.mean(axis=axis)
+        cover = inked.mean(axis=axis)
         reach = max(1, int(OUTER * len(cover)))
         if (cover[:reach] >= DESK_COVER).any() or (cover[-reach:] >= DESK_COVER).any():
             return True
@@ -651,7 +657,7 @@ def _loose_bands(found, shape):
         gap = CLEAR * size
         for near in ((lo >= gap) & (hi <= OUTER * size), (hi <= size - gap) & (lo >= (1 - OUTER) * size)):
             solid = [i + 1 for i in np.flatnonzero(flat & near)
-                     if (_component(found, i).mean(axis=across) >= DESK_COVER).mean() >= SOLID]
+                     if _solid(_component(found, i).mean(axis=across))]
             out.append(np.array(solid, np.int64))
     return out
 

@@ -659,6 +659,18 @@ def test_a_desk_band_fading_into_the_paper_map_is_dropped():
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
 
 
+def test_a_faint_fading_band_beside_a_digit_that_fills_the_photo_is_dropped():
+    """The fading band lies clear of its side, and a thick pen's digit reaches the side opposite it: the band
+    is judged solid from its first inked line, and found though little of it is half ink."""
+    ink = ring(box=(90, -20, 190, 200), width=26) / 255.0  # reaches the top edge
+    photo = 200 * (1 - ink) + 40 * ink
+    fade = np.linspace(120, 200, 40)[:, None] + np.random.default_rng(0).normal(0, 12, (40, 280))
+    photo[225:265] = fade  # clear of the bottom, as the map's paper
+    got = to_ink(_jpeg_photo(photo))
+    assert (got[220:] > INK_THRESHOLD).mean() < 0.02  # at most specks of its edge
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
 @pytest.mark.parametrize("lift", [0, 10])
 def test_a_row_of_touching_digits_across_the_bottom_is_writing(lift):
     """"7777" whose bars touch, cropped to its width: corner to corner and low in the picture (also clear
