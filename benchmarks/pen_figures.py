@@ -336,8 +336,10 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     reader = getattr(predictor, "numbers", None)
     brush = float(default_brush)  # people keep the default brush, so neighbours often touch
-    # Photos of them, plain and on squared paper: a stream of their own, so the other figures stay as they were.
-    paper, photographed = np.random.default_rng(SAMPLE_SEED + 2), {"plain": 0, "squared": 0}
+    # Photos of them, plain and on squared paper: a stream of their own, so the other figures stay as they were;
+    # beside a desk and under a shadow, one more.
+    paper, photographed = np.random.default_rng(SAMPLE_SEED + 2), {"plain": 0, "squared": 0, "desk": 0, "shadow": 0}
+    world = np.random.default_rng(SAMPLE_SEED + 6)
     for _ in range(NUMBERS):
         samples = by_writer[writers[rng.integers(len(writers))]]
         chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
@@ -355,6 +357,8 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
             photographed["plain"] += read(predictor, photo(drawing.pixels, paper)).number == truth
             lines = ruling(drawing.pixels.shape, paper, True)
             photographed["squared"] += read(predictor, photo(np.maximum(drawing.pixels, lines), paper)).number == truth
+            photographed["desk"] += read(predictor, photo(drawing.pixels, world, desk=True)).number == truth
+            photographed["shadow"] += read(predictor, photo(drawing.pixels, world, shadow=True)).number == truth
         picture_sure += seen.sure
         picture_sure_right += seen.sure and picture
         readable["window"].append((all(read_drawing(predictor, d).number == s.label for d, s in zip(alone, chosen)),
@@ -377,8 +381,9 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     ]
     if not touching:
         for where, right in photographed.items():
-            rows.append(Row(f"pen numbers (2-5 digits, {kind}), phone-photo-like picture"
-                            f"{' of squared paper' if where == 'squared' else ''}: exact",
+            how = {"plain": "", "squared": " of squared paper", "desk": " with a desk beside the page",
+                   "shadow": " with a shadow"}[where]
+            rows.append(Row(f"pen numbers (2-5 digits, {kind}), phone-photo-like picture{how}: exact",
                             f"{right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
     rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture cropped to its ink (dark on white, no margin): "
                     "exact", f"{cropped_right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
