@@ -39,6 +39,9 @@ SPECK_MASS = 0.05  # a component lighter than this share of the heaviest one ...
 SPECK_SIZE = 0.25  # ... and smaller than this share of its longer side is noise
 HAIR = 0.25  # ... or, light but long, thinner than this share of its strokes' width
 MAX_HAIRS = 50  # light long components looked at that closely (beyond that: as before)
+MAX_GAIN = 2.0  # ink in the shade is raised to the lit ink's level by at most this ...
+DIM_INK = 0.45  # ... where the strongest ink about it is at least this (not a speck on blank paper) ...
+SHADED_INK = 0.9  # ... and at most this (a thin lit stroke's peak, blurred, is less than 1)
 FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
 DESK_COVER = 0.85  # lines inked across this share of the picture, from a side inwards, are a desk's band
                    # (a photographed desk is noisy: at 0.95 a tenth of light pixels broke its band)
@@ -542,7 +545,8 @@ def _ink_above_paper(grey, step):
     sample = grey[::step, ::step]
     surface = _paper_surface(sample)
     surface = shadows.raised(grey, surface, float(np.percentile(sample, 99.9)))
-    if float(surface.max() - surface.min()) > 2.0:  # uneven light: flatten it
+    uneven = float(surface.max() - surface.min()) > 2.0
+    if uneven:  # flatten it
         full = Image.fromarray(surface, "F").resize(grey.shape[::-1], Image.Resampling.BILINEAR)
         grey = grey - np.asarray(full)
     else:
@@ -562,7 +566,28 @@ def _ink_above_paper(grey, step):
     strong = sample[sample > (floor + hi) / 2]
     top = float(np.percentile(strong, 90)) if strong.size >= 10 else hi
     ink = (grey - floor) * np.float32(1.0 / max(top - floor, 1e-6))
-    return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
+    ink = np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
+    return _even_ink(ink) if uneven else ink
+
+
+def _even_ink(ink):
+    """`ink` with the strokes in the shade raised to the lit ones' level: per block of the picture (a
+    32nd of it), the strongest ink about it (3 x 3 blocks), where from DIM_INK to SHADED_INK, is raised
+    to 1 by at most MAX_GAIN (a shadow 45 % deep leaves the ink at 0.55). Only where the light is uneven:
+    a clean picture's ink is as it was."""
+    h, w = ink.shape
+    size = max(2, math.ceil(max(h, w) / 32))
+    gh, gw = math.ceil(h / size), math.ceil(w / size)
+    padded = np.pad(ink, ((0, gh * size - h), (0, gw * size - w)))
+    peak = padded.reshape(gh, size, gw, size).max(axis=(1, 3))
+    ring = np.pad(peak, 1)
+    near = np.max([ring[dy : dy + gh, dx : dx + gw] for dy in range(3) for dx in range(3)], axis=0)
+    shaded = (near >= DIM_INK) & (near <= SHADED_INK)
+    gain = np.where(shaded, np.clip(1.0 / np.maximum(near, 1e-6), 1.0, MAX_GAIN), 1.0).astype(np.float32)
+    if float(gain.max()) <= 1.0:
+        return ink
+    full = np.asarray(Image.fromarray(gain, "F").resize((w, h), Image.Resampling.BILINEAR))
+    return np.minimum(ink * full, 1.0).astype(np.float32, copy=False)
 
 
 def _drop_frame(ink, cut=True):

@@ -636,6 +636,21 @@ def test_a_solid_desk_band_as_wide_as_the_strokes_is_dropped(side):
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
 
 
+def test_ink_in_the_shade_is_as_strong_as_in_the_light():
+    """Under a shadow across half the digit the ink stands out from its paper half as much; the strokes
+    there are raised to the lit strokes' level, and a faint mark on blank paper is not."""
+    ink = ring() / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[20:30, 20:60] = 170  # a faint smudge far from the writing
+    xx = np.arange(photo.shape[1])[None, :]
+    photo = photo * (1 - 0.45 / (1 + np.exp(-(xx - 135) / 4)))  # the right half 45 % darker
+    got = to_ink(_jpeg_photo(photo))
+    strokes = ink > 0.99
+    lit, shade = np.median(got[:, :120][strokes[:, :120]]), np.median(got[:, 150:][strokes[:, 150:]])
+    assert lit > 0.9 and shade > 0.9 * lit
+    assert got[20:30, 20:60].max() < 0.45
+
+
 def test_a_desk_band_clear_of_its_side_is_dropped():
     """A desk wider than a block of the paper's map: its outer part is taken for paper, and what is left
     is a band from corner to corner near the side but clear of it, which read as a digit's stroke."""
