@@ -543,10 +543,10 @@ def _ink_above_paper(grey, step):
     """Ink map of `grey` (ink lighter than paper), the paper's map and noise taken away; None for no ink.
     `step`: the stride of the sample that statistics come from."""
     sample = grey[::step, ::step]
-    surface = _paper_surface(sample)
-    surface = shadows.raised(grey, surface, float(np.percentile(sample, 99.9)))
-    uneven = float(surface.max() - surface.min()) > 2.0
-    if uneven:  # flatten it
+    mapped = _paper_surface(sample)
+    surface = shadows.raised(grey, mapped, float(np.percentile(sample, 99.9)))
+    shaded = surface is not mapped  # a shadow across the page
+    if float(surface.max() - surface.min()) > 2.0:  # uneven light: flatten it
         full = Image.fromarray(surface, "F").resize(grey.shape[::-1], Image.Resampling.BILINEAR)
         grey = grey - np.asarray(full)
     else:
@@ -567,14 +567,14 @@ def _ink_above_paper(grey, step):
     top = float(np.percentile(strong, 90)) if strong.size >= 10 else hi
     ink = (grey - floor) * np.float32(1.0 / max(top - floor, 1e-6))
     ink = np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
-    return _even_ink(ink) if uneven else ink
+    return _even_ink(ink) if shaded else ink
 
 
 def _even_ink(ink):
     """`ink` with the strokes in the shade raised to the lit ones' level: per block of the picture (a
     32nd of it), the strongest ink about it (3 x 3 blocks), where from DIM_INK to SHADED_INK, is raised
-    to 1 by at most MAX_GAIN (a shadow 45 % deep leaves the ink at 0.55). Only where the light is uneven:
-    a clean picture's ink is as it was."""
+    to 1 by at most MAX_GAIN (a shadow 45 % deep leaves the ink at 0.55). Only under a shadow across the
+    page (app.shadows found one): elsewhere a ruled line's faint leftovers were raised too."""
     h, w = ink.shape
     size = max(2, math.ceil(max(h, w) / 32))
     gh, gw = math.ceil(h / size), math.ceil(w / size)
@@ -675,7 +675,8 @@ def _loose_bands(found, shape):
     h, w = shape
     x0, y0, x1, y1 = found.boxes.T
     out = []
-    for across, lo, hi, size, length in ((1, y0, y1, h, (x0 == 0) & (x1 == w)), (0, x0, x1, w, (y0 == 0) & (y1 == h))):
+    sides = ((1, y0, y1, h, (x0 == 0) & (x1 == w)), (0, x0, x1, w, (y0 == 0) & (y1 == h)))
+    for across, lo, hi, size, length in sides:  # top and bottom bands (their rows across), then left and right
         flat = length & (hi - lo <= OUTER * size)
         # Clear of the side (by CLEAR of the picture): a tight crop's 1 runs corner to corner along it, as
         # solid, but touches it or all but (its faint edge below the ink's threshold).
