@@ -576,12 +576,7 @@ def _even_ink(ink):
     to 1 by at most MAX_GAIN (a shadow 45 % deep leaves the ink at 0.55). Only under a shadow across the
     page (app.shadows found one): elsewhere a ruled line's faint leftovers were raised too."""
     h, w = ink.shape
-    size = max(2, math.ceil(max(h, w) / 32))
-    gh, gw = math.ceil(h / size), math.ceil(w / size)
-    padded = np.pad(ink, ((0, gh * size - h), (0, gw * size - w)))
-    peak = padded.reshape(gh, size, gw, size).max(axis=(1, 3))
-    ring = np.pad(peak, 1)
-    near = np.max([ring[dy : dy + gh, dx : dx + gw] for dy in range(3) for dx in range(3)], axis=0)
+    near = _around(_blocks(ink, 32).max(axis=2), np.maximum)
     shaded = (near >= DIM_INK) & (near <= SHADED_INK)
     gain = np.where(shaded, np.clip(1.0 / np.maximum(near, 1e-6), 1.0, MAX_GAIN), 1.0).astype(np.float32)
     if float(gain.max()) <= 1.0:
@@ -633,11 +628,12 @@ def _drop_frame(ink, cut=True):
     # So is a band as wide as the strokes but solid, while the writing keeps clear of the sides it runs
     # between: a pen's 1 is never that straight, and a tight crop's writing meets those sides.
     beside = ((x0 == 0) | (x1 == w), (x0 == 0) | (x1 == w), (y0 == 0) | (y1 == h), (y0 == 0) | (y1 == h))
+    desk = frame[labels]
     if any(opposite[index][across].any() for index in along) \
-            and stroke_width(frame[labels]) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)) \
-            and not any(_solid_band(frame[labels], index) and not beside[index][remains].any() for index in along):
+            and stroke_width(desk) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)) \
+            and not any(_solid_band(desk, index) and not beside[index][remains].any() for index in along):
         return ink, found
-    return np.where(frame[labels], np.float32(0), ink), components.subset(found, rest)
+    return np.where(desk, np.float32(0), ink), components.subset(found, rest)
 
 
 def _solid_band(mask, side):
@@ -747,15 +743,26 @@ def _paper_surface(sample, blocks=8):
     neighbours, so that only a 3x3 patch of blocks all but covered in ink could
     be taken for paper.
     """
-    h, w = sample.shape
+    level = np.percentile(_blocks(sample, blocks), 10, axis=2).astype(np.float32)
+    return _around(level, np.minimum)
+
+
+def _blocks(values, blocks):
+    """`values` (H, W) cut into square blocks, about `blocks` along the longer side: (gh, gw, pixels),
+    the far edges padded with their own values."""
+    h, w = values.shape
     size = max(2, math.ceil(max(h, w) / blocks))
     gh, gw = math.ceil(h / size), math.ceil(w / size)
-    padded = np.pad(sample, ((0, gh * size - h), (0, gw * size - w)), mode="edge")
-    cells = padded.reshape(gh, size, gw, size).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
-    level = np.percentile(cells, 10, axis=2).astype(np.float32)
-    ring = np.pad(level, 1, mode="edge")
-    darkest = level.copy()
+    padded = np.pad(values, ((0, gh * size - h), (0, gw * size - w)), mode="edge")
+    return padded.reshape(gh, size, gw, size).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
+
+
+def _around(grid, reduce):
+    """Each cell of `grid` reduced (np.minimum, np.maximum) with its eight neighbours."""
+    gh, gw = grid.shape
+    ring = np.pad(grid, 1, mode="edge")
+    out = grid.copy()
     for dy in range(3):
         for dx in range(3):
-            np.minimum(darkest, ring[dy : dy + gh, dx : dx + gw], out=darkest)
-    return darkest
+            reduce(out, ring[dy : dy + gh, dx : dx + gw], out=out)
+    return out

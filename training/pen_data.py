@@ -282,7 +282,7 @@ def load_pen_sets(directory: Path | None, seed: int, letters: int = 12000, synth
         digits = [s for s in read_records(directory / "digits.jsonl.gz") if s.label in set("0123456789")]
         chars = [s for s in read_records(directory / "letters.jsonl.gz") if s.label in set(REJECT_LETTERS)]
     if limit:
-        synthetic = min(synthetic, limit)
+        synthetic, pairs = min(synthetic, limit), min(pairs, limit)
     rng = np.random.default_rng(seed)
     d_train, d_val, l_train, l_val, (xs, ys) = _training_draws(digits, chars, letters, synthetic, limit, rng)
     val_rng = rng
