@@ -170,6 +170,20 @@ def touching_gap(rng: np.random.Generator, height: float, narrower: float) -> fl
     return -min(rng.uniform(0.0, 0.4) * narrower, 0.15 * height) + rng.uniform(0.0, 0.03) * height
 
 
+def place_next(strokes, rng: np.random.Generator, height: float, x: float, previous: float, gap=None):
+    """`strokes` scaled to about `height` (0.85-1.1 of it; a flat mark 0.3 of it wide), their middle at
+    half of it give or take 5 %, placed `gap(narrower)` after a neighbour `previous` wide that ends at `x`
+    (None: the row's first, at `x`). Returns (the strokes placed, where the next may start, their width)."""
+    points = np.concatenate(strokes)
+    low, ext = points.min(axis=0), np.ptp(points, axis=0)
+    h = height * rng.uniform(0.85, 1.1)
+    f = h / ext[1] if ext[1] > 0.15 * ext[0] else 0.3 * height / max(ext[0], 1e-6)
+    if gap is not None:
+        x += gap(min(previous, ext[0] * f))
+    y = rng.uniform(-0.05, 0.05) * height + (height - ext[1] * f) / 2
+    return [(st - low) * f + np.array([x, y]) for st in strokes], x + ext[0] * f, ext[0] * f
+
+
 def touching_pairs(digits: list, n: int, rng: np.random.Generator):
     """Strokes of `n` pairs of one writer's digits (PenSamples) side by side, touching or overlapping,
     each as tall as the other give or take a little: what a merged group or a picture's piece holds
@@ -181,20 +195,11 @@ def touching_pairs(digits: list, n: int, rng: np.random.Generator):
     out = []
     for _ in range(n if writers else 0):
         samples = by_writer[writers[int(rng.integers(len(writers)))]]
-        placed, x, previous = [], 0.0, 0.0
-        for k, i in enumerate(rng.choice(len(samples), 2, replace=False)):
-            strokes = samples[i].strokes
-            points = np.concatenate(strokes)
-            low, ext = points.min(axis=0), np.ptp(points, axis=0)
-            height = 100.0 * rng.uniform(0.85, 1.1)
-            f = height / ext[1] if ext[1] > 0.15 * ext[0] else 30.0 / max(ext[0], 1e-6)  # a flat mark: 0.3 wide
-            if k:
-                x += touching_gap(rng, 100.0, min(previous, ext[0] * f))
-            y = rng.uniform(-5.0, 5.0) + (100.0 - ext[1] * f) / 2
-            placed += [(st - low) * f + np.array([x, y]) for st in strokes]
-            x += ext[0] * f
-            previous = ext[0] * f
-        out.append(tuple(placed))
+        first, second = (samples[i] for i in rng.choice(len(samples), 2, replace=False))
+        placed, x, previous = place_next(first.strokes, rng, 100.0, 0.0, 0.0)
+        more, _, _ = place_next(second.strokes, rng, 100.0, x, previous,
+                                lambda narrower: touching_gap(rng, 100.0, narrower))
+        out.append(tuple(placed + more))
     return out
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.pen import render
 from app.strip import HEIGHT, NOT_A_DIGIT, strip_input
-from training.pen_data import REJECT_LETTERS, augment, read_records, split_by_writer, touching_gap
+from training.pen_data import REJECT_LETTERS, augment, place_next, read_records, split_by_writer, touching_gap
 
 MAX_SYMBOLS = 6
 COLUMNS = 192  # training strips are padded to this many columns; wider rows are made again
@@ -72,16 +72,9 @@ def pen_row(digits, letters, rng, augmented=True, single_share=0.0):
     placed, x, previous = [], 0.0, 0.0
     for i, s in enumerate(chosen):
         strokes = augment(s.strokes, rng) if augmented else s.strokes
-        pts = np.concatenate(strokes)
-        lo, ext = pts.min(axis=0), np.ptp(pts, axis=0)
-        h = height * rng.uniform(0.85, 1.1)
-        f = h / ext[1] if ext[1] > 0.15 * ext[0] else 0.3 * height / max(ext[0], 1e-6)  # a flat mark: 0.3 wide
-        if i:
-            x += _gap(rng, touching, height, min(previous, ext[0] * f))
-        y = rng.uniform(-0.05, 0.05) * height + (height - ext[1] * f) / 2
-        placed += [(st - lo) * f + np.array([x, y]) for st in strokes]
-        x += ext[0] * f
-        previous = ext[0] * f
+        gap = (lambda narrower: _gap(rng, touching, height, narrower)) if i else None
+        more, x, previous = place_next(strokes, rng, height, x, previous, gap)
+        placed += more
     brush = height * float(np.exp(rng.uniform(np.log(0.04), np.log(0.3))))
     margin = brush + 2
     shift = np.array([margin, margin - min(float(p[:, 1].min()) for p in placed)])
