@@ -22,6 +22,8 @@ MAX_SYMBOLS = 6
 COLUMNS = 192  # training strips are padded to this many columns; wider rows are made again
 ROW_PIXELS = 64  # rows are rendered this tall (the strip shrinks them to 20 rows anyway)
 LETTER_SHARE = 0.15  # rows with a letter among the digits
+THINNEST = 0.04  # a row's brush, as a share of its height, is drawn log-uniformly from this ...
+THICKEST = 0.3   # ... to this (the held-out rows' range; training may go thicker: --thickest-brush)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,9 @@ def _count(rng, single_share):
     return int(rng.integers(1, MAX_SYMBOLS + 1))
 
 
-def pen_row(digits, letters, rng, augmented=True, single_share=0.0):
-    """(ink uint8 (h, w), text) of one row of a writer's `digits` (PenSamples), maybe with a letter."""
+def pen_row(digits, letters, rng, augmented=True, single_share=0.0, thickest=THICKEST):
+    """(ink uint8 (h, w), text) of one row of a writer's `digits` (PenSamples), maybe with a letter,
+    drawn with a brush from THINNEST to `thickest` of the row's height."""
     n = _count(rng, single_share)
     chosen = [digits[i] for i in rng.integers(0, len(digits), n)]
     text = [s.label for s in chosen]
@@ -75,7 +78,7 @@ def pen_row(digits, letters, rng, augmented=True, single_share=0.0):
         gap = (lambda narrower: _gap(rng, touching, height, narrower)) if i else None
         more, x, previous = place_next(strokes, rng, height, x, previous, gap)
         placed += more
-    brush = height * float(np.exp(rng.uniform(np.log(0.04), np.log(0.3))))
+    brush = height * float(np.exp(rng.uniform(np.log(THINNEST), np.log(thickest))))
     margin = brush + 2
     shift = np.array([margin, margin - min(float(p[:, 1].min()) for p in placed)])
     placed = [p + shift for p in placed]
@@ -121,10 +124,12 @@ def encode(text):
     return out
 
 
-def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0):
+def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0,
+              thickest=THICKEST):
     """`n` rows as Rows: pen rows of `pen_writers` ({writer: (digits, letters)}) and MNIST rows
     (`mnist` = (images uint8 (N, 28, 28), labels)) in proportion `mnist_share`; `single_share` of
-    them hold one digit, on top of the lone digits of the uniform 1-6 draw."""
+    them hold one digit, on top of the lone digits of the uniform 1-6 draw; pen rows' brushes reach
+    `thickest` of their height."""
     rng = np.random.default_rng(seed)
     writers = list(pen_writers.values()) if pen_writers else []
     share = mnist_share if writers else 1.0
@@ -136,7 +141,7 @@ def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=
             ink, text = mnist_row(mnist[0], mnist[1], rng, single_share)
         else:
             digits, letters = writers[int(rng.integers(0, len(writers)))]
-            ink, text = pen_row(digits, letters, rng, augmented, single_share)
+            ink, text = pen_row(digits, letters, rng, augmented, single_share, thickest)
         strip = strip_input(ink.astype(np.float32) / 255.0)
         if strip is None or strip.pixels.shape[1] > COLUMNS or strip.frames < 2 * len(text) + 1:
             continue
@@ -150,16 +155,17 @@ def _chunk(job):
     return make_rows(*job)
 
 
-def make_rows_parallel(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0):
+def make_rows_parallel(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0,
+                       thickest=THICKEST):
     """make_rows over the machine's cores (a row costs a few milliseconds)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     if workers == 1 or n < 500:
-        return make_rows(n, seed, pen_writers, mnist, mnist_share, augmented, single_share)
+        return make_rows(n, seed, pen_writers, mnist, mnist_share, augmented, single_share, thickest)
     sizes = [n // workers + (i < n % workers) for i in range(workers)]
-    jobs = [(k, (seed, i), pen_writers, mnist, mnist_share, augmented, single_share)
+    jobs = [(k, (seed, i), pen_writers, mnist, mnist_share, augmented, single_share, thickest)
             for i, k in enumerate(sizes)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(_chunk, jobs))

@@ -10,7 +10,7 @@ import pytest
 from app.strip import HEIGHT, NOT_A_DIGIT, decode
 from training.pen_data import DEFAULT_PEN_DIR, is_val_writer
 from training.sequence import VAL_SEED
-from training.sequences import COLUMNS, MAX_SYMBOLS, _gap, encode, load_pen, make_rows
+from training.sequences import COLUMNS, MAX_SYMBOLS, _gap, encode, load_pen, make_rows, pen_row
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +51,19 @@ def test_single_share_adds_rows_of_one_digit_and_none_keeps_the_old_rows(writers
     more = make_rows(240, 3, train, mnist, 0.5, single_share=0.6)
     ones = np.mean([len(t) == 1 for t in more.text])
     assert 0.5 < ones < 0.85 and np.mean([len(t) == 1 for t in old.text]) < 0.35  # 0.6 + 0.4 / 6 against 1 / 6
+
+
+def test_a_thicker_brush_range_draws_the_same_rows_thicker(writers):
+    # The app's default 28 px brush on a number 60-90 px tall is 0.3-0.47 of its height: training rows
+    # may reach that (--thickest-brush) while every other draw stays the same.
+    train, _ = writers
+    digits, letters = next(iter(train.values()))
+    for seed in range(12):
+        usual, text = pen_row(digits, letters, np.random.default_rng(seed))
+        same, _ = pen_row(digits, letters, np.random.default_rng(seed), thickest=0.3)
+        thick, thick_text = pen_row(digits, letters, np.random.default_rng(seed), thickest=0.6)
+        assert np.array_equal(usual, same) and thick_text == text
+        assert (thick > 127).sum() > (usual > 127).sum()
 
 
 def test_held_out_rows_are_the_ones_every_run_was_judged_on(writers):
@@ -102,6 +115,7 @@ def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
     (["--rows", "0"], "at least 1"),
     (["--mnist-share", "2"], "between 0 and 1"),
     (["--single-share", "1"], "below 1"),
+    (["--thickest-brush", "0.02"], "above 0.04"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, mnist_dir, args, words):
     proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--data", str(mnist_dir),
