@@ -16,7 +16,8 @@ from pathlib import Path
 from app import recognize, samples
 from app.paths import default_model_path
 from app.predictor import ModelError, Predictor
-from app.preprocess import PREPROCESSING_ID, BadImage, load_image
+from app.image_files import BadImage, load_image
+from app.preprocess import PREPROCESSING_ID
 from app.printable import printable
 
 SELF_TEST_PASS = 0.9  # a strong MNIST model reads all of them; an untrained one about a tenth

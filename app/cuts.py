@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.predictor import NOT_A_DIGIT
-from app.preprocess import INK_THRESHOLD, BadImage, picture_input, stroke_width
+from app.image_files import BadImage
+from app.preprocess import picture_input
+from app.raster import INK_THRESHOLD, stroke_width
 
 SPLIT_RATIO = 0.8  # a piece narrower than this share of the line's digit height is one digit
 MAX_DIGITS = 20  # a piece wider than this many digit heights is no row of digits (a rule): never cut
@@ -66,7 +68,7 @@ FLAT = 2.0
 # sqrt(12 var) = t; a row of digits spreads about its digit height, 3-8 pen widths. The median runs
 # that _flat measures the pen by break on a tilted bar or on one the paper's lines or a photo's
 # noise cut through (a flat 1 photographed big read as 28 ones), so this measures it by area over
-# outline (app.preprocess.stroke_width), on a copy of at most STRAIGHT_SIDE pixels a side.
+# outline (app.raster.stroke_width), on a copy of at most STRAIGHT_SIDE pixels a side.
 STRAIGHT = 1.5
 STRAIGHT_SIDE = 256
 # An 11-class model's "not a digit" for a whole piece against reading digits in it: a touching pair

@@ -14,7 +14,7 @@ from tkinter import filedialog, messagebox, ttk
 
 from app import presentation, recognize
 from app.background import BackgroundCall
-from app.preprocess import load_image
+from app.image_files import load_image
 
 POLL_MS = 40  # how often the window looks whether a picture has been read
 IMAGE_TYPES = [

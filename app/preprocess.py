@@ -13,28 +13,21 @@ canvases to a common form (light ink on a zero background, values in [0, 1]).
 All functions are pure (numpy + Pillow) and need no display.
 """
 
-import contextlib
 import math
-import os
-import stat
-import sys
-import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from app import components, shadows
+from app.desk import drop_frame
+from app.image_files import BadImage, grey_levels
+from app.raster import INK_THRESHOLD, component_mask, ink_runs, stroke_share, stroke_width
 from app.rules import remove_rules
-from app.printable import printable
 
 PREPROCESSING_ID = "mnist-com-v1"
 
-MAX_SIDE = 16384
-MAX_PIXELS = 50_000_000
-WORK_SIDE = 2048  # bigger inputs are box-filtered down first; the digit ends up 20 px anyway
 MIN_CONTRAST = 32.0  # grey levels between background and ink below which nothing is drawn
 EDGE_MARGIN = 0.05  # of the picture's edge: two readings of its polarity that ink this much more alike meet it alike
-INK_THRESHOLD = 0.1  # ink map level that counts as ink when finding boxes and components
 SPECK_MASS = 0.05  # a component lighter than this share of the heaviest one ...
 SPECK_SIZE = 0.25  # ... and smaller than this share of its longer side is noise
 HAIR = 0.25  # ... or, light but long, thinner than this share of its strokes' width
@@ -42,14 +35,6 @@ MAX_HAIRS = 50  # light long components looked at that closely (beyond that: as 
 MAX_GAIN = 2.0  # ink in the shade is raised to the lit ink's level by at most this ...
 DIM_INK = 0.45  # ... where the strongest ink about it is at least this (not a speck on blank paper) ...
 SHADED_INK = 0.9  # ... and at most this (a thin lit stroke's peak, blurred, is less than 1)
-FRAME_SHARE = 0.5  # a blob along this much of an edge is the desk around the paper
-DESK_COVER = 0.85  # lines inked across this share of the picture, from a side inwards, are a desk's band
-                   # (a photographed desk is noisy: at 0.95 a tenth of light pixels broke its band)
-OUTER = 0.25  # a desk's band left clear of its side by the paper's map lies within this share of the picture
-CLEAR = 0.02  # ... and this share of it from the side at least
-DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop ...
-BAND_WIDER = 1.4  # ... nor one this many times as wide when the writing keeps clear of the sides it runs between
-SOLID = 0.5  # ... nor one whose lines from the side inwards are this share of it inked across the picture
 # Horizontal runs of ink above which a picture is refused before labelling (labelling costs
 # about 0.25 us a run here): a number filling a 2048 px picture in thick strokes has ~60,000,
 # a 2048x2048 picture of random dots ~1,000,000.
@@ -61,121 +46,6 @@ RESAMPLE = Image.Resampling.LANCZOS  # closest to MNIST's own anti-aliasing, mea
 # is thinned: MNIST's 99th percentile (2,000 test digits; median 0.117), so MNIST stays as it is.
 THICK_SHARE = 0.216
 THIN_SIDE = 40  # a thick digit is thinned on a copy this long: twice the 20 px it ends at, and cheap
-# The formats the app documents (phones' MPO files come through JPEG). Other decoders
-# (PSD, FITS, EPS, ...) are never tried on a user's file.
-FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP")
-PLAIN_MODES = ("L", "LA", "RGB", "RGBA", "I", "F")  # what _grey reads; reduce() keeps each
-FLOAT_UNIT_TOP = 2.0  # float pictures whose values stay below this are on a 0..1 scale
-FLOAT_LIMIT = 1e6  # float levels are clipped to +-this: damaged files hold 3e38, which overflows later
-
-
-class BadImage(ValueError):
-    """The input cannot be a picture of a digit (unreadable, empty or absurdly large)."""
-
-
-def check_size(width, height):
-    """Raise BadImage for sizes no photo of a digit has; cheap, call before decoding."""
-    if width <= 0 or height <= 0:
-        raise BadImage(f"image is empty ({width}x{height} pixels)")
-    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise BadImage(
-            f"image is too large ({width}x{height} pixels; the limit is {MAX_SIDE} pixels "
-            f"a side and {MAX_PIXELS // 1_000_000} megapixels)"
-        )
-
-
-def load_image(path):
-    """Read an image file into a Pillow image; BadImage names the file on any failure.
-
-    Every decoder failure becomes a BadImage (Pillow's plugins raise many exception
-    types on damaged files), so one bad file never stops a batch. A FIFO, device or
-    directory is refused without reading from it; the image comes back decoded, in one
-    of the modes `to_ink` takes, and upright.
-    """
-    name = printable(path, limit=None)
-    try:
-        with _open_regular_file(path, name) as file:
-            with warnings.catch_warnings():
-                # One line per file: our own message speaks, not Pillow's warnings about a damaged
-                # file (corrupt EXIF, oversized tags) nor its bomb warning (our limit is lower).
-                warnings.simplefilter("ignore")
-                image = Image.open(file, formats=FORMATS)
-                with image:
-                    check_size(*image.size)
-                    with _quiet_stderr(image.format == "TIFF"):
-                        image.load()
-                    # Phone photos are stored sideways with an EXIF note saying so.
-                    upright = ImageOps.exif_transpose(image)
-                    return _plain_mode(upright)
-    except BadImage as exc:
-        raise BadImage(f"{name}: {exc}") from None
-    except UnidentifiedImageError:
-        raise BadImage(f"{name}: not an image file this app can read") from None
-    except Image.DecompressionBombError:
-        raise BadImage(
-            f"{name}: image is too large (over {2 * Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels; "
-            f"the limit is {MAX_SIDE} pixels a side and {MAX_PIXELS // 1_000_000} megapixels)"
-        ) from None
-    except MemoryError:
-        raise BadImage(f"{name}: not enough memory to decode this image") from None
-    except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, never a traceback
-        raise BadImage(f"{name}: cannot decode image ({_reason(exc)})") from None
-
-
-def _open_regular_file(path, name):
-    """Open `path` for reading if it is a regular file; never blocks on a FIFO or device."""
-    try:
-        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise BadImage("no such file") from None
-    except IsADirectoryError:
-        raise BadImage("is a directory, not an image") from None
-    except OSError as exc:
-        raise BadImage(f"cannot read ({exc.strerror or _reason(exc)})") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise BadImage("is a directory, not an image")
-        if not stat.S_ISREG(mode):
-            raise BadImage("not a regular file (a pipe, socket or device), not an image")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-@contextlib.contextmanager
-def _quiet_stderr(active):
-    """Send file descriptor 2 to nowhere while libtiff decodes: it prints its complaints there itself.
-
-    Process-wide for those milliseconds: a line another thread writes to stderr meanwhile is lost.
-    """
-    if not active:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        sink = os.open(os.devnull, os.O_WRONLY)
-    except (OSError, ValueError, AttributeError):  # no usable stderr: nothing to silence
-        yield
-        return
-    try:
-        os.dup2(sink, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(sink)
-
-
-def _reason(exc):
-    """A decoder's complaint as one short printable line."""
-    lines = str(exc).strip().splitlines()
-    return printable(lines[0] if lines else type(exc).__name__)
 
 
 def to_ink(image):
@@ -203,19 +73,13 @@ def ink_and_blobs(image):
 
 def _ink_and_frame(image):
     """(ink map, its labelling or None) with the frame dropped; None when there is no ink."""
-    ink = _normalise(_grey(image))
+    ink = _normalise(grey_levels(image))
     if ink is None:
         return None
     runs = ink_runs(ink > INK_THRESHOLD)
     if runs > MAX_INK_RUNS:
         raise BadImage(f"ink too scattered to be a number ({runs} ink runs; the limit is {MAX_INK_RUNS})")
-    return _drop_frame(remove_rules(ink, INK_THRESHOLD))
-
-
-def ink_runs(mask):
-    """Number of horizontal runs of True in a boolean raster (linear time, no labelling)."""
-    starts = np.count_nonzero(mask[:, 1:] & ~mask[:, :-1])
-    return int(starts + np.count_nonzero(mask[:, 0]))
+    return drop_frame(remove_rules(ink, INK_THRESHOLD))
 
 
 def drop_specks(ink, found=None):
@@ -243,16 +107,10 @@ def speck_components(found):
     specks = light & (sizes < SPECK_SIZE * sizes[big])
     long = np.flatnonzero(light & ~specks)
     if 0 < len(long) <= MAX_HAIRS:
-        pen = stroke_width(_component(found, big))
+        pen = stroke_width(component_mask(found, big))
         for i in long:
-            specks[i] = stroke_width(_component(found, i)) < HAIR * pen
+            specks[i] = stroke_width(component_mask(found, i)) < HAIR * pen
     return specks
-
-
-def _component(found, i):
-    """Boolean raster of component `i` (0-based) within its box."""
-    x0, y0, x1, y1 = found.boxes[i]
-    return found.labels[y0:y1, x0:x1] == i + 1
 
 
 def center_digit(ink):
@@ -295,33 +153,6 @@ def to_model_input(image):
     if ink is None:
         return None
     return picture_input(drop_specks(ink))
-
-
-def stroke_share(mask):
-    """Stroke width of a boolean ink raster as a share of its longer side (0 for no ink).
-
-    A stroke of length L and width w covers about L*w pixels and has about 2L of outline; the
-    outline is counted in pixel edges, which overcount a line's length by 4/pi on average over
-    its directions. Measured on drawn digits: within 5 % of the brush from hairline to blob.
-    """
-    width = stroke_width(mask)
-    if width == 0.0:
-        return 0.0
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    side = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
-    return width / side
-
-
-def stroke_width(mask):
-    """Stroke width in pixels of a boolean ink raster (0 for no ink): area over half the outline,
-    as `stroke_share` explains."""
-    area = np.count_nonzero(mask)
-    if area == 0:
-        return 0.0
-    edges = (np.count_nonzero(mask[:, 1:] != mask[:, :-1]) + np.count_nonzero(mask[1:] != mask[:-1])
-             + np.count_nonzero(mask[:, [0, -1]]) + np.count_nonzero(mask[[0, -1]]))
-    return float(2 * area / (edges * math.pi / 4))
 
 
 def thin_thick_strokes(ink):
@@ -386,114 +217,6 @@ def _erode(ink, steps):
 
 
 # -- internals -----------------------------------------------------------------
-
-
-def _grey(image):
-    """float32 grey levels 0..255, transparency flattened, big inputs shrunk."""
-    if isinstance(image, Image.Image):
-        check_size(*image.size)
-        image = _shrink_image(_plain_mode(image))
-        if image.mode in ("RGBA", "LA"):
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-            return _flatten(_luma(rgba[..., :3]), rgba[..., 3] / 255.0)
-        if image.mode in ("I", "F"):
-            return _from_array(np.asarray(image))
-        return np.asarray(image.convert("L"), dtype=np.float32)
-    if isinstance(image, np.ndarray):
-        return _from_array(image)
-    raise TypeError(f"expected a Pillow image or numpy array, got {type(image).__name__}")
-
-
-def _plain_mode(image):
-    """The same picture in one of PLAIN_MODES, keeping 16-bit depth and transparency; else BadImage."""
-    mode = image.mode
-    if mode in PLAIN_MODES and "transparency" not in image.info:
-        return image
-    try:
-        if mode.startswith("I;16"):
-            return image.convert("I")  # not "L": that clips 16-bit levels to 8 bits
-        if mode == "LAB":
-            return image.getchannel("L")  # lightness is the grey level; Pillow has no LAB -> L
-        has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
-        return image.convert("RGBA" if has_alpha else ("L" if mode in ("1", "L", "I", "F") else "RGB"))
-    except (ValueError, OSError, TypeError, KeyError) as exc:
-        raise BadImage(f"cannot read {printable(mode)} images ({_reason(exc)})") from None
-
-
-def _from_array(array):
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise BadImage(f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array, got {array.shape}")
-    check_size(array.shape[1], array.shape[0])
-    values = _to_255(array)
-    values = _shrink_array(values)
-    if values.ndim == 2:
-        return values
-    grey = _luma(values[..., :3])
-    if values.shape[2] == 4:
-        return _flatten(grey, np.clip(values[..., 3] / 255.0, 0.0, 1.0))
-    return grey
-
-
-def _to_255(array):
-    """Any numeric dtype to finite float32 on a 0..255 scale.
-
-    Floats below FLOAT_UNIT_TOP are taken as 0..1 (a filter's overshoot to 1.01 stays 0..1);
-    NaN and infinite pixels carry no level and are set to the picture's median; absurd
-    levels are clipped to +-FLOAT_LIMIT so nothing downstream overflows to NaN.
-    """
-    if array.dtype == bool:
-        return array.astype(np.float32) * 255
-    if np.issubdtype(array.dtype, np.floating):
-        with np.errstate(over="ignore", invalid="ignore"):
-            values = array.astype(np.float32)  # float64 beyond float32's range becomes inf, handled here
-        finite = np.isfinite(values)
-        if not finite.all():
-            fill = float(np.median(values[finite])) if finite.any() else 0.0
-            values = np.where(finite, values, np.float32(fill))
-        values = np.clip(values, -FLOAT_LIMIT, FLOAT_LIMIT)
-        return values * 255 if values.max(initial=0) < FLOAT_UNIT_TOP else values
-    if array.dtype == np.uint8:
-        return array.astype(np.float32)
-    if np.issubdtype(array.dtype, np.integer):
-        top = float(array.max(initial=0))
-        return array.astype(np.float32) * (255.0 / top if top > 255 else 1.0)
-    raise BadImage(f"unsupported array type {array.dtype}")
-
-
-def _shrink_image(image):
-    """A PLAIN_MODES image reduced by a whole factor so its longer side is at most WORK_SIDE."""
-    factor = math.ceil(max(image.size) / WORK_SIDE)
-    if factor <= 1:
-        return image
-    return image.reduce(factor)
-
-
-def _shrink_array(values):
-    h, w = values.shape[:2]
-    factor = math.ceil(max(h, w) / WORK_SIDE)
-    if factor <= 1:
-        return values
-    h2, w2 = h // factor * factor, w // factor * factor
-    if h2 == 0 or w2 == 0:
-        raise BadImage(f"image is too thin to read ({w}x{h} pixels)")
-    shape = (h2 // factor, factor, w2 // factor, factor) + values.shape[2:]
-    return values[:h2, :w2].reshape(shape).mean(axis=(1, 3), dtype=np.float32)
-
-
-def _luma(rgb):
-    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-def _flatten(grey, alpha):
-    """Composite onto white if the opaque part is dark ink, else onto black."""
-    if alpha.min() >= 1.0:
-        return grey
-    weight = float(alpha.sum())
-    mean = float((grey * alpha).sum()) / weight if weight > 0 else 0.0
-    background = 255.0 if mean < 128 else 0.0
-    return grey * alpha + background * (1.0 - alpha)
 
 
 def _normalise(grey):
@@ -583,157 +306,6 @@ def _even_ink(ink):
         return ink
     full = np.asarray(Image.fromarray(gain, "F").resize((w, h), Image.Resampling.BILINEAR))
     return np.minimum(ink * full, 1.0).astype(np.float32, copy=False)
-
-
-def _drop_frame(ink, cut=True):
-    """Remove blobs lying along an edge (desk or shadow around a photographed page).
-
-    A blob that covers FRAME_SHARE of one side of the picture is taken for the
-    world outside the paper, provided a digit-sized blob remains without it that keeps
-    clear of the opposite side; writing cropped to its ink (one digit, or a number whose
-    digits reach across the picture) stays. Returns (ink, its labelling or
-    None when it did not need one).
-    """
-    sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
-    if max(float((side > 0.5).mean()) for side in sides) < FRAME_SHARE and not _loose_band(ink):
-        return ink, None
-    found = components.label(ink > INK_THRESHOLD, ink)
-    labels = found.labels
-    frame = np.zeros(found.count + 1, bool)
-    along = []  # the sides (top, bottom, left, right) that frame blobs lie along
-    (h, w), (x0, y0, x1, y1) = ink.shape, found.boxes.T
-    loose = _loose_bands(found, (h, w))
-    for index, side in enumerate((labels[0], labels[-1], labels[:, 0], labels[:, -1])):
-        ids, counts = np.unique(side[side > 0], return_counts=True)
-        wide = np.union1d(ids[counts >= FRAME_SHARE * len(side)], loose[index])
-        frame[wide] = True
-        along += [index] * bool(len(wide))
-    rest = ~frame[1:]
-    # Digit-sized: as tall as a fiftieth of the picture. A stub of a ruled line the rules left beside the
-    # desk is as long but flat, and counting it kept a digit that touched the desk inside the dropped blob.
-    remains = rest & (y1 - y0 >= max(5, 0.02 * max(h, w)))
-    # Writing cropped to its ink reaches across: a number's 1 lies along the left side, and its last digit,
-    # half the picture's height or more, touches the right. A desk lies along one side of a page whose
-    # writing keeps clear of the other (a stub of a ruled line may reach it, but it is flat).
-    opposite = ((y1 == h), (y0 == 0), (x1 == w), (x0 == 0))
-    across = remains & (y1 - y0 >= 0.5 * h)
-    if cut:  # writing that touches the desk is one blob with it: all of it, or a number's first digit
-        banded = _cut_desk_bands(ink)
-        if banded is not ink:
-            return _drop_frame(banded, cut=False)
-    if not remains.any():
-        return ink, found
-    # A band along the side far wider than the writing's strokes is a desk even when the writing reaches
-    # the opposite side (a digit filling the photo); a tight crop's 1 there is as wide as its neighbours.
-    # So is a band as wide as the strokes but solid, while the writing keeps clear of the sides it runs
-    # between: a pen's 1 is never that straight, and a tight crop's writing meets those sides.
-    beside = ((x0 == 0) | (x1 == w), (x0 == 0) | (x1 == w), (y0 == 0) | (y1 == h), (y0 == 0) | (y1 == h))
-    desk = frame[labels]
-    if any(opposite[index][across].any() for index in along) \
-            and stroke_width(desk) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)) \
-            and not any(_solid_band(desk, index) and not beside[index][remains].any() for index in along):
-        return ink, found
-    return np.where(desk, np.float32(0), ink), components.subset(found, rest)
-
-
-def _solid_band(mask, side):
-    """Whether the frame blobs `mask` (bool) along `side` (0 top, 1 bottom, 2 left, 3 right) are a desk's
-    band: from the first line inked toward that side inwards, as long as lines are inked, SOLID of them
-    or more inked across DESK_COVER of the picture (a desk's edge is straight; the 1 of a writing cropped
-    to its ink has no such lines). A band fading into the paper's map lies clear of its side."""
-    cover = (mask, mask[::-1], mask.T, mask.T[::-1])[side].mean(axis=1)
-    start = _leading(cover == 0)
-    return start < len(cover) and _solid(cover[start : start + _leading(cover[start:] > 0)])
-
-
-def _solid(cover):
-    """Whether SOLID of the lines whose inked shares are `cover` are inked across DESK_COVER."""
-    return bool((np.asarray(cover) >= DESK_COVER).mean() >= SOLID)
-
-
-def _loose_band(ink):
-    """Whether a line within OUTER of the picture from a side is inked across DESK_COVER of it (cheap): at
-    the threshold _loose_bands' blobs are drawn at, as a band fading into the paper's map is faint."""
-    inked = ink > INK_THRESHOLD
-    for axis in (1, 0):
-        cover = inked.mean(axis=axis)
-        reach = max(1, int(OUTER * len(cover)))
-        if (cover[:reach] >= DESK_COVER).any() or (cover[-reach:] >= DESK_COVER).any():
-            return True
-    return False
-
-
-def _loose_bands(found, shape):
-    """Per side (top, bottom, left, right), the blobs (labels) that are a desk's band clear of that side: a
-    desk wider than a block of the paper's map has its outer part taken for paper, and what is left runs
-    corner to corner within OUTER of the picture from the side, solid (SOLID of its lines inked across
-    DESK_COVER of it, though its soft edge is ragged; a row of touching digits has holes)."""
-    h, w = shape
-    x0, y0, x1, y1 = found.boxes.T
-    out = []
-    sides = ((1, y0, y1, h, (x0 == 0) & (x1 == w)), (0, x0, x1, w, (y0 == 0) & (y1 == h)))
-    for across, lo, hi, size, length in sides:  # top and bottom bands (their rows across), then left and right
-        flat = length & (hi - lo <= OUTER * size)
-        # Clear of the side (by CLEAR of the picture): a tight crop's 1 runs corner to corner along it, as
-        # solid, but touches it or all but (its faint edge below the ink's threshold).
-        gap = CLEAR * size
-        for near in ((lo >= gap) & (hi <= OUTER * size), (hi <= size - gap) & (lo >= (1 - OUTER) * size)):
-            solid = [i + 1 for i in np.flatnonzero(flat & near)
-                     if _solid(_component(found, i).mean(axis=across))]
-            out.append(np.array(solid, np.int64))
-    return out
-
-
-def _cut_desk_bands(ink):
-    """`ink` with a desk's band cut away along each side where writing on the page touches it (`ink`
-    itself when there is none).
-
-    A desk beside the page is a band of ink from corner to corner along one side (every line of it
-    inked across DESK_COVER of the picture), and writing that touches it joins it into one blob, so
-    dropping the blob dropped the digit. The band (and its soft edge, lines inked across half the
-    picture) is cut where the ink beyond it keeps clear of the opposite side (writing cropped to its
-    ink reaches every side, and a 7's bar along the top of such a crop stays), or where the band is
-    wider than the writing's strokes (DESK_WIDER; BAND_WIDER while the writing keeps clear of the
-    sides the band runs between).
-    """
-    strong = ink > 0.5
-    for axis, flip in ((0, False), (0, True), (1, False), (1, True)):
-        cover = strong.mean(axis=1 - axis)  # per line parallel to the side
-        if flip:
-            cover = cover[::-1]
-        if cover[0] < DESK_COVER:
-            continue
-        full = _leading(cover >= DESK_COVER)
-        soft = (ink > INK_THRESHOLD).mean(axis=1 - axis)[::-1 if flip else 1]
-        edge = full + _leading(soft[full:] >= 0.5)
-        if full < 3 or edge >= len(cover):
-            continue
-        lines = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1 - axis))
-        far = (len(cover) - 1 - lines[0]) if flip else lines[-1]
-        cut = slice(len(cover) - edge, None) if flip else slice(0, edge)
-        # The writing reaches the opposite side: cropped to its ink (a 7's bar along the top stays), unless
-        # the band is far wider than the writing's strokes (a number filling the page, its first digit
-        # touching the desk), or a little wider while the writing keeps clear of the sides the band runs
-        # between (a cropped 5's bowl meets them).
-        if far == len(cover) - 1:
-            beyond = ink > INK_THRESHOLD
-            beyond[cut if axis == 0 else (slice(None), cut)] = False
-            ends = (beyond[:, 0], beyond[:, -1]) if axis == 0 else (beyond[0], beyond[-1])
-            wider = DESK_WIDER if any(end.any() for end in ends) else BAND_WIDER
-            if full <= wider * stroke_width(beyond):
-                continue
-        ink = ink.copy()
-        if axis == 0:
-            ink[cut] = 0
-        else:
-            ink[:, cut] = 0
-        strong = ink > 0.5
-    return ink
-
-
-def _leading(flags):
-    """How many of the booleans `flags` are True before the first False."""
-    return len(flags) if flags.all() else int(np.argmin(flags))
 
 
 def _paper_surface(sample, blocks=8):

@@ -20,7 +20,8 @@ from app import cuts, numbers, strip, trajectory
 from app import strokes as pen_strokes
 from app.pen import model_input
 from app.predictor import NOT_A_DIGIT
-from app.preprocess import INK_THRESHOLD, drop_specks, ink_and_blobs, picture_input
+from app.preprocess import drop_specks, ink_and_blobs, picture_input
+from app.raster import INK_THRESHOLD
 from app.segment import Piece, split_digits
 
 LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model says otherwise

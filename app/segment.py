@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app import components
-from app.preprocess import INK_THRESHOLD, BadImage, speck_components
+from app.image_files import BadImage
+from app.preprocess import speck_components
+from app.raster import INK_THRESHOLD
 
 OVERLAP = 0.5  # share of the narrower extent two blobs must share to be one digit
 MAX_MARKS = 300  # more separate (non-speck) marks than this is no number

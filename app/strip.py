@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.pen import NORM_WIDTH
-from app.preprocess import INK_THRESHOLD, THICK_SHARE, _erode, _ink_crop, scaled, stroke_width
+from app.preprocess import THICK_SHARE, _erode, _ink_crop, scaled
+from app.raster import INK_THRESHOLD, stroke_width
 
 HEIGHT = 28  # strip rows: the digit model's field
 INK_ROWS = 20  # the ink's height in the strip: MNIST's 20-pixel box

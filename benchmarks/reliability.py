@@ -146,7 +146,7 @@ def read_file(predictor, path) -> tuple[str, str]:
     too: the model is sound, so it can only mean the reader handed it NaN or a wrong shape.
     """
     from app import recognize
-    from app.preprocess import BadImage, load_image
+    from app.image_files import BadImage, load_image
 
     try:
         reading = recognize.read(predictor, load_image(path))

@@ -13,7 +13,7 @@ import pytest
 
 from app import recognize
 from app.predictor import Predictor
-from app.preprocess import load_image
+from app.image_files import load_image
 from benchmarks.reliability import fuzz, fuzz_cases, seed_files
 
 from .conftest import ROOT

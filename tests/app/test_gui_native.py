@@ -741,7 +741,7 @@ def test_presentation_texts():
 
 
 def test_error_reason_drops_the_path_but_keeps_the_kind():
-    from app.preprocess import BadImage
+    from app.image_files import BadImage
 
     assert presentation.error_reason(BadImage("/a/b/scan.png: not an image file"), "/a/b/scan.png") == (
         "not an image file")

@@ -330,7 +330,7 @@ def test_a_piece_narrower_than_a_pair_never_goes_to_the_number_reader(unsure):
 
 def test_a_page_of_touching_writing_is_refused_as_without_the_number_reader(kit):
     from app.drawing import stamp_polyline
-    from app.preprocess import BadImage
+    from app.image_files import BadImage
 
     rng = np.random.default_rng(2)
     pixels = np.zeros((2000, 2000), np.uint8)

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app import preprocess
-from app.preprocess import INK_THRESHOLD, BadImage, load_image, to_ink, to_model_input
+from app.image_files import BadImage, load_image
+from app.preprocess import INK_THRESHOLD, to_ink, to_model_input
 
 
 def ring(size=(280, 280), box=(100, 60, 170, 220), width=18, ink=255, paper=0):

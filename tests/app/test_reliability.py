@@ -14,7 +14,7 @@ from PIL import Image
 from app import recognize, samples
 from app.cli import main
 from app.predictor import Predictor
-from app.preprocess import BadImage, load_image
+from app.image_files import BadImage, load_image
 from benchmarks.reliability import bad_inputs
 
 from .conftest import ROOT

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import preprocess, recognize, segment
+from app import preprocess, raster, recognize, segment
 from app.predictor import Predictor
-from app.preprocess import BadImage, ink_and_blobs
+from app.image_files import BadImage
+from app.preprocess import ink_and_blobs
 from benchmarks.reliability import dot_grid as dots
 
 
@@ -83,7 +84,7 @@ def test_ink_runs_counts_horizontal_runs():
     for _ in range(50):
         mask = rng.random((int(rng.integers(1, 9)), int(rng.integers(1, 9)))) < 0.5
         naive = sum(1 for row in mask for x in range(len(row)) if row[x] and (x == 0 or not row[x - 1]))
-        assert preprocess.ink_runs(mask) == naive
+        assert raster.ink_runs(mask) == naive
 
 
 @pytest.mark.parametrize("dark", [0.5, 0.3])
@@ -106,7 +107,7 @@ def test_a_number_in_thick_strokes_is_far_below_the_run_limit():
     pixels = np.zeros((2048, 2048), np.uint8)
     for x in range(100, 1900, 450):  # four tall zeros filling the picture
         stamp_polyline(pixels, [(x, 100), (x + 350, 100), (x + 350, 1950), (x, 1950), (x, 100)], 120)
-    assert preprocess.ink_runs(pixels > 0) < preprocess.MAX_INK_RUNS / 10
+    assert raster.ink_runs(pixels > 0) < preprocess.MAX_INK_RUNS / 10
 
 
 def scribble(seed=0, size=(2048, 800), step=12, width=20):
