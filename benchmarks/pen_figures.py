@@ -22,6 +22,7 @@ FIGURES = ROOT / "runs" / "benchmarks"  # PNGs: generated, not committed
 CMD = "python -m benchmarks --only pen"
 SAMPLE_SEED = 2026
 NUMBERS = 400  # numbers of 2-5 digits per layout
+SMALL_LINE = 120  # px: digits less tall than this, drawn with the default 28 px brush, are blobs (brush > 23 %)
 SPLITS = 6  # random halves of the held-out writers, each half used both ways: 12 refits of the sure line
 
 
@@ -334,6 +335,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     writers = [w for w, s in by_writer.items() if len(s) >= 5]
     window_right = picture_right = cut_right = picture_sure = picture_sure_right = cropped_right = 0
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
+    heights = []  # (the digits' height in px, the picture read right)
     reader = getattr(predictor, "numbers", None)
     brush = float(default_brush)  # people keep the default brush, so neighbours often touch
     # Photos of them, plain and on squared paper: a stream of their own, so the other figures stay as they were;
@@ -352,6 +354,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         picture = seen.number == truth
         window_right += window
         picture_right += picture
+        heights.append((float(np.median([np.ptp(np.concatenate(d)[:, 1]) for d in placed])), picture))
         cropped_right += read(predictor, 255 - cropped_to_ink(drawing.pixels)).number == truth
         if not touching:
             photographed["plain"] += read(predictor, photo(drawing.pixels, paper)).number == truth
@@ -387,6 +390,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
                             f"{right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
     rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture cropped to its ink (dark on white, no margin): "
                     "exact", f"{cropped_right / NUMBERS:.2%} of {NUMBERS}", "", CMD, SINGLE, None))
+    rows.append(height_row(f"pen numbers (2-5 digits, {kind}), picture", brush, heights))
     rows.append(Row(f"pen numbers (2-5 digits, {kind}), picture: called sure (every digit sure)",
                     f"{picture_sure / NUMBERS:.2%}, of them exact {picture_sure_right / max(picture_sure, 1):.2%}",
                     "", CMD, SINGLE, None))
@@ -397,6 +401,19 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         rows.append(Row(f"pen numbers (2-5 digits, {kind}), {where}: exact among those whose every digit, drawn "
                         "alone in its place, is read right", _share_among(pairs), "", CMD, SINGLE, None))
     return rows
+
+
+def height_row(metric, brush, heights) -> Row:
+    """Exact numbers among those whose digits are under SMALL_LINE px tall and the rest (`heights`:
+    (height, right) per number): the default brush makes small digits blobs, which cost most misreads."""
+    small = [right for height, right in heights if height < SMALL_LINE]
+    tall = [right for height, right in heights if height >= SMALL_LINE]
+
+    def share(rights):
+        return f"{np.mean(rights):.2%} of {len(rights)}" if rights else "none"
+
+    return Row(f"{metric}: exact by the digits' height (the default {brush:.0f} px brush)",
+               f"under {SMALL_LINE} px {share(small)}, taller {share(tall)}", "", CMD, SINGLE, None)
 
 
 def _share_among(pairs) -> str:

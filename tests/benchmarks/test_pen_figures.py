@@ -41,6 +41,16 @@ def test_a_placed_number_runs_left_to_right_as_tall_as_its_line():
                 assert all(0.08 * line - 1e-9 <= g <= 0.4 * line + 1e-9 for g in steps)
 
 
+def test_height_row_splits_numbers_at_the_small_line():
+    from benchmarks.pen_figures import SMALL_LINE, height_row
+
+    heights = [(SMALL_LINE - 1, False), (SMALL_LINE - 30, True), (SMALL_LINE, True), (SMALL_LINE + 50, True)]
+    row = height_row("pen numbers, picture", 28.0, heights)
+    assert row.value == f"under {SMALL_LINE} px 50.00% of 2, taller 100.00% of 2"
+    assert "the default 28 px brush" in row.metric and row.passed is None
+    assert height_row("x", 28.0, [(SMALL_LINE, False)]).value == f"under {SMALL_LINE} px none, taller 0.00% of 1"
+
+
 def test_share_among_counts_only_numbers_whose_digits_read_alone():
     from benchmarks.pen_figures import _share_among
 
