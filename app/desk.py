@@ -18,6 +18,10 @@ CLEAR = 0.02  # ... and this share of it from the side at least
 DESK_WIDER = 2.0  # a frame blob this many times as wide as the writing's strokes is no stroke of a tight crop ...
 BAND_WIDER = 1.4  # ... nor one this many times as wide when the writing keeps clear of the sides it runs between
 SOLID = 0.5  # ... nor one whose lines from the side inwards are this share of it inked across the picture
+EDGE_INK = 0.05  # a picture whose sides are inked along less than this share of them holds no thumb
+THUMB_TOUCH = 0.6  # a thumb at the edge meets it along this share of its own extent there, or more ...
+THUMB_FILL = 0.5  # ... fills this share of its box, or more ...
+THUMB_WIDER = 2.0  # ... and is this many times as wide as the writing's strokes: no digit of the same pen
 
 
 def drop_frame(ink, cut=True):
@@ -30,8 +34,11 @@ def drop_frame(ink, cut=True):
     None when it did not need one).
     """
     sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
-    if max(float((side > 0.5).mean()) for side in sides) < FRAME_SHARE and not _loose_band(ink):
-        return ink, None
+    edge = max(float((side > 0.5).mean()) for side in sides)
+    if edge < FRAME_SHARE and not _loose_band(ink):
+        if edge < EDGE_INK:
+            return ink, None
+        return _drop_thumbs(ink, components.label(ink > INK_THRESHOLD, ink))
     found = components.label(ink > INK_THRESHOLD, ink)
     labels = found.labels
     frame = np.zeros(found.count + 1, bool)
@@ -69,6 +76,28 @@ def drop_frame(ink, cut=True):
             and not any(_solid_band(desk, index) and not beside[index][remains].any() for index in along):
         return ink, found
     return np.where(desk, np.float32(0), ink), components.subset(found, rest)
+
+
+def _drop_thumbs(ink, found):
+    """(ink, labelling) without the solid blobs cut off by the picture's edge, far wider than the writing's
+    strokes (a thumb or finger holding the page), where writing remains beside them."""
+    (h, w), labels = ink.shape, found.labels
+    x0, y0, x1, y1 = found.boxes.T
+    cut_off = np.zeros(found.count, bool)
+    for line, extent in ((labels[0], x1 - x0), (labels[-1], x1 - x0), (labels[:, 0], y1 - y0), (labels[:, -1], y1 - y0)):
+        ids, counts = np.unique(line[line > 0], return_counts=True)
+        cut_off[ids - 1] |= counts >= THUMB_TOUCH * extent[ids - 1]
+    area = np.bincount(labels.ravel(), minlength=found.count + 1)[1:]
+    blobs = cut_off & (area >= THUMB_FILL * (x1 - x0) * (y1 - y0))
+    writing = ~blobs & (y1 - y0 >= max(5, 0.02 * max(h, w)))
+    if not blobs.any() or not writing.any():
+        return ink, found
+    pen = stroke_width(np.isin(labels, np.flatnonzero(writing) + 1))
+    thumbs = np.array([bool(b) and stroke_width(component_mask(found, i)) >= THUMB_WIDER * pen
+                       for i, b in enumerate(blobs)], bool)
+    if not thumbs.any():
+        return ink, found
+    return np.where(np.concatenate(([False], thumbs))[labels], np.float32(0), ink), components.subset(found, ~thumbs)
 
 
 def _solid_band(mask, side):

@@ -294,6 +294,33 @@ def test_a_number_filling_the_page_keeps_the_digit_that_touches_the_desk(band):
     assert ((got > INK_THRESHOLD) & (visible > 0.99)).sum() > 0.95 * (visible > 0.99).sum()
 
 
+@pytest.mark.parametrize("edge", ["bottom", "right"])
+def test_a_thumb_holding_the_page_is_dropped(edge):
+    """A thumb at the photo's edge is a solid blob the edge cuts off, far wider than the pen's strokes: it
+    was read as a digit beside the written one ("04") or, the heaviest blob, left the digit a speck."""
+    ink = ring(size=(420, 300), box=(120, 40, 220, 200), width=12) / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    yy, xx = np.mgrid[0:300, 0:420]
+    thumb = ((xx - 330) / 50.0) ** 2 + ((yy - 315) / 75.0) ** 2 < 1  # cut off by the bottom edge
+    photo[thumb] = 90
+    if edge == "right":
+        photo, ink, thumb = photo.T.copy(), ink.T, thumb.T
+    got = to_ink(_jpeg_photo(photo))
+    assert not (got[thumb] > 0.5).any()
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
+def test_a_stroke_the_edge_cuts_off_stays_beside_the_writing():
+    """A 1 as wide as the other strokes, cut off by the edge, fills its box and meets the edge along all
+    its width, as a thumb does; but it is no wider than the writing's strokes."""
+    image = Image.new("L", (300, 200), 0)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 100, 56, 199), fill=255)  # a 1's foot, cut off by the bottom edge
+    draw.ellipse((120, 30, 220, 170), outline=255, width=16)
+    image = np.asarray(image)
+    np.testing.assert_allclose(to_ink(255 - image), image / 255.0, atol=0.02)
+
+
 def test_a_fives_thick_bar_along_a_tight_crop_stays():
     """Cropped to its ink, a 5 whose bar was pressed harder runs corner to corner along the top, inked line
     after line and wider than its other strokes, as a narrow desk's band would; but its bowl meets the
