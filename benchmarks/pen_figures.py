@@ -48,12 +48,13 @@ def random_box(rng, size, brush_range):
     return (x0, y0, x0 + side, y0 + side), brush
 
 
-def photo(pixels, rng, ink=40.0, corners=0.0, shadow=False, desk=False):
+def photo(pixels, rng, ink=40.0, corners=0.0, shadow=False, desk=False, thumb=False):
     """The drawing as a phone photo of paper: dark ink, uneven light, noise, a little blur, JPEG.
 
     `ink` is the pen's grey level (graphite: 110-140); `corners` darkens the corners by that share of
     the light (a phone camera's vignette); `shadow` darkens the page beyond a straight edge 10 px soft
-    by 45 % (a hand's or the phone's); `desk` adds a dark desk 8-18 % of the width beside one side."""
+    by 45 % (a hand's or the phone's); `desk` adds a dark desk 8-18 % of the width beside one side;
+    `thumb` a thumb holding the page: a grey blob (80-110) 20-28 % of the width, cut off by one side."""
     h, w = pixels.shape
     yy, xx = np.mgrid[0:h, 0:w]
     light = 200 + 40 * (xx / w) * rng.uniform(-1, 1) + 30 * (yy / h) * rng.uniform(-1, 1)
@@ -64,6 +65,13 @@ def photo(pixels, rng, ink=40.0, corners=0.0, shadow=False, desk=False):
         beyond = (xx - w / 2) * np.cos(angle) + (yy - h / 2) * np.sin(angle) - offset
         light = light * (1 - 0.45 / (1 + np.exp(-beyond / 10)))
     paper = light - pixels.astype(np.float64) * np.maximum(light - ink, 0) / 255.0
+    if thumb:
+        side, across, wide = int(rng.integers(4)), rng.uniform(0.2, 0.8), w * rng.uniform(0.1, 0.14)
+        u, v = (xx, yy) if side < 2 else (yy, xx)  # along the side, into the page
+        length, depth = (w, h) if side < 2 else (h, w)
+        into = v if side % 2 == 0 else depth - 1 - v
+        blob = ((u - across * length) / wide) ** 2 + ((into + 0.05 * depth) / (1.8 * wide)) ** 2 < 1
+        paper[blob] = rng.uniform(80, 110)
     if desk:
         side, width = int(rng.integers(4)), int(w * rng.uniform(0.08, 0.18))
         wood = 70 + rng.normal(0, 15, (h, width) if side < 2 else (width, w))
@@ -92,7 +100,7 @@ def photo_conditions():
     """(row text, random stream, drawing pixels -> picture) for each way the pen section photographs a
     digit beyond the plain phone photo. Each kind of paper or light draws from a stream of its own, so
     a condition added later leaves the others' samples as they were."""
-    lines, light, world, margin = (np.random.default_rng(SAMPLE_SEED + k) for k in (1, 3, 4, 5))
+    lines, light, world, margin, hand = (np.random.default_rng(SAMPLE_SEED + k) for k in (1, 3, 4, 5, 7))
     lined = "paper (predict; lines 1-3 px, light to as dark as the pen, tilted up to 1.5 degrees)"
     return (
         (f"of ruled {lined}", lines, lambda px, r: photo(np.maximum(px, ruling(px.shape, r, False)), r)),
@@ -108,6 +116,8 @@ def photo_conditions():
         ("of ruled paper with a notebook's margin line (predict; a 2 px line down the page 5-20 % in from "
          "the left, as dark in grey as a red one)", margin,
          lambda px, r: photo(np.maximum(np.maximum(px, ruling(px.shape, r, False)), margin_line(px.shape, r)), r)),
+        ("with a thumb holding the page (predict; a grey blob 20-28 % of the width, cut off by one side)", hand,
+         lambda px, r: photo(px, r, thumb=True)),
     )
 
 

@@ -90,3 +90,21 @@ def test_mistakes_text_tells_splits_from_misreads():
     # A 4 read as "41" and a 4 whose L was not a digit ("1" of two pieces) are splits, not misreads.
     assert mistakes_text(readings, ["1", "4", "4", "9", "2", "3", "0"]) == (
         "5 misread: 2 split into several digits, 2 read as no digit, 1 as another digit")
+
+
+def test_a_photographed_thumb_is_a_grey_blob_cut_off_by_one_side():
+    from benchmarks.pen_figures import photo
+
+    blank = np.zeros((210, 280), np.uint8)
+    sides = set()
+    for seed in range(12):
+        grey = np.asarray(photo(blank, np.random.default_rng(seed), thumb=True).convert("L"), float)
+        blob = grey < 130  # paper is lit 130-270 before noise; the thumb 80-110
+        edges = [blob[0].any(), blob[-1].any(), blob[:, 0].any(), blob[:, -1].any()]
+        assert sum(edges) == 1
+        side = edges.index(True)
+        sides.add(side)
+        along = blob[0] if side == 0 else blob[-1] if side == 1 else blob[:, 0] if side == 2 else blob[:, -1]
+        assert 0.15 * 280 < along.sum() < 0.3 * 280
+        assert not (np.asarray(photo(blank, np.random.default_rng(seed)).convert("L"), float) < 130).any()
+    assert len(sides) >= 3
