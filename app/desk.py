@@ -21,7 +21,9 @@ SOLID = 0.5  # ... nor one whose lines from the side inwards are this share of i
 EDGE_INK = 0.05  # a picture whose sides are inked along less than this share of them holds no thumb
 THUMB_TOUCH = 0.6  # a thumb at the edge meets it along this share of its own extent there, or more ...
 THUMB_FILL = 0.5  # ... fills this share of its box, or more ...
-THUMB_WIDER = 2.0  # ... and is this many times as wide as the writing's strokes: no digit of the same pen
+THUMB_WIDER = 2.0  # ... and is this many times as wide as the writing's strokes: no digit of the same pen ...
+SOLID_FILL = 0.65  # ... or fills this share of its box (a thick pen's digit with its loops filled: 0.5-0.7) ...
+THUMB_LEVEL = 0.25  # ... and its ink level differs from the writing's by this much: skin is no pen's ink
 
 
 def drop_frame(ink, cut=True):
@@ -92,9 +94,17 @@ def _drop_thumbs(ink, found):
     writing = ~blobs & (y1 - y0 >= max(5, 0.02 * max(h, w)))
     if not blobs.any() or not writing.any():
         return ink, found
-    pen = stroke_width(np.isin(labels, np.flatnonzero(writing) + 1))
-    thumbs = np.array([bool(b) and stroke_width(component_mask(found, i)) >= THUMB_WIDER * pen
-                       for i, b in enumerate(blobs)], bool)
+    written = np.isin(labels, np.flatnonzero(writing) + 1)
+    pen, level = stroke_width(written), float(np.median(ink[written][::max(1, int(written.sum()) // 20_000)]))
+
+    def thumb(i):
+        mask = component_mask(found, i)
+        if stroke_width(mask) >= THUMB_WIDER * pen:
+            return True
+        x0_, y0_, x1_, y1_ = found.boxes[i]
+        return area[i] >= SOLID_FILL * mask.size and abs(float(np.median(ink[y0_:y1_, x0_:x1_][mask])) - level) >= THUMB_LEVEL
+
+    thumbs = np.array([bool(b) and thumb(i) for i, b in enumerate(blobs)], bool)
     if not thumbs.any():
         return ink, found
     return np.where(np.concatenate(([False], thumbs))[labels], np.float32(0), ink), components.subset(found, ~thumbs)

@@ -294,11 +294,13 @@ def test_a_number_filling_the_page_keeps_the_digit_that_touches_the_desk(band):
     assert ((got > INK_THRESHOLD) & (visible > 0.99)).sum() > 0.95 * (visible > 0.99).sum()
 
 
+@pytest.mark.parametrize("pen", [12, 40])
 @pytest.mark.parametrize("edge", ["bottom", "right"])
-def test_a_thumb_holding_the_page_is_dropped(edge):
-    """A thumb at the photo's edge is a solid blob the edge cuts off, far wider than the pen's strokes: it
-    was read as a digit beside the written one ("04") or, the heaviest blob, left the digit a speck."""
-    ink = ring(size=(420, 300), box=(120, 40, 220, 200), width=12) / 255.0
+def test_a_thumb_holding_the_page_is_dropped(edge, pen):
+    """A thumb at the photo's edge is a solid blob the edge cuts off, far wider than a pen's strokes (or,
+    beside a thick pen's, as solid and lighter than its ink): it was read as a digit beside the written
+    one ("04") or, the heaviest blob, left the digit a speck."""
+    ink = ring(size=(420, 300), box=(120, 40, 220, 200), width=pen) / 255.0
     photo = 200 * (1 - ink) + 40 * ink
     yy, xx = np.mgrid[0:300, 0:420]
     thumb = ((xx - 330) / 50.0) ** 2 + ((yy - 315) / 75.0) ** 2 < 1  # cut off by the bottom edge
@@ -308,6 +310,17 @@ def test_a_thumb_holding_the_page_is_dropped(edge):
     got = to_ink(_jpeg_photo(photo))
     assert not (got[thumb] > 0.5).any()
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
+def test_a_thick_pens_solid_digit_the_edge_cuts_off_stays():
+    """A thick pen fills a small digit's loops: solid, cut off by the edge, as wide as a thumb; but as dark
+    as the writing beside it."""
+    image = Image.new("L", (300, 200), 0)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((30, 120, 110, 240), fill=255)  # a filled 0, cut off by the bottom edge
+    draw.ellipse((150, 30, 250, 170), outline=255, width=30)
+    image = np.asarray(image)
+    np.testing.assert_allclose(to_ink(255 - image), image / 255.0, atol=0.02)
 
 
 def test_a_stroke_the_edge_cuts_off_stays_beside_the_writing():
