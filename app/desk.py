@@ -2,8 +2,8 @@
 
 `drop_frame` takes an ink map (app.preprocess) and removes blobs lying along a side that are no
 writing: a blob covering FRAME_SHARE of a side, a solid band of a desk fading into the paper's map, and
-a desk's band where writing touches it (cut away, the writing kept). Writing cropped to its ink reaches
-every side and stays.
+a desk's band where writing touches it (cut away, the writing kept), and a thumb holding the page.
+Writing cropped to its ink reaches every side and stays.
 """
 import numpy as np
 
@@ -81,8 +81,9 @@ def drop_frame(ink, cut=True):
 
 
 def _drop_thumbs(ink, found):
-    """(ink, labelling) without the solid blobs cut off by the picture's edge, far wider than the writing's
-    strokes (a thumb or finger holding the page), where writing remains beside them."""
+    """(ink, labelling) without the solid blobs cut off by the picture's edge (a thumb or finger holding the
+    page) where writing remains beside them: blobs far wider than the writing's strokes, or filling
+    their box at an ink level far from the writing's."""
     (h, w), labels = ink.shape, found.labels
     x0, y0, x1, y1 = found.boxes.T
     cut_off = np.zeros(found.count, bool)
@@ -101,8 +102,9 @@ def _drop_thumbs(ink, found):
         mask = component_mask(found, i)
         if stroke_width(mask) >= THUMB_WIDER * pen:
             return True
-        x0_, y0_, x1_, y1_ = found.boxes[i]
-        return area[i] >= SOLID_FILL * mask.size and abs(float(np.median(ink[y0_:y1_, x0_:x1_][mask])) - level) >= THUMB_LEVEL
+        left, top, right, bottom = found.boxes[i]
+        return area[i] >= SOLID_FILL * mask.size \
+            and abs(float(np.median(ink[top:bottom, left:right][mask])) - level) >= THUMB_LEVEL
 
     thumbs = np.array([bool(b) and thumb(i) for i, b in enumerate(blobs)], bool)
     if not thumbs.any():
