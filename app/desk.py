@@ -87,7 +87,8 @@ def _drop_thumbs(ink, found):
     (h, w), labels = ink.shape, found.labels
     x0, y0, x1, y1 = found.boxes.T
     cut_off = np.zeros(found.count, bool)
-    for line, extent in ((labels[0], x1 - x0), (labels[-1], x1 - x0), (labels[:, 0], y1 - y0), (labels[:, -1], y1 - y0)):
+    sides = ((labels[0], x1 - x0), (labels[-1], x1 - x0), (labels[:, 0], y1 - y0), (labels[:, -1], y1 - y0))
+    for line, extent in sides:  # each side's pixels, and each blob's extent along it
         ids, counts = np.unique(line[line > 0], return_counts=True)
         cut_off[ids - 1] |= counts >= THUMB_TOUCH * extent[ids - 1]
     area = np.bincount(labels.ravel(), minlength=found.count + 1)[1:]
