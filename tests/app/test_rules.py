@@ -11,7 +11,7 @@ from app.predictor import Predictor
 from app.preprocess import INK_THRESHOLD, to_ink, to_model_input
 from app.recognize import read
 from app.rules import remove_rules
-from tests.app.test_preprocess import distance, ring, seven
+from tests.app.pictures import distance, ring, seven
 
 PAPER, LINE, INK = 245.0, 175.0, 30.0
 
