@@ -12,7 +12,7 @@ from app import samples
 from app.cli import main
 
 from .conftest import ROOT
-from .test_preprocess import png_header
+from .test_image_files import png_header
 from .test_segment import write
 
 
