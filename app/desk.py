@@ -32,8 +32,8 @@ def drop_frame(ink, cut=True):
     A blob that covers FRAME_SHARE of one side of the picture is taken for the
     world outside the paper, provided a digit-sized blob remains without it that keeps
     clear of the opposite side; writing cropped to its ink (one digit, or a number whose
-    digits reach across the picture) stays. Returns (ink, its labelling or
-    None when it did not need one).
+    digits reach across the picture) stays. Without such a blob, a thumb holding the page is
+    dropped (_drop_thumbs). Returns (ink, its labelling or None when it did not need one).
     """
     sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
     edge = max(float((side > 0.5).mean()) for side in sides)
@@ -47,15 +47,12 @@ def drop_frame(ink, cut=True):
     along = []  # the sides (top, bottom, left, right) that frame blobs lie along
     (h, w), (x0, y0, x1, y1) = ink.shape, found.boxes.T
     loose = _loose_bands(found, (h, w))
-    for index, side in enumerate((labels[0], labels[-1], labels[:, 0], labels[:, -1])):
-        ids, counts = np.unique(side[side > 0], return_counts=True)
-        wide = np.union1d(ids[counts >= FRAME_SHARE * len(side)], loose[index])
+    for index, (ids, counts) in enumerate(_along_sides(labels)):
+        wide = np.union1d(ids[counts >= FRAME_SHARE * (w if index < 2 else h)], loose[index])
         frame[wide] = True
         along += [index] * bool(len(wide))
     rest = ~frame[1:]
-    # Digit-sized: as tall as a fiftieth of the picture. A stub of a ruled line the rules left beside the
-    # desk is as long but flat, and counting it kept a digit that touched the desk inside the dropped blob.
-    remains = rest & (y1 - y0 >= max(5, 0.02 * max(h, w)))
+    remains = rest & _digit_sized(found, (h, w))
     # Writing cropped to its ink reaches across: a number's 1 lies along the left side, and its last digit,
     # half the picture's height or more, touches the right. A desk lies along one side of a page whose
     # writing keeps clear of the other (a stub of a ruled line may reach it, but it is flat).
@@ -87,13 +84,12 @@ def _drop_thumbs(ink, found):
     (h, w), labels = ink.shape, found.labels
     x0, y0, x1, y1 = found.boxes.T
     cut_off = np.zeros(found.count, bool)
-    sides = ((labels[0], x1 - x0), (labels[-1], x1 - x0), (labels[:, 0], y1 - y0), (labels[:, -1], y1 - y0))
-    for line, extent in sides:  # each side's pixels, and each blob's extent along it
-        ids, counts = np.unique(line[line > 0], return_counts=True)
-        cut_off[ids - 1] |= counts >= THUMB_TOUCH * extent[ids - 1]
+    for index, (ids, counts) in enumerate(_along_sides(labels)):
+        extent = (x1 - x0 if index < 2 else y1 - y0)[ids - 1]  # each blob's extent along that side
+        cut_off[ids - 1] |= counts >= THUMB_TOUCH * extent
     area = np.bincount(labels.ravel(), minlength=found.count + 1)[1:]
     blobs = cut_off & (area >= THUMB_FILL * (x1 - x0) * (y1 - y0))
-    writing = ~blobs & (y1 - y0 >= max(5, 0.02 * max(h, w)))
+    writing = ~blobs & _digit_sized(found, (h, w))
     if not blobs.any() or not writing.any():
         return ink, found
     written = np.isin(labels, np.flatnonzero(writing) + 1)
@@ -111,6 +107,20 @@ def _drop_thumbs(ink, found):
     if not thumbs.any():
         return ink, found
     return np.where(np.concatenate(([False], thumbs))[labels], np.float32(0), ink), components.subset(found, ~thumbs)
+
+
+def _along_sides(labels):
+    """Per side (top, bottom, left, right): the labels of the blobs meeting it and how many of its pixels each
+    covers (np.unique's ids and counts)."""
+    return [np.unique(line[line > 0], return_counts=True)
+            for line in (labels[0], labels[-1], labels[:, 0], labels[:, -1])]
+
+
+def _digit_sized(found, shape):
+    """Per blob, whether it is as tall as a digit: a fiftieth of the picture. A stub of a ruled line the rules
+    left beside a desk is as long but flat, and counting it kept a digit that touched the desk inside the
+    dropped blob."""
+    return found.boxes[:, 3] - found.boxes[:, 1] >= max(5, 0.02 * max(shape))
 
 
 def _solid_band(mask, side):

@@ -36,8 +36,8 @@ class SequenceConfig:
     single_share: float = 0.0     # extra training rows of one digit (a picture's pieces mostly hold one);
                                   # 0: the 1-6 symbols of a row drawn alike, as every run before it
     thickest_brush: float = 0.3   # training rows' thickest brush, a share of the digits' height; the
-                                  # held-out rows stay at 0.3 (the app's default 28 px brush on a number
-                                  # 60-90 px tall is 0.3-0.47)
+                                  # held-out rows stay at training.sequences.THICKEST, 0.3 (the app's default
+                                  # 28 px brush on a number 60-90 px tall is 0.3-0.47)
     seed: int = 42
     data: str | None = None       # MNIST (IDX dir or mnist.npz); None: $MNIST_DIR, ../shared/data/mnist, the Keras download
     pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
@@ -46,6 +46,8 @@ class SequenceConfig:
 
 
 def parse_args(argv) -> SequenceConfig:
+    from training.sequences import THICKEST, THINNEST
+
     d = SequenceConfig()
     p = argparse.ArgumentParser(
         prog="python -m training.sequence",
@@ -64,7 +66,7 @@ def parse_args(argv) -> SequenceConfig:
                         "uniform 1-6 draw; held-out rows are unchanged (default %(default)s)")
     p.add_argument("--thickest-brush", type=float, default=d.thickest_brush,
                    help="thickest brush of the training rows as a share of the digits' height, drawn log-uniformly "
-                        "from 0.04; held-out rows keep 0.3 (default %(default)s)")
+                        f"from {THINNEST}; held-out rows keep {THICKEST} (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed (default %(default)s)")
     p.add_argument("--data", help="MNIST: IDX directory or mnist.npz (default $MNIST_DIR, then ../shared/data/mnist, then the Keras download)")
     p.add_argument("--pen", help="UNIPEN directory (default $PEN_DIR, then ../shared/data/unipen)")
@@ -77,8 +79,8 @@ def parse_args(argv) -> SequenceConfig:
         p.error("--mnist-share must be between 0 and 1")
     if not 0.0 <= a.single_share < 1.0:
         p.error("--single-share must be at least 0 and below 1")
-    if not 0.04 < a.thickest_brush <= 1.0:
-        p.error("--thickest-brush must be above 0.04 (the thinnest) and at most 1")
+    if not THINNEST < a.thickest_brush <= 1.0:
+        p.error(f"--thickest-brush must be above {THINNEST} (the thinnest) and at most 1")
     cfg = replace(d, rows=a.rows, val_rows=a.val_rows, epochs=a.epochs, batch_size=a.batch_size,
                   learning_rate=a.learning_rate, mnist_share=a.mnist_share, single_share=a.single_share,
                   thickest_brush=a.thickest_brush, seed=a.seed, data=a.data,

@@ -56,6 +56,10 @@ def test_single_share_adds_rows_of_one_digit_and_none_keeps_the_old_rows(writers
 def test_a_thicker_brush_range_draws_the_same_rows_thicker(writers):
     # The app's default 28 px brush on a number 60-90 px tall is 0.3-0.47 of its height: training rows
     # may reach that (--thickest-brush) while every other draw stays the same.
+    from training.sequence import SequenceConfig
+    from training.sequences import THICKEST
+
+    assert SequenceConfig().thickest_brush == THICKEST  # by default, as the held-out rows
     train, _ = writers
     digits, letters = next(iter(train.values()))
     for seed in range(12):
