@@ -53,10 +53,13 @@ LOW = 0.6  # a digit shorter than this share of the digit height is unlikely ...
 LOW_COST = 1.0  # ... at this cost per tenth
 # A piece too narrow to cut (a 1 touching its neighbour is narrower than two digits) but at least
 # this share of its line's digit height wide goes to the number reader too (app.recognize.read). On
-# numbers pictured from training writers (seed 7, 400 each): natural gaps 87.00 -> 90.75 %, touching
-# 69.25 -> 71.50 %, single digits 97.80 -> 98.00 % (1,500); with every tall piece read (0), the same
-# on numbers and 97.87 % on single digits, for more reads.
-NARROW_PAIR = 0.5
+# numbers pictured from training writers (seed 7, 400 each) at 0.5: natural gaps 87.00 -> 90.75 %,
+# touching 69.25 -> 71.50 %, single digits 97.80 -> 98.00 % (1,500). Two 1s a thick pen's width
+# apart are about 0.45 of their height wide and, read whole by the digit model, "not a digit": at
+# 0.3 (seeds 5 and 9: 1,000 numbers with natural gaps, 1,000 touching, 3,000 single digits) 2 more
+# numbers with natural gaps and 1 more single digit read right than at 0.5, touching ones the same;
+# 0 read everything as 0.3 did.
+NARROW_PAIR = 0.3
 DIGIT_COST = -0.5  # each extra digit (negative: a bonus; the model's doubt about parts is the cost)
 CROSS_COST = 0.25  # per stroke a cut crosses (0.5 for least-ink seams; straight cuts cross more)
 TEN_CLASS_COSTS = (1.5, 1.0)  # (DIGIT_COST, CROSS_COST) for a model without "not a digit"

@@ -344,3 +344,17 @@ def test_a_wide_thick_zero_alone_is_one_digit(predictor, ratio):
     pixels = np.zeros((160, 360), np.uint8)
     stamp_polyline(pixels, list(zip(180 + 50 * ratio * np.cos(t), 80 + 50 * np.sin(t))), 24)
     assert recognize.read(predictor, pixels).number == "0"
+
+
+def test_two_ones_a_thick_pen_apart_read_as_11(predictor):
+    """Two 1s leaning apart whose thick ink meets at the top: one piece under half its height wide,
+    which the digit model refuses whole; the number reader reads it (cuts.NARROW_PAIR)."""
+    from app.drawing import Drawing
+
+    drawing = Drawing(560, 420)
+    for top, bottom in ((250, 240), (274, 294)):
+        drawing.begin(top, 120, 28.0)
+        for t in np.linspace(0, 1, 30)[1:]:
+            drawing.extend(top + (bottom - top) * t, 120 + 180 * t)
+    reading = recognize.read(predictor, drawing.pixels.copy())
+    assert reading.number == "11" and len(reading.digits) == 2

@@ -320,12 +320,12 @@ def test_a_piece_narrower_than_a_pair_never_goes_to_the_number_reader(unsure):
     calls = []
     read = predictor.numbers.read
     predictor.numbers.read = lambda inks: calls.append(len(inks)) or read(inks)
-    # Two bridged 15-px bars, 100 rows tall, spanning `width` columns (one bar that wide would be a blob
+    # Two bridged 8-px bars, 100 rows tall, spanning `width` columns (one bar that wide would be a blob
     # about two pen widths tall: flat, and never sent to the reader for that reason).
     width = int(cuts.NARROW_PAIR * 100) - 2
-    assert recognize.read(predictor, ones(at=(40, 25 + width))).number == "3" and calls == []
+    assert recognize.read(predictor, ones(at=(40, 32 + width), pen=8)).number == "3" and calls == []
     # Wide enough: the fake reader reads it, a DIGIT where each bar begins.
-    assert recognize.read(predictor, ones(at=(40, 29 + width))).number == str(DIGIT) * 2 and calls == [1]
+    assert recognize.read(predictor, ones(at=(40, 36 + width), pen=8)).number == str(DIGIT) * 2 and calls == [1]
 
 
 def test_a_page_of_touching_writing_is_refused_as_without_the_number_reader(kit):
