@@ -185,8 +185,9 @@ def read(predictor, image, single=False):
     The ink is labelled once; a piece that may hold touching digits is read whole by the number
     reader (app.numbers) when the model has one, else (or when it finds nothing there) split by
     recognition (app.cuts) in one predict call; a piece too narrow to cut (cuts.may_touch) goes to
-    both, and the digit model's one digit stands only where it is sure of it; a dot or comma
-    between digits reads as "."; BadImage for absurd pictures.
+    both, and the digit model's one digit stands only where it is sure of it; neighbours that
+    overlap across, one read as "not a digit", are one digit where together they surely are (one
+    more run, only then); a dot or comma between digits reads as "."; BadImage for absurd pictures.
     """
     inked = ink_and_blobs(image)
     if inked is None:
@@ -209,19 +210,61 @@ def read(predictor, image, single=False):
     asked = [i for i, text in enumerate(texts) if text is None or narrow[i]]
     by_cuts = dict(zip(asked, cuts.read_pieces(predictor, [digit_pieces[i] for i in asked])))
     line = getattr(getattr(predictor, "numbers", None), "sure_threshold", None)
-    guesses, k = [], 0
+    read_as = []  # per piece, its guesses
+    k = 0
     for piece in pieces:
         if piece.kind == "separator":
-            guesses.append(_point(predictor, piece.box))
+            read_as.append([_point(predictor, piece.box)])
             continue
         if k in by_cuts and (texts[k] is None or not _unsure_of_one(predictor, by_cuts[k])):
-            guesses += [_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in by_cuts[k]]
+            read_as.append([_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in by_cuts[k]])
         else:
             row, chars = texts[k]
             columns = numbers.char_columns(row, chars, piece.ink)
-            guesses += [_char_guess(predictor, piece, char, span, line) for char, span in zip(chars, columns)]
+            read_as.append([_char_guess(predictor, piece, char, span, line) for char, span in zip(chars, columns)])
         k += 1
-    return Reading(_points_between_digits(guesses))
+    _join_split_digits(predictor, pieces, read_as)
+    return Reading(_points_between_digits(tuple(g for found in read_as for g in found)))
+
+
+def _join_split_digits(predictor, pieces, read_as):
+    """A digit the picture split in two (a 4's stem apart from the rest): neighbours on a line whose
+    boxes overlap across, each read as one thing and one of them "not a digit", are read together
+    (one more model run, only when there are such pairs); where together they are surely one digit,
+    that digit stands for both (`read_as` changed in place)."""
+    pairs = [i for i in range(len(pieces) - 1)
+             if pieces[i].kind == pieces[i + 1].kind == "digit" and pieces[i].line == pieces[i + 1].line
+             and pieces[i].box[2] > pieces[i + 1].box[0]
+             and len(read_as[i]) == len(read_as[i + 1]) == 1
+             and NOT_A_DIGIT in (read_as[i][0].label, read_as[i + 1][0].label)]
+    if not pairs:
+        return
+    boxes = [_union(pieces[i].box, pieces[i + 1].box) for i in pairs]
+    images = [picture_input(_joined_ink(box, pieces[i], pieces[i + 1])) for i, box in zip(pairs, boxes)]
+    probabilities = _run(predictor, images)
+    taken = set()
+    for i, box, image, p in zip(pairs, boxes, images, probabilities):
+        if i in taken:
+            continue
+        joined = _guess(predictor, p, image, box)
+        if not joined.is_digit or not joined.sure:
+            continue
+        read_as[i], read_as[i + 1] = [joined], []
+        taken |= {i, i + 1}
+
+
+def _union(a, b):
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def _joined_ink(box, *parts):
+    """The ink of `parts` (app.segment.Piece) in one map covering `box`."""
+    ink = np.zeros((box[3] - box[1], box[2] - box[0]), np.float32)
+    for part in parts:
+        x0, y0, x1, y1 = part.box
+        region = ink[y0 - box[1] : y1 - box[1], x0 - box[0] : x1 - box[0]]
+        np.maximum(region, part.ink, out=region)
+    return ink
 
 
 def _points_between_digits(guesses):

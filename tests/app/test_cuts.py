@@ -358,3 +358,79 @@ def test_two_ones_a_thick_pen_apart_read_as_11(predictor):
             drawing.extend(top + (bottom - top) * t, 120 + 180 * t)
     reading = recognize.read(predictor, drawing.pixels.copy())
     assert reading.number == "11" and len(reading.digits) == 2
+
+
+def _strokes_picture(strokes, brush):
+    from app.drawing import Drawing
+
+    drawing = Drawing(560, 420)
+    for points in strokes:
+        drawing.begin(*points[0], brush)
+        for (xa, ya), (xb, yb) in zip(points, points[1:]):
+            for t in np.linspace(0, 1, 20)[1:]:
+                drawing.extend(xa + (xb - xa) * t, ya + (yb - ya) * t)
+    return drawing.pixels.copy()
+
+
+@pytest.mark.parametrize("brush", [6, 16])
+def test_a_four_whose_stem_stands_apart_is_one_four(predictor, brush):
+    """The two parts of the 4 share too few columns to be one piece; read apart they are "not a digit"
+    and a 1, read together surely a 4 (recognize._join_split_digits)."""
+    picture = _strokes_picture([[(200, 100), (180, 250), (270, 250)], [(310, 100), (270, 400)]], brush)
+    reading = recognize.read(predictor, picture)
+    assert [g.label for g in reading.guesses] == ["4"] and reading.sure
+
+
+class _Answers:
+    """A stand-in digit model that answers `joined` for every input, counting its runs."""
+
+    labels = tuple(str(d) for d in range(10)) + ("not a digit",)
+    sure_threshold = 0.9
+
+    def __init__(self, joined):
+        self.joined, self.calls = joined, 0
+
+    def predict(self, images):
+        self.calls += 1
+        return np.tile(np.asarray(self.joined, np.float32), (len(images), 1))
+
+
+def _one(label, box, confidence=0.95):
+    labels = _Answers.labels
+    p = np.zeros(len(labels), np.float32)
+    p[labels.index(label)] = confidence
+    return recognize.Guess(label, confidence, p, np.zeros((28, 28, 1), np.float32), box, labels, 0.9)
+
+
+@pytest.mark.parametrize("joined_label, confidence, second_box, line, joined", [
+    ("4", 0.95, (40, 0, 70, 50), 0, True),     # surely a 4 together: one 4
+    ("4", 0.8, (40, 0, 70, 50), 0, False),     # not sure together: as read apart
+    ("not a digit", 0.99, (40, 0, 70, 50), 0, False),
+    ("4", 0.95, (50, 0, 70, 50), 0, False),    # boxes apart across: two things
+    ("4", 0.95, (40, 0, 70, 50), 1, False),    # another line
+])
+def test_neighbours_read_together_only_where_surely_one_digit(joined_label, confidence, second_box, line, joined):
+    from app.segment import Piece
+
+    model = _Answers(_one(joined_label, (0, 0, 1, 1), confidence).probabilities)
+    first, second = (0, 0, 45, 40), second_box
+    pieces = [Piece(first, np.ones((40, 45), np.float32)),
+              Piece(second, np.ones((second[3] - second[1], second[2] - second[0]), np.float32), line=line)]
+    read_as = [[_one("not a digit", first)], [_one("1", second)]]
+    recognize._join_split_digits(model, pieces, read_as)
+    if joined:
+        assert [[g.label for g in found] for found in read_as] == [["4"], []]
+        assert read_as[0][0].box == (0, 0, 70, 50)
+    else:
+        assert [[g.label for g in found] for found in read_as] == [["not a digit"], ["1"]]
+    assert model.calls == (0 if second_box[0] >= first[2] or line else 1)
+
+
+def test_two_digits_overlapping_across_are_never_read_together():
+    from app.segment import Piece
+
+    model = _Answers(_one("4", (0, 0, 1, 1)).probabilities)
+    pieces = [Piece((0, 0, 45, 40), np.ones((40, 45), np.float32)), Piece((40, 0, 70, 50), np.ones((50, 30), np.float32))]
+    read_as = [[_one("7", (0, 0, 45, 40))], [_one("1", (40, 0, 70, 50))]]
+    recognize._join_split_digits(model, pieces, read_as)
+    assert [[g.label for g in found] for found in read_as] == [["7"], ["1"]] and model.calls == 0
