@@ -282,7 +282,7 @@ def why(ctx) -> list[Row]:
     from benchmarks.pen_figures import _canvas, draw, random_box
 
     predictor = Predictor(ctx.model)
-    x, y = ctx.x_test, ctx.y_test
+    x = ctx.x_test
     rng = np.random.default_rng(SEED)
     important, random = [], []
     for i in rng.choice(len(x), DELETION_DIGITS, replace=False):

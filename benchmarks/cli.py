@@ -154,7 +154,6 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from training.data import DataError
     from training.runs import write_atomic
 
     if not args.model.is_file():

@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from app import recognize, samples
 from app.cli import main

@@ -7,7 +7,6 @@ validation writers, placed with app.pen.fit and drawn into a Drawing stroke by s
 import gzip
 import json
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -4,8 +4,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from tests.conftest import ROOT
 
 SCRIPT = textwrap.dedent("""
