@@ -180,6 +180,25 @@ def test_two_stroke_eights_of_training_writers(predictor):
     assert right >= 0.85 * len(eights), right
 
 
+def test_strokes_right_above_each_other_of_training_writers_read_as_one_digit(predictor):
+    """Training writers' digits in two strokes that app.strokes joins as loops one above the other
+    (8s, 4s, 5s): each read as its one digit (without the rule, 8s read "00" and a 3 "27")."""
+    from app.pen import fit
+    from app.strokes import _stacked
+
+    def boxes(sample):
+        return [(*np.min(s, axis=0), *np.max(s, axis=0)) for s in sample.strokes]
+
+    def stacked(a, b):
+        return _stacked(a, b, min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1]))
+
+    chosen = [s for s in training_digits() if len(s.strokes) == 2 and stacked(*boxes(s))]
+    assert len(chosen) >= 100
+    read = [recognize.read_drawing(predictor, draw(fit(s.strokes, (140, 100, 300, 300)))).number for s in chosen]
+    assert all(len(number) == 1 for number in read), [n for n in read if len(n) != 1]
+    assert sum(n == s.label for n, s in zip(read, chosen)) >= 0.99 * len(chosen)
+
+
 def test_exact_numbers_of_held_out_writers(predictor):
     """Numbers of 2-5 digits of one validation writer, natural spacing and touching, in the window's
     canvas with its default brush. The floor is far above what reading the ink as blobs gets."""

@@ -168,11 +168,33 @@ def test_strokes_drawn_one_after_the_other_join_more_readily():
     assert consecutive.priors[consecutive.candidates.index((0, 2))] > interrupted.priors[interrupted.candidates.index((0, 2))] + 0.5
 
 
+CIRCLE = np.stack([45 * np.cos(np.linspace(0, 2 * np.pi, 40)), 45 * np.sin(np.linspace(0, 2 * np.pi, 40))], 1)
+
+
 def test_loops_one_above_the_other_join_more_readily_than_side_by_side_overlapping():
-    circle = np.stack([45 * np.cos(np.linspace(0, 2 * np.pi, 40)), 45 * np.sin(np.linspace(0, 2 * np.pi, 40))], 1)
-    stacked = plan_of(circle + (240, 150), circle + (240, 240))  # an 8's loops
-    overlapping = plan_of(circle + (240, 150), circle + (240, 170))  # the same loops sharing most of their height
+    # Sharing under half their width across: left to the model and the priors.
+    stacked = plan_of(CIRCLE + (240, 150), CIRCLE + (290, 240))  # a leaning 8's loops
+    overlapping = plan_of(CIRCLE + (240, 150), CIRCLE + (290, 170))  # the same loops sharing most of their height
     assert merged_prior(stacked) > merged_prior(overlapping) + 0.5
+
+
+@pytest.mark.parametrize("lower, one", [
+    ((240, 240), True),    # an 8's loops, right above each other
+    ((270, 250), True),    # leaning, sharing 2/3 of their width, a tenth of their height
+    ((300, 240), False),   # sharing a third of their width: the model decides
+    ((240, 190), False),   # sharing more than half their height: side by side, overlapping
+])
+def test_loops_right_above_each_other_are_one_atom(lower, one):
+    plan = plan_of(CIRCLE + (240, 150), CIRCLE + lower)
+    assert (plan.atoms == ((0, 1),)) == one
+
+
+def test_a_flat_base_under_the_next_digit_is_no_loop_above_it():
+    """A 1 whose long base runs under the next digit: the base is flat, so the loop rule leaves it."""
+    one, base = segment(100, 100, 100, 220), segment(80, 222, 260, 224)
+    two = [(170, 110), (210, 100), (230, 130), (180, 190), (235, 195)]
+    plan = plan_of(one, base, two)
+    assert (2,) in plan.atoms and not any(2 in atom and len(atom) > 1 for atom in plan.atoms)
 
 
 def test_a_tap_on_the_baseline_between_digits_is_a_decimal_point():
