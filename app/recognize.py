@@ -237,23 +237,27 @@ def _join_split_digits(predictor, pieces, read_as):
              and pieces[i].box[2] > pieces[i + 1].box[0]
              and len(read_as[i]) == len(read_as[i + 1]) == 1
              and NOT_A_DIGIT in (read_as[i][0].label, read_as[i + 1][0].label)]
-    if not pairs:
+    together = []  # (left piece's index, box around both, model input of both)
+    for i in pairs:
+        box = _union(pieces[i].box, pieces[i + 1].box)
+        image = picture_input(_joined_ink(box, pieces[i], pieces[i + 1]))
+        if image is not None:
+            together.append((i, box, image))
+    if not together:
         return
-    boxes = [_union(pieces[i].box, pieces[i + 1].box) for i in pairs]
-    images = [picture_input(_joined_ink(box, pieces[i], pieces[i + 1])) for i, box in zip(pairs, boxes)]
-    probabilities = _run(predictor, images)
+    probabilities = _run(predictor, [image for _, _, image in together])
     taken = set()
-    for i, box, image, p in zip(pairs, boxes, images, probabilities):
+    for (i, box, image), p in zip(together, probabilities):
         if i in taken:
             continue
         joined = _guess(predictor, p, image, box)
-        if not joined.is_digit or not joined.sure:
-            continue
-        read_as[i], read_as[i + 1] = [joined], []
-        taken |= {i, i + 1}
+        if joined.is_digit and joined.sure:
+            read_as[i], read_as[i + 1] = [joined], []
+            taken |= {i, i + 1}
 
 
 def _union(a, b):
+    """The box (x0, y0, x1, y1) around boxes `a` and `b`."""
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 

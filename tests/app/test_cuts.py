@@ -434,3 +434,16 @@ def test_two_digits_overlapping_across_are_never_read_together():
     read_as = [[_one("7", (0, 0, 45, 40))], [_one("1", (40, 0, 70, 50))]]
     recognize._join_split_digits(model, pieces, read_as)
     assert [[g.label for g in found] for found in read_as] == [["7"], ["1"]] and model.calls == 0
+
+
+def test_a_piece_joins_one_neighbour_at_most():
+    """Three overlapping pieces (not a digit, 1, not a digit), each pair surely a 4 together: the first
+    two are one 4 and the third stays as it was read."""
+    from app.segment import Piece
+
+    model = _Answers(_one("4", (0, 0, 1, 1)).probabilities)
+    boxes = [(0, 0, 45, 40), (40, 0, 70, 50), (65, 0, 100, 40)]
+    pieces = [Piece(b, np.ones((b[3] - b[1], b[2] - b[0]), np.float32)) for b in boxes]
+    read_as = [[_one("not a digit", boxes[0])], [_one("1", boxes[1])], [_one("not a digit", boxes[2])]]
+    recognize._join_split_digits(model, pieces, read_as)
+    assert [[g.label for g in found] for found in read_as] == [["4"], [], ["not a digit"]] and model.calls == 1
