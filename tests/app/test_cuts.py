@@ -447,3 +447,29 @@ def test_a_piece_joins_one_neighbour_at_most():
     read_as = [[_one("not a digit", boxes[0])], [_one("1", boxes[1])], [_one("not a digit", boxes[2])]]
     recognize._join_split_digits(model, pieces, read_as)
     assert [[g.label for g in found] for found in read_as] == [["4"], [], ["not a digit"]] and model.calls == 1
+
+
+@pytest.mark.parametrize("height, sure, stray", [
+    (30, False, True),    # short and doubtful: a stray mark
+    (30, True, False),    # short but surely a digit: kept
+    (60, False, False),   # over half the line's height: a digit the model doubts
+])
+def test_a_short_doubtful_mark_beside_digits_is_not_a_digit(height, sure, stray):
+    from app.segment import Piece
+
+    model = _Answers(np.zeros(11))
+    boxes = [(0, 0, 60, 100), (70, 50, 80, 50 + height)]
+    pieces = [Piece(b, np.ones((b[3] - b[1], b[2] - b[0]), np.float32), digit_height=100.0) for b in boxes]
+    read_as = [[_one("6", boxes[0])], [_one("1", boxes[1], 0.95 if sure else 0.6)]]
+    recognize._stray_marks(model, pieces, read_as)
+    assert [g.label for g in read_as[0]] == ["6"]
+    assert [g.label for g in read_as[1]] == (["not a digit"] if stray else ["1"])
+
+
+def test_a_scratch_beside_a_six_is_no_1(predictor):
+    """A short stroke beside a 6 in a picture: "6", not "maybe 61"."""
+    t = np.linspace(0, 1, 30)
+    six = [(260 - 60 * s, 80 + 200 * s) for s in t[:12]] + \
+        [(200 + 60 * np.sin(2 * np.pi * s), 230 - 50 * np.cos(2 * np.pi * s)) for s in t]
+    reading = recognize.read(predictor, _strokes_picture([six, [(330, 200), (332, 250)]], 10))
+    assert reading.number == "6" and reading.sure
