@@ -4,8 +4,9 @@ Strokes are read by their place and their order, not by their ink, so digits who
 overlaps stay apart. Three steps, each linear-log in the number of strokes:
 - `plan`: taps (tiny strokes) are set aside; a stroke that is plainly part of another (a flat bar
   or base over its span, one lying inside its box: a 5's bar, a crossed 7, a 1's base, a slash
-  through a 0; or a loop right above another: an 8's) joins it into an "atom"; atoms are ordered left to right, and every run of up to
-  MAX_RUN neighbouring atoms that could be one digit becomes a candidate for the model to score;
+  through a 0; or a loop right above another: an 8's) joins it into an "atom"; atoms are ordered
+  left to right, and every run of up to MAX_RUN neighbouring atoms that could be one digit becomes
+  a candidate for the model to score;
 - `choose`: the best split of the atoms into digits from the model's scores (dynamic programming);
 - `arrange`: the chosen digits left to right, with a tap on the baseline between or after digits
   as a decimal point; other taps are dropped, never read as a digit.
@@ -23,7 +24,7 @@ FLAT = 0.4  # a stroke at most this share of another's height, lying over its sp
 OVER = 0.5  # share of the flat stroke's width that must lie over the other's span
 THIN = 0.15  # a stroke narrower than this share of its height (a 1, a 4's bar) is never "inside" another
 INSIDE = 0.9  # share of a stroke's box inside another's box that makes it part of that digit
-# Two strokes one above the other, sharing at most STACKED of the lower one's height, each at least
+# Two strokes one above the other, sharing at most STACKED of the shorter one's height, each at least
 # ROUND of the wider one's width tall (no bar, no base), are one digit (an 8 in two loops, a 3 in two
 # arcs). UNIPEN training writers, window path, 20,000 single digits (4 seeds): 20 more read right
 # (8s read "00" or "08", 3s read "27"), none fewer; 8,000 numbers, natural and touching: the same.
@@ -273,7 +274,7 @@ def _part_of(a, b):
 def _stacked(a, b, shared_x, shared_y):
     """Whether stroke boxes `a` and `b` are loops or arcs one above the other over one span (an 8's
     loops, a 3's arcs): neither flat, sharing OVER of the narrower's width and at most STACKED of the
-    lower one's height. A row's digits stand side by side, so these are never two of them."""
+    shorter one's height. A row's digits stand side by side, so these are never two of them."""
     aw, ah, bw, bh = a[2] - a[0], a[3] - a[1], b[2] - b[0], b[3] - b[1]
     low = min(ah, bh)
     return (low >= ROUND * max(aw, bw) and shared_x >= OVER * max(min(aw, bw), 1e-9)
