@@ -349,27 +349,17 @@ def test_a_wide_thick_zero_alone_is_one_digit(predictor, ratio):
 def test_two_ones_a_thick_pen_apart_read_as_11(predictor):
     """Two 1s leaning apart whose thick ink meets at the top: one piece under half its height wide,
     which the digit model refuses whole; the number reader reads it (cuts.NARROW_PAIR)."""
-    from app.drawing import Drawing
-
-    drawing = Drawing(560, 420)
-    for top, bottom in ((250, 240), (274, 294)):
-        drawing.begin(top, 120, 28.0)
-        for t in np.linspace(0, 1, 30)[1:]:
-            drawing.extend(top + (bottom - top) * t, 120 + 180 * t)
-    reading = recognize.read(predictor, drawing.pixels.copy())
+    picture = _strokes_picture([[(250, 120), (240, 300)], [(274, 120), (294, 300)]], 28.0)
+    reading = recognize.read(predictor, picture)
     assert reading.number == "11" and len(reading.digits) == 2
 
 
-def _strokes_picture(strokes, brush):
-    from app.drawing import Drawing
+def _strokes_picture(polylines, brush):
+    """The canvas's pixels with each polyline (corner points) drawn as one stroke, in order."""
+    from .test_strokes import draw, segment
 
-    drawing = Drawing(560, 420)
-    for points in strokes:
-        drawing.begin(*points[0], brush)
-        for (xa, ya), (xb, yb) in zip(points, points[1:]):
-            for t in np.linspace(0, 1, 20)[1:]:
-                drawing.extend(xa + (xb - xa) * t, ya + (yb - ya) * t)
-    return drawing.pixels.copy()
+    strokes = [np.concatenate([segment(*a, *b, n=20) for a, b in zip(line, line[1:])]) for line in polylines]
+    return draw(strokes, brush=brush).pixels.copy()
 
 
 @pytest.mark.parametrize("brush", [6, 16])
