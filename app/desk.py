@@ -41,6 +41,10 @@ def drop_frame(ink, cut=True):
         if edge < EDGE_INK:
             return ink, None
         return _drop_thumbs(ink, components.label(ink > INK_THRESHOLD, ink))
+    if cut:  # writing that touches the desk is one blob with it: all of it, or a number's first digit
+        banded = _cut_desk_bands(ink)
+        if banded is not ink:
+            return drop_frame(banded, cut=False)
     found = components.label(ink > INK_THRESHOLD, ink)
     labels = found.labels
     frame = np.zeros(found.count + 1, bool)
@@ -58,10 +62,6 @@ def drop_frame(ink, cut=True):
     # writing keeps clear of the other (a stub of a ruled line may reach it, but it is flat).
     opposite = ((y1 == h), (y0 == 0), (x1 == w), (x0 == 0))
     across = remains & (y1 - y0 >= 0.5 * h)
-    if cut:  # writing that touches the desk is one blob with it: all of it, or a number's first digit
-        banded = _cut_desk_bands(ink)
-        if banded is not ink:
-            return drop_frame(banded, cut=False)
     if not remains.any():
         return ink, found
     # A band along the side far wider than the writing's strokes is a desk even when the writing reaches

@@ -12,7 +12,7 @@ the two answers are fused.
 import math
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -247,9 +247,8 @@ def _stray_marks(predictor, pieces, read_as):
         if piece.kind != "digit" or len(found) != 1 or not found[0].is_digit or found[0].sure:
             continue
         if piece.box[3] - piece.box[1] < STRAY * piece.digit_height:
-            g = found[0]
-            found[0] = Guess(NOT_A_DIGIT, float(g.probabilities[labels.index(NOT_A_DIGIT)]), g.probabilities,
-                             g.image, g.box, g.labels, g.threshold)
+            found[0] = replace(found[0], label=NOT_A_DIGIT,
+                               confidence=float(found[0].probabilities[labels.index(NOT_A_DIGIT)]))
 
 
 def _join_split_digits(predictor, pieces, read_as):
