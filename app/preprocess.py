@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from app import components, shadows
+from app.boxes import remove_boxes
 from app.desk import drop_frame
 from app.image_files import BadImage, grey_levels
 from app.raster import INK_THRESHOLD, component_mask, ink_runs, stroke_share, stroke_width
@@ -67,19 +68,22 @@ def ink_and_blobs(image):
     inked = _ink_and_frame(image)
     if inked is None:
         return None
-    ink, found = inked
-    return ink, found if found is not None else components.label(ink > INK_THRESHOLD, ink)
+    return inked
 
 
 def _ink_and_frame(image):
-    """(ink map, its labelling or None) with the frame dropped; None when there is no ink."""
+    """(ink map, its labelling) with the paper's lines, the frame and printed boxes dropped; None when
+    there is no ink."""
     ink = _normalise(grey_levels(image))
     if ink is None:
         return None
     runs = ink_runs(ink > INK_THRESHOLD)
     if runs > MAX_INK_RUNS:
         raise BadImage(f"ink too scattered to be a number ({runs} ink runs; the limit is {MAX_INK_RUNS})")
-    return drop_frame(remove_rules(ink, INK_THRESHOLD))
+    ink, found = drop_frame(remove_rules(ink, INK_THRESHOLD))
+    if found is None:
+        found = components.label(ink > INK_THRESHOLD, ink)
+    return remove_boxes(ink, found, INK_THRESHOLD)
 
 
 def drop_specks(ink, found=None):

@@ -57,7 +57,7 @@ def remove_rules(ink, threshold):
         # that writing touches is writing's, the others are the paper's.
         both = level.band & upright.band.T
         found = components.label(both)
-        touched = np.unique(found.labels[both & _grown(writing, EDGE)])
+        touched = np.unique(found.labels[both & grown(writing, EDGE)])
         erased &= ~np.isin(found.labels, touched[touched > 0])
     if not (inked & ~erased).any():  # nothing but lines: no paper around writing
         return ink
@@ -166,7 +166,7 @@ def _sheared_rows(mask, shift, lo, hi):
     return out
 
 
-def _grown(mask, steps):
+def grown(mask, steps):
     """`mask` grown by `steps` pixels in each of the 8 directions."""
     out = mask.copy()
     for _ in range(steps):
