@@ -1,11 +1,15 @@
-"""Printed boxes around digits (a form's row of boxes, a box to write a digit in), found and erased.
+"""A form's printing around handwritten digits, found and erased: a row of boxes, a box to write a
+digit in, a line to write on (with or without ticks parting its places).
 
-A form's boxes are one blob of straight lines; read as ink their sides are 1s: "97265" in a row of
-five boxes read "1911216151", a 3 in a box "131". A blob is taken for printed boxes when each of its
-four outer sides is a straight line along SIDE_COVER of its length (a photo's slight tilt allowed),
-its lines are thin for the box, and there is writing inside it: a digit drawn as a rectangle, or an
-empty box, has none. Its lines, outer and dividing, are then erased; strokes of a digit that touches
-them stay but for where they cross a line. Hand-drawn boxes wobble and are left as they are. Pure numpy.
+Read as ink, a box's sides are 1s ("97265" in a row of five boxes read "1911216151", a 3 in a box
+"131") and a line joins the digits that sit on it. A blob is taken for boxes when each of its four
+outer sides is a straight line along SIDE_COVER of its length (a photo's slight tilt allowed), its
+lines are thin for it and there is writing inside (a digit drawn as a rectangle, or an empty box, has
+none): its lines, outer and dividing, are erased. A blob is taken for a line to write on when its
+bottom is such a line, thin, LONG times as long as what stands on it is tall (a 2's base is not), and
+writing stands on it: the line goes, and with it the ticks on it (thin stubs of one height, evenly
+spaced or short beside the writing). Strokes of a digit touching a line stay but where they cross it;
+hand-drawn boxes and lines wobble and are left as they are. Pure numpy.
 """
 
 import math
@@ -20,6 +24,10 @@ SIDE_COVER = 0.85  # share of a side's length along which its outermost ink lies
 TOLERANCE = 2.0  # px: how far off that line the outermost ink may lie (blur, a photo's noise)
 MAX_TILT = 3.0  # degrees either way the boxes may be tilted
 OUTER = 3  # px: the outermost lines start this close to the blob's edge (a tilted corner juts out)
+LONG = 1.5  # a line to write on is at least this many times as long as what stands on it is tall
+THIN_LINE = 0.02  # ... and at most this share of its length thick (4 px more for a blurred photo)
+EVEN = 0.15  # ticks lie within this share of their spacing of an even lattice
+SHORT = 0.6  # ... or are at most this share of the tallest writing on the line tall
 SQUARE = 0.02  # how far (as a slope) the sides may be from parallel and square: a printed box's are
 THIN = 0.1  # a printed line is at most this share of the shorter side of the blob thick
 LINE = 0.85  # share of the blob's width (height) a row (column) straightened is inked along to be a line
@@ -33,9 +41,9 @@ def remove_boxes(ink, found, threshold):
     """(`ink`, `found`) with printed boxes erased and the ink labelled again; the arguments themselves
     when there are none. `found` is the labelling of `ink > threshold`."""
     erase = np.zeros(ink.shape, bool)
-    for index in np.flatnonzero(_big(found)):
-        lines = _box_lines(found, index + 1)
-        if lines is not None and _holds_writing(found, index + 1, lines):
+    for index in np.flatnonzero((found.boxes[:, 2] - found.boxes[:, 0]) >= MIN_BOX):
+        lines = _printed_lines(found, index + 1)
+        if lines is not None:
             x0, y0, x1, y1 = found.boxes[index]
             erase[y0:y1, x0:x1] |= lines
     if not erase.any():
@@ -46,47 +54,103 @@ def remove_boxes(ink, found, threshold):
     return out, components.label(out > threshold, out)
 
 
-def _big(found):
-    boxes = found.boxes
-    return ((boxes[:, 2] - boxes[:, 0]) >= MIN_BOX) & ((boxes[:, 3] - boxes[:, 1]) >= MIN_BOX)
-
-
-def _box_lines(found, label):
-    """The pixels (in the blob's box) of the printed lines of blob `label` to erase, or None when it is
-    no box. Where writing crosses a line (ink just beyond it on both sides, none of it a line) the line
-    stays, so that a digit written across a box's side keeps its stroke."""
+def _printed_lines(found, label):
+    """The pixels (in the blob's box) of blob `label`'s printed lines to erase, or None when it is
+    neither a form's boxes nor a line to write on. Where writing crosses a line (ink just beyond it on
+    both sides, none of it a line) the line stays, so that a digit written across a side keeps its stroke."""
     x0, y0, x1, y1 = found.boxes[label - 1]
     mask = found.labels[y0:y1, x0:x1] == label
     h, w = mask.shape
-    sides = [
-        _straight(np.argmax(mask, axis=0)),  # top
-        _straight(h - 1 - np.argmax(mask[::-1], axis=0)),  # bottom
-        _straight(np.argmax(mask, axis=1)),  # left
-        _straight(w - 1 - np.argmax(mask[:, ::-1], axis=1)),  # right
-    ]
-    if any(side is None for side in sides):
+    bottom = _straight(h - 1 - np.argmax(mask[::-1], axis=0))
+    if bottom is None:
         return None
-    level, upright = (sides[0] + sides[1]) / 2, -(sides[2] + sides[3]) / 2
-    if abs(sides[0] - sides[1]) > SQUARE or abs(sides[2] - sides[3]) > SQUARE or abs(level - upright) > SQUARE:
+    sides = [
+        _straight(np.argmax(mask, axis=0)) if h >= MIN_BOX else None,  # top
+        _straight(np.argmax(mask, axis=1)) if h >= MIN_BOX else None,  # left
+        _straight(w - 1 - np.argmax(mask[:, ::-1], axis=1)) if h >= MIN_BOX else None,  # right
+    ]
+    if all(side is not None for side in sides):
+        erase = _box(mask, sides[0], bottom, sides[1], sides[2])
+        if erase is not None:  # an empty box is no line to write on either
+            return erase if _holds_writing(found, label, erase) else None
+    erase = _line_to_write_on(mask, bottom)
+    return erase if erase is not None and _writing_on(found, label, erase) else None
+
+
+def _box(mask, top, bottom, left, right):
+    """What to erase of a form's boxes (`mask` and its sides' slopes), or None when they are none."""
+    level, upright = (top + bottom) / 2, -(left + right) / 2
+    if abs(top - bottom) > SQUARE or abs(left - right) > SQUARE or abs(level - upright) > SQUARE:
         return None  # the sides of a printed box are parallel and square
-    yy, xx = np.mgrid[0:h, 0:w]
-    across = yy - np.round(level * xx).astype(np.int64)  # each pixel's row, the tilt undone
-    down = xx + np.round(level * yy).astype(np.int64)  # its column, the same
-    across, down = across - across.min(), down - down.min()
-    level_lines = _Straightened(mask, across, xx)
-    upright_lines = _Straightened(mask, down, yy)
+    h, w = mask.shape
+    level_lines, upright_lines = _straightened(mask, level)
     rows, cols = level_lines.lines(w, min(h, w)), upright_lines.lines(h, min(h, w))
     if rows is None or cols is None:
         return None
     writing = mask & ~level_lines.on(rows) & ~upright_lines.on(cols)
-    erase = level_lines.erase(rows, writing) | upright_lines.erase(cols, writing)
-    # What the lines leave of the blob in bits (a tilted line's stair steps, a corner) goes too; a
-    # digit touching a side leaves itself.
+    return _with_bits(mask, level_lines.erase(rows, writing) | upright_lines.erase(cols, writing))
+
+
+def _line_to_write_on(mask, slope):
+    """What to erase of a printed line along the bottom of `mask` (with the ticks that part a form's
+    places on it), or None when there is none: the line runs along the whole blob, thin, and at least
+    LONG times as long as what stands on it is tall (a 2's base is not)."""
+    h, w = mask.shape
+    level_lines, _ = _straightened(mask, slope)
+    bands = level_lines.bands(w, w)
+    if not bands or bands[-1][1] < level_lines.outer(w)[1] + 1 - OUTER:
+        return None
+    start, end = bands[-1]
+    if end - start > max(THIN_LINE * w, 2) + 4 or w < LONG * (start - level_lines.outer(w)[0]):
+        return None
+    line = [(start, end)]
+    erase = level_lines.erase(line, mask & ~level_lines.on(line))
+    return _with_bits(mask, erase | _ticks(level_lines, mask & ~erase, start, end - start))
+
+
+def _ticks(straight, left, line, thickness):
+    """The ticks standing on a line to write on that part its places (`left`: the blob without the
+    line, `straight` its _Straightened with the line along row `line`): thin upright stubs of one
+    height standing on the line, one of them at an end of it, and either three or more evenly spaced
+    or, where digits touching them hide the others, two under SHORT of the tallest writing on the
+    line. None otherwise: a 1 standing on the line is as thin, but not of their height at their places."""
+    found = components.label(straight.shear(left))
+    if found.count < 2:
+        return np.zeros(left.shape, bool)
+    x0, y0, x1, y1 = found.boxes.T
+    tall = y1 - y0
+    wide = found.mass / tall  # across, on average: a photo's blur leaves a tick a foot on the line
+    stubs = (wide <= thickness + 3) & (tall >= 2 * wide) & (y1 >= line - 3)
+    top = np.median(y0[stubs]) if stubs.any() else 0  # of one height: their tops level (a foot or
+    height = line - top  # a gap the line's blur leaves under one moves its bottom, not its top)
+    stubs &= np.abs(y0 - top) <= max(2, 0.1 * height)
+    at_end = (stubs & ((x0 <= thickness + 3) | (x1 >= left.shape[1] - thickness - 3))).any()
+    centres = np.sort((x0 + x1)[stubs] / 2)
+    steps = np.diff(centres) / max(np.diff(centres).min(), 1) if len(centres) >= 2 else np.zeros(0)
+    even = len(centres) >= 3 and (np.abs(steps - np.round(steps)) <= EVEN).all()
+    short = len(centres) >= 2 and height <= SHORT * tall[~stubs].max(initial=0)
+    if not (at_end and (even or short)):
+        return np.zeros(left.shape, bool)
+    return np.concatenate([[False], stubs])[found.labels][straight.row, straight.col]
+
+
+def _straightened(mask, slope):
+    """(`mask` with level lines along rows, with upright ones along rows) for lines tilted by `slope`."""
+    h, w = mask.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    across = yy - np.round(slope * xx).astype(np.int64)  # each pixel's row, the tilt undone
+    down = xx + np.round(slope * yy).astype(np.int64)  # its column, the same
+    return _Straightened(mask, across - across.min(), xx), _Straightened(mask, down - down.min(), yy)
+
+
+def _with_bits(mask, erase):
+    """`erase` and what the lines leave of the blob in bits (a tilted line's stair steps, a corner);
+    a digit touching a side leaves itself."""
+    h, w = mask.shape
     left = components.label(mask & ~erase)
     sides = left.boxes[:, 2:] - left.boxes[:, :2]
     bits = (sides.max(axis=1) < FRAGMENT * min(h, w)) | (sides.min(axis=1) <= SLIVER)
-    bits = np.concatenate([[False], bits])
-    return erase | bits[left.labels]
+    return erase | np.concatenate([[False], bits])[left.labels]
 
 
 class _Straightened:
@@ -104,23 +168,36 @@ class _Straightened:
     def lines(self, length, side):
         """(start, end) rows of the printed lines, blurred edges included: rows along which one unbroken
         run of ink covers LINE of `length` (a digit's strokes crossing a row add up, never join), thin
-        for `side`. None unless the blob's outermost rows both are lines."""
-        longest = _longest_runs(self.grid)
+        for `side`; None unless the blob's outermost rows both are lines."""
+        found = self.bands(length, side)
+        if len(found) < 2 or found[0][0] > self.outer(length)[0] + OUTER:
+            return None
+        return found if found[-1][1] >= self.outer(length)[1] + 1 - OUTER else None
+
+    def bands(self, length, side):
+        """Every line's (start, end) rows, as `lines` finds them, whether or not the outermost are."""
+        # A thin line straightened in whole pixels steps a row where the tilt rounds the other way:
+        # it runs unbroken through a row and the next.
+        paired = self.grid.copy()
+        paired[:-1] |= self.grid[1:]
+        longest = _longest_runs(paired)
         found = []
         for start, end in _runs(longest >= LINE * length):
             if end - start > max(THIN * side, 2):
                 continue  # a thick bar: a digit's stroke along the side, no printed line
-            # A row either side holds the line's stair steps where the tilt is undone in whole pixels;
-            # one more, inked along EDGE of the length, its blurred edge (more would be writing).
-            start, end = max(start - 1, 0), min(end + 1, len(longest))
+            # A row either side holds the line's stair steps where the tilt is undone in whole pixels
+            # (the pairing put the one above in already); one more, inked along EDGE of the length,
+            # its blurred edge (more would be writing).
+            end = min(end + 1, len(longest))
             start -= start > 0 and longest[start - 1] >= EDGE * length
             end += end < len(longest) and longest[end] >= EDGE * length
             found.append((int(start), int(end)))
-        # The outermost rows inked along EDGE of the length: a stroke out through a side is not one.
-        inked = np.flatnonzero(self.grid.sum(axis=1) >= EDGE * length)
-        if len(found) < 2 or found[0][0] > inked[0] + OUTER or found[-1][1] < inked[-1] + 1 - OUTER:
-            return None
         return found
+
+    def outer(self, length):
+        """The first and last rows inked along EDGE of `length`: a stroke out through a side is not one."""
+        inked = np.flatnonzero(self.grid.sum(axis=1) >= EDGE * length)
+        return int(inked[0]), int(inked[-1])
 
     def on(self, lines):
         """The blob's pixels on `lines`."""
@@ -176,6 +253,21 @@ def _straight(profile):
 def _runs(on):
     edges = np.flatnonzero(np.diff(np.concatenate([[False], on, [False]]).astype(np.int8)))
     return edges.reshape(-1, 2)
+
+
+def _writing_on(found, label, lines):
+    """Whether writing stands on the line of blob `label`: the blob's own ink off its lines, or
+    another blob over the line, WRITING of the line's length tall, its foot nearer the line than its height."""
+    x0, y0, x1, y1 = found.boxes[label - 1]
+    own = found.labels[y0:y1, x0:x1] == label
+    if (own & ~lines).sum() >= MIN_BOX:
+        return True
+    b = found.boxes
+    over = (b[:, 0] >= x0) & (b[:, 2] <= x1) & (b[:, 3] <= y1)
+    tall = b[:, 3] - b[:, 1]
+    near = (y1 - b[:, 3]) <= tall
+    over[label - 1] = False
+    return bool((over & near & (tall >= MIN_BOX / 2)).any())
 
 
 def _holds_writing(found, label, lines):

@@ -25,6 +25,7 @@ THIN = 0.25  # a line is at most this share of the spacing thick
 EVEN = 0.2  # lines lie within this share of their spacing of an even lattice
 MAX_TILT = 2.0  # degrees either way a photo's lines may be tilted
 TILT_STEP = 0.25  # a line 560 px long is then at most 1.2 px off level once straightened
+JOIN = 2  # rows: runs of line-like rows this close are one line
 EDGE = 2  # pixels around a crossing of two lines where writing makes it writing's
 DARKER = 2.0  # ink this many times the line's own level, along it, is writing: kept
 MARGIN_COVER = 0.9  # a ruled page's margin line runs along this share of the picture's height ...
@@ -196,7 +197,7 @@ def _straightened(ys, xs, h, w, tilt, along=COVER, least=MIN_LINES):
     fewer than `least` of them are none."""
     shift = _shifts(w, tilt)
     cover = _cover(np.bincount(ys + shift[xs], minlength=h + int(np.ptp(shift)) + 1), shift, h)
-    runs = _runs(cover >= along)
+    runs = _joined(_runs(cover >= along))
     # Squared coverage: a line straightened exactly inks few rows fully, one nearly so smears over more
     # rows partly (and may break into several runs, so counting runs or their peaks would prefer it).
     sharp = float(np.sum(np.square(cover[cover >= along]))) if len(runs) >= least else 0.0
@@ -223,6 +224,20 @@ def _runs(on):
     """(start, end) of each run of True in a 1-D boolean array, as an (n, 2) array."""
     edges = np.flatnonzero(np.diff(np.concatenate([[False], on, [False]]).astype(np.int8)))
     return edges.reshape(-1, 2)
+
+
+def _joined(runs):
+    """`runs` with those JOIN rows or fewer apart made one: a thick line straightened at a tilt near its
+    own dips under the coverage for a row, and its two halves are no two lines (a form's box's top
+    line so split made three with its bottom one, and the box's level lines went as a ruling's)."""
+    if len(runs) < 2:
+        return runs
+    apart = np.concatenate([[True], runs[1:, 0] - runs[:-1, 1] > JOIN])
+    group = np.cumsum(apart) - 1
+    joined = np.zeros((int(group[-1]) + 1, 2), runs.dtype)
+    joined[:, 0] = runs[apart, 0]
+    np.maximum.at(joined[:, 1], group, runs[:, 1])
+    return joined
 
 
 def _ruling(sheared, runs, cover):

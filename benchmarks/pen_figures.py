@@ -481,6 +481,7 @@ def save_figures(records) -> list[Row]:
 
 def pen(ctx) -> list[Row]:
     from app.predictor import Predictor
+    from benchmarks.form_figures import forms
     from training.pen_data import REJECT_LETTERS, pen_dir, read_records, split_by_writer
 
     source = pen_dir(getattr(ctx, "pen", None))
@@ -504,5 +505,6 @@ def pen(ctx) -> list[Row]:
         by_writer.setdefault(s.writer, []).append(s)
     rows += numbers(predictor, by_writer, rng, size, False, default_brush)
     rows += numbers(predictor, by_writer, rng, size, True, default_brush)
+    rows += forms(predictor, digits, by_writer, size, brush_range)
     rows += save_figures(records)
     return rows

@@ -1,10 +1,11 @@
-"""Printed boxes (app.boxes): a form's row of boxes and a box around a digit are erased, writing is not."""
+"""A form's printing (app.boxes): a row of boxes, a box around a digit and a line to write on (with or
+without ticks) are erased, writing is not."""
 
 import math
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from app import components
 from app.boxes import remove_boxes
@@ -26,6 +27,17 @@ def comb(ink, x0, y0, cell, cells, width=2, tilt=0.0):
     level = (np.abs(y) < width / 2 + 0.5) | (np.abs(y - cell) < width / 2 + 0.5)
     upright = np.min([np.abs(x - k * cell) for k in range(cells + 1)], axis=0) < width / 2 + 0.5
     return np.where(inside & (level | upright), 255, ink).astype(np.uint8)
+
+
+def write_on_line(ink, x0, x1, y, width=2, ticks=0, cell=100):
+    """`ink` with a printed line from x0 to x1 at row y, `ticks` px tall every `cell` px from x0."""
+    out = ink.copy()
+    out[y : y + width, x0:x1] = 255
+    if ticks:
+        for x in range(x0, x1, cell):
+            out[y - ticks : y, x : x + width] = 255
+        out[y - ticks : y, x1 - width : x1] = 255
+    return out
 
 
 def blobs(ink):
@@ -94,12 +106,51 @@ def test_what_holds_no_writing_stays(what):
     assert remove_boxes(ink, found, INK_THRESHOLD) == (ink, found)
 
 
+@pytest.mark.parametrize("ticks", [0, 30], ids=["a line", "a line with ticks"])
+def test_a_line_to_write_on_is_erased_and_what_stands_on_it_kept(ticks):
+    rings = three_rings()  # the rings reach down to row 140: they stand on the line
+    ink = ink_of(write_on_line(rings, 15, 316, 139, ticks=ticks))
+    out, found = remove_boxes(ink, blobs(ink), INK_THRESHOLD)
+    assert found.count == 3 and ((found.boxes[:, 2:] - found.boxes[:, :2]) >= 40).all()
+    assert (out[rings > 128] > INK_THRESHOLD).mean() > 0.97  # but where they sat on it
+
+
+@pytest.mark.parametrize("ones", [((113, 70), (253, 70), (313, 70)), ((113, 70), (213, 80), (313, 62)),
+                                  ((113, 70), (163, 70), (213, 70))],
+                         ids=["one height, uneven", "even, heights of their own", "even, one height, none at an end"])
+def test_ones_standing_on_a_line_are_no_ticks(ones):
+    picture = np.zeros((200, 420), np.uint8)
+    for x, top in ones:  # thin 1s (the last at the line's end, but in the last case)
+        picture[top:140, x : x + 3] = 255
+    ink = ink_of(write_on_line(picture, 15, 316, 139))
+    out, found = remove_boxes(ink, blobs(ink), INK_THRESHOLD)
+    assert found.count == 3 and (out[picture > 0] > INK_THRESHOLD).mean() > 0.95
+
+
+@pytest.mark.parametrize("what", ["a 2's base", "a line alone"])
+def test_what_is_no_line_to_write_on_stays(what):
+    picture = np.zeros((200, 300), np.uint8)
+    if what == "a 2's base":  # a 2 drawn with a straight base as long as it is tall
+        image = Image.new("L", (300, 200), 0)
+        pen = ImageDraw.Draw(image)
+        pen.arc((100, 40, 200, 110), 180, 30, fill=255, width=2)
+        pen.line([(195, 90), (100, 140), (200, 140)], fill=255, width=2)
+        picture = np.asarray(image)
+    else:
+        picture[150:152, 20:280] = 255
+    ink = ink_of(picture)
+    found = blobs(ink)
+    assert remove_boxes(ink, found, INK_THRESHOLD) == (ink, found)
+
+
 def test_a_hand_drawn_box_is_no_printed_one():
     rings = three_rings()
     boxed = comb(rings, 15, 50, 100, 3)
     wobbly = np.zeros_like(boxed)
-    for y in range(boxed.shape[0]):  # each row shifted by up to 4 px, as a hand's line wanders
+    for y in range(boxed.shape[0]):  # each row, then each column shifted by up to 4 px, as a hand wanders
         wobbly[y] = np.roll(boxed[y], int(round(4 * math.sin(y / 9))))
+    for x in range(boxed.shape[1]):
+        wobbly[:, x] = np.roll(wobbly[:, x], int(round(4 * math.sin(x / 13))))
     ink = ink_of(np.maximum(wobbly, rings))
     found = blobs(ink)
     assert remove_boxes(ink, found, INK_THRESHOLD) == (ink, found)
@@ -138,6 +189,17 @@ def test_a_digit_in_a_box_reads_as_without_it(predictor):
     same = sum(read(predictor, boxed).number == read(predictor, bare).number
                for boxed, bare in (boxed_number([d], cell=200, brush=10.0) for d in digits))
     assert same >= 19, f"{same} of 20 digits read as without their box"
+
+
+@pytest.mark.parametrize("ticks", [0, 0.3], ids=["on a line", "on a line with ticks"])
+def test_numbers_written_on_a_forms_line_read_as_without_it(predictor, ticks):
+    digits = validation_digits()[11::37][:48]
+    same = 0
+    for k in range(0, len(digits), 4):
+        _, bare = boxed_number(digits[k : k + 4])
+        ink = write_on_line(255 - bare, 40, 40 + 4 * 110, 150 + int(110 * 0.82) + 2, 3, int(110 * ticks), 110)
+        same += read(predictor, 255 - ink).number == read(predictor, bare).number
+    assert same >= 11, f"{same} of 12 numbers read as without the line"
 
 
 def test_the_read_path_erases_boxes(predictor):

@@ -78,6 +78,17 @@ def test_what_is_not_a_ruling_stays(positions):
     assert remove_rules(ink, INK_THRESHOLD) is ink
 
 
+def test_a_line_with_a_thin_row_is_one_line():
+    # Two lines (a form's box's top and bottom, say), the first 7 px thick with its middle row inked
+    # along only half the width, as a thick line straightened at a tilt near its own can be: its two
+    # halves and the other line once made three lines of a ruling.
+    ink = bars([100, 190], size=(300, 400), thickness=4, upright=False)
+    ink[104:107] = 1.0
+    ink[103, 200:] = 0.0
+    ink[140:170, 150:170] = 1.0  # some writing besides
+    assert remove_rules(ink, INK_THRESHOLD) is ink
+
+
 def test_thick_bars_are_not_lines():
     ink = bars([10, 40, 70, 100], thickness=12, upright=False)
     ink[30:34, 20:30] = 1.0

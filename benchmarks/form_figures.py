@@ -1,0 +1,85 @@
+"""Forms: the held-out writers' digits written one per place of a form, scanned and photographed.
+
+A form's printing is straight lines as dark as the pen; read as ink a box's sides are 1s and a line
+to write on joins the digits that sit on it. Each digit is fitted into its place (a box, or a square
+over the line) with a margin, drawn with a brush from the slider's range, the form's lines (1-3 px)
+are printed over it, and the page is tilted up to 1.5 degrees as a scan or a hand-held photo is; the
+picture is read as is (a scan) and as a phone photo of it (app.recognize.read, the `predict` path).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, photo
+from benchmarks.stats import SINGLE, Row
+
+STREAM = SAMPLE_SEED + 9  # a random stream of its own: the other pen figures stay as they were
+
+
+def printed(shape, x0, y0, cell, cells, width, form):
+    """A row of `cells` places `cell` px wide from (x0, y0) as ink levels, lines `width` px: square
+    boxes, a line under them to write on, or that line with ticks a third of a place tall between them."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    y, x = yy - y0, xx - x0
+    along = (x > -width) & (x < cells * cell + width)
+    under = np.abs(y - cell) < width / 2
+    upright = np.min([np.abs(x - k * cell) for k in range(cells + 1)], axis=0) < width / 2
+    if form == "boxes":
+        lines = (under | (np.abs(y) < width / 2) | upright) & (y > -width) & (y < cell + width)
+    elif form == "ticks":
+        lines = under | (upright & (y > cell * 2 / 3) & (y < cell))
+    else:
+        lines = under
+    return np.where(along & lines, 255, 0).astype(np.uint8)
+
+
+def boxed(samples, rng, size, brush_range, cell, form="boxes"):
+    """Ink levels of `samples` written one per place of a `form` (see `printed`) `cell` px wide, tilted."""
+    from app.pen import fit
+
+    w, h = size
+    x0, y0 = (w - len(samples) * cell) / 2, (h - cell) / 2
+    inner = cell * (1 - 2 * 0.1)  # the digit's box at the largest margin drawn (10 %)
+    brush = float(rng.uniform(brush_range[0], min(brush_range[1], inner / 3)))
+    strokes = []
+    for k, sample in enumerate(samples):
+        m = cell * rng.uniform(0.1, 0.25)
+        strokes += fit(sample.strokes, (x0 + k * cell + m, y0 + m, x0 + (k + 1) * cell - m, y0 + cell - m))
+    ink = np.maximum(drawn(strokes, size, brush).pixels,
+                     printed((h, w), x0, y0, cell, len(samples), int(rng.integers(1, 4)), form))
+    tilted = Image.fromarray(ink.astype(np.uint8)).rotate(rng.uniform(-1.5, 1.5), resample=Image.Resampling.BILINEAR)
+    return np.asarray(tilted)
+
+
+def forms(predictor, digits, by_writer, size, brush_range) -> list[Row]:
+    """Rows: single digits in a printed box, and numbers of one writer in a form's row of boxes."""
+    from app.recognize import read
+
+    rng = np.random.default_rng(STREAM)
+    scanned = photographed = 0
+    for sample in digits:
+        ink = boxed([sample], rng, size, brush_range, float(rng.uniform(60, size[1] / 1.6)))
+        scanned += read(predictor, 255 - ink).number == sample.label
+        photographed += read(predictor, photo(ink, rng)).number == sample.label
+    writers = [w for w, s in by_writer.items() if len(s) >= 5]
+    n = len(digits)
+    how = "boxes 60-200 px, lines 1-3 px as dark as the pen, tilted up to 1.5 degrees"
+    rows = [Row(f"pen digits written in a printed box, scanned / phone-photo-like (predict; {how}): accuracy",
+                f"{scanned / n:.2%} / {photographed / n:.2%} of {n}", "", CMD, SINGLE, None)]
+    for form, where in (("boxes", "one per box in a form's row of boxes"), ("line", "on a form's line"),
+                        ("ticks", "on a form's line parted by ticks")):
+        row_scanned = row_photographed = 0
+        for _ in range(NUMBERS):
+            samples = by_writer[writers[rng.integers(len(writers))]]
+            chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
+            truth = "".join(s.label for s in chosen)
+            cell = float(rng.uniform(60, min(130, (size[0] - 40) / len(chosen))))
+            ink = boxed(chosen, rng, size, brush_range, cell, form)
+            row_scanned += read(predictor, 255 - ink).number == truth
+            row_photographed += read(predictor, photo(ink, rng)).number == truth
+        rows.append(Row(f"pen numbers (2-5 digits) written {where}, scanned / phone-photo-like (predict; places "
+                        "60-130 px): exact", f"{row_scanned / NUMBERS:.2%} / {row_photographed / NUMBERS:.2%} of "
+                        f"{NUMBERS}", "", CMD, SINGLE, None))
+    return rows
