@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from app import components
-from app.rules import grown
+from app.raster import component_mask, grown, spans
 
 MIN_BOX = 24  # px: both sides of a box at least this long (a smaller one holds no readable digit)
 SIDE_COVER = 0.85  # share of a side's length along which its outermost ink lies on one straight line
@@ -58,8 +58,7 @@ def _printed_lines(found, label):
     """The pixels (in the blob's box) of blob `label`'s printed lines to erase, or None when it is
     neither a form's boxes nor a line to write on. Where writing crosses a line (ink just beyond it on
     both sides, none of it a line) the line stays, so that a digit written across a side keeps its stroke."""
-    x0, y0, x1, y1 = found.boxes[label - 1]
-    mask = found.labels[y0:y1, x0:x1] == label
+    mask = component_mask(found, label - 1)
     h, w = mask.shape
     bottom = _straight(h - 1 - np.argmax(mask[::-1], axis=0))
     if bottom is None:
@@ -182,7 +181,7 @@ class _Straightened:
         paired[:-1] |= self.grid[1:]
         longest = _longest_runs(paired)
         found = []
-        for start, end in _runs(longest >= LINE * length):
+        for start, end in spans(longest >= LINE * length):
             if end - start > max(THIN * side, 2):
                 continue  # a thick bar: a digit's stroke along the side, no printed line
             # A row either side holds the line's stair steps where the tilt is undone in whole pixels
@@ -250,18 +249,12 @@ def _straight(profile):
     return float(slope) if abs(slope) <= math.tan(math.radians(MAX_TILT)) else None
 
 
-def _runs(on):
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], on, [False]]).astype(np.int8)))
-    return edges.reshape(-1, 2)
-
-
 def _writing_on(found, label, lines):
-    """Whether writing stands on the line of blob `label`: the blob's own ink off its lines, or
-    another blob over the line, WRITING of the line's length tall, its foot nearer the line than its height."""
-    x0, y0, x1, y1 = found.boxes[label - 1]
-    own = found.labels[y0:y1, x0:x1] == label
-    if (own & ~lines).sum() >= MIN_BOX:
+    """Whether writing stands on the line of blob `label`: the blob's own ink off its lines, or another
+    blob over the line, half MIN_BOX tall or more (a speck is not), its foot nearer the line than its height."""
+    if (component_mask(found, label - 1) & ~lines).sum() >= MIN_BOX:
         return True
+    x0, y0, x1, y1 = found.boxes[label - 1]
     b = found.boxes
     over = (b[:, 0] >= x0) & (b[:, 2] <= x1) & (b[:, 3] <= y1)
     tall = b[:, 3] - b[:, 1]
@@ -273,10 +266,9 @@ def _writing_on(found, label, lines):
 def _holds_writing(found, label, lines):
     """Whether there is ink inside the box of blob `label` besides its lines: another blob within it,
     or the blob's own ink off its lines (a digit touching a side)."""
-    x0, y0, x1, y1 = found.boxes[label - 1]
-    own = found.labels[y0:y1, x0:x1] == label
-    if (own & ~lines).sum() >= MIN_BOX:
+    if (component_mask(found, label - 1) & ~lines).sum() >= MIN_BOX:
         return True
+    x0, y0, x1, y1 = found.boxes[label - 1]
     others = np.delete(found.boxes, label - 1, axis=0)
     inside = (others[:, 0] >= x0) & (others[:, 1] >= y0) & (others[:, 2] <= x1) & (others[:, 3] <= y1)
     tall = (others[:, 3] - others[:, 1]) >= WRITING * (y1 - y0)

@@ -43,3 +43,22 @@ def component_mask(found, i):
     """Boolean raster of component `i` (0-based) within its box."""
     x0, y0, x1, y1 = found.boxes[i]
     return found.labels[y0:y1, x0:x1] == i + 1
+
+
+def grown(mask, steps):
+    """`mask` grown by `steps` pixels in each of the 8 directions."""
+    out = mask.copy()
+    for _ in range(steps):
+        grown = out.copy()
+        grown[1:] |= out[:-1]
+        grown[:-1] |= out[1:]
+        grown[:, 1:] |= grown[:, :-1].copy()
+        grown[:, :-1] |= grown[:, 1:].copy()
+        out = grown
+    return out
+
+
+def spans(on):
+    """(start, end) of each run of True in a 1-D boolean array, as an (n, 2) array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], on, [False]]).astype(np.int8)))
+    return edges.reshape(-1, 2)

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from app import components
+from app.raster import grown, spans
 
 COVER = 0.6  # share of a row's width that must be ink for the row to lie on a line
 FAINT = 0.2  # once a ruling is found, a row inked along this share of the width at its place is a line
@@ -167,19 +168,6 @@ def _sheared_rows(mask, shift, lo, hi):
     return out
 
 
-def grown(mask, steps):
-    """`mask` grown by `steps` pixels in each of the 8 directions."""
-    out = mask.copy()
-    for _ in range(steps):
-        grown = out.copy()
-        grown[1:] |= out[:-1]
-        grown[:-1] |= out[1:]
-        grown[:, 1:] |= grown[:, :-1].copy()
-        grown[:, :-1] |= grown[:, 1:].copy()
-        out = grown
-    return out
-
-
 def _straightest(ys, xs, h, w, along=COVER, least=MIN_LINES):
     """`_straightened` at the tilt that inks the lines' rows most sharply, or None when none has `least`
     lines. The lines' own tilt does; a near one may pass `along` too. Level first on ties, then halfway
@@ -197,7 +185,7 @@ def _straightened(ys, xs, h, w, tilt, along=COVER, least=MIN_LINES):
     fewer than `least` of them are none."""
     shift = _shifts(w, tilt)
     cover = _cover(np.bincount(ys + shift[xs], minlength=h + int(np.ptp(shift)) + 1), shift, h)
-    runs = _joined(_runs(cover >= along))
+    runs = _joined(spans(cover >= along))
     # Squared coverage: a line straightened exactly inks few rows fully, one nearly so smears over more
     # rows partly (and may break into several runs, so counting runs or their peaks would prefer it).
     sharp = float(np.sum(np.square(cover[cover >= along]))) if len(runs) >= least else 0.0
@@ -218,12 +206,6 @@ def _cover(inked, shift, h):
     np.add.at(inside, shift + h, -1)
     inside = np.cumsum(inside)[: len(inked)]
     return np.where(inside >= len(shift) / 4, inked / np.maximum(inside, 1), 0.0)
-
-
-def _runs(on):
-    """(start, end) of each run of True in a 1-D boolean array, as an (n, 2) array."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], on, [False]]).astype(np.int8)))
-    return edges.reshape(-1, 2)
 
 
 def _joined(runs):
