@@ -27,6 +27,7 @@ OUTER = 3  # px: the outermost lines start this close to the blob's edge (a tilt
 LONG = 1.5  # a line to write on is at least this many times as long as what stands on it is tall
 THIN_LINE = 0.02  # ... and at most this share of its length thick (4 px more for a blurred photo)
 EVEN = 0.15  # ticks lie within this share of their spacing of an even lattice
+STANDING = 0.25  # writing on a line holds at least this share of the line's ink, where it touches it
 SHORT = 0.6  # ... or are at most this share of the tallest writing on the line tall
 SQUARE = 0.02  # how far (as a slope) the sides may be from parallel and square: a printed box's are
 THIN = 0.1  # a printed line is at most this share of the shorter side of the blob thick
@@ -250,9 +251,12 @@ def _straight(profile):
 
 
 def _writing_on(found, label, lines):
-    """Whether writing stands on the line of blob `label`: the blob's own ink off its lines, or another
-    blob over the line, half MIN_BOX tall or more (a speck is not), its foot nearer the line than its height."""
-    if (component_mask(found, label - 1) & ~lines).sum() >= MIN_BOX:
+    """Whether writing stands on the line of blob `label`: the blob's own ink off its lines, STANDING
+    of the line's ink or more (a pen's straight stroke with a hook at its end, a 1 written flat, is
+    no line with writing on it), or another blob over the line, half MIN_BOX tall or more (a speck
+    is not), its foot nearer the line than its height."""
+    off = int((component_mask(found, label - 1) & ~lines).sum())
+    if off >= max(MIN_BOX, STANDING * int(lines.sum())):
         return True
     x0, y0, x1, y1 = found.boxes[label - 1]
     b = found.boxes

@@ -127,7 +127,7 @@ def test_ones_standing_on_a_line_are_no_ticks(ones):
     assert found.count == 3 and (out[picture > 0] > INK_THRESHOLD).mean() > 0.95
 
 
-@pytest.mark.parametrize("what", ["a 2's base", "a line alone"])
+@pytest.mark.parametrize("what", ["a 2's base", "a line alone", "a 1 written flat"])
 def test_what_is_no_line_to_write_on_stays(what):
     picture = np.zeros((200, 300), np.uint8)
     if what == "a 2's base":  # a 2 drawn with a straight base as long as it is tall
@@ -136,8 +136,12 @@ def test_what_is_no_line_to_write_on_stays(what):
         pen.arc((100, 40, 200, 110), 180, 30, fill=255, width=2)
         pen.line([(195, 90), (100, 140), (200, 140)], fill=255, width=2)
         picture = np.asarray(image)
-    else:
+    elif what == "a line alone":
         picture[150:152, 20:280] = 255
+    else:  # one straight pen stroke with a hook at its start (a held-out writer's 1 is written so)
+        image = Image.new("L", (300, 200), 0)
+        ImageDraw.Draw(image).line([(30, 120), (20, 150), (280, 150)], fill=255, width=4)
+        picture = np.asarray(image)
     ink = ink_of(picture)
     found = blobs(ink)
     assert remove_boxes(ink, found, INK_THRESHOLD) == (ink, found)
