@@ -36,7 +36,8 @@ def printed(shape, x0, y0, cell, cells, width, form):
 
 
 def boxed(samples, rng, size, brush_range, cell, form="boxes"):
-    """Ink levels of `samples` written one per place of a `form` (see `printed`) `cell` px wide, tilted."""
+    """Ink levels of `samples` written one per place of a `form` (see `printed`) `cell` px wide, tilted;
+    and the same writing without the form."""
     from app.pen import fit
 
     w, h = size
@@ -47,39 +48,43 @@ def boxed(samples, rng, size, brush_range, cell, form="boxes"):
     for k, sample in enumerate(samples):
         m = cell * rng.uniform(0.1, 0.25)
         strokes += fit(sample.strokes, (x0 + k * cell + m, y0 + m, x0 + (k + 1) * cell - m, y0 + cell - m))
-    ink = np.maximum(drawn(strokes, size, brush).pixels,
-                     printed((h, w), x0, y0, cell, len(samples), int(rng.integers(1, 4)), form))
-    tilted = Image.fromarray(ink.astype(np.uint8)).rotate(rng.uniform(-1.5, 1.5), resample=Image.Resampling.BILINEAR)
-    return np.asarray(tilted)
+    bare = drawn(strokes, size, brush).pixels
+    ink = np.maximum(bare, printed((h, w), x0, y0, cell, len(samples), int(rng.integers(1, 4)), form))
+    tilt = rng.uniform(-1.5, 1.5)
+    return tuple(np.asarray(Image.fromarray(a.astype(np.uint8)).rotate(tilt, resample=Image.Resampling.BILINEAR))
+                 for a in (ink, bare))
 
 
 def forms(predictor, digits, by_writer, size, brush_range) -> list[Row]:
-    """Rows: single digits in a printed box, and numbers of one writer in a form's row of boxes."""
+    """Rows: single digits in a printed box, numbers of one writer one per box, on a line, on a line
+    with ticks; each beside the same writing read without the form (what the form costs)."""
     from app.recognize import read
 
     rng = np.random.default_rng(STREAM)
-    scanned = photographed = 0
+    scanned = photographed = without = 0
     for sample in digits:
-        ink = boxed([sample], rng, size, brush_range, float(rng.uniform(60, size[1] / 1.6)))
+        ink, bare = boxed([sample], rng, size, brush_range, float(rng.uniform(60, size[1] / 1.6)))
         scanned += read(predictor, 255 - ink).number == sample.label
         photographed += read(predictor, photo(ink, rng)).number == sample.label
+        without += read(predictor, 255 - bare).number == sample.label
     writers = [w for w, s in by_writer.items() if len(s) >= 5]
     n = len(digits)
     how = "boxes 60-200 px, lines 1-3 px as dark as the pen, tilted up to 1.5 degrees"
-    rows = [Row(f"pen digits written in a printed box, scanned / phone-photo-like (predict; {how}): accuracy",
-                f"{scanned / n:.2%} / {photographed / n:.2%} of {n}", "", CMD, SINGLE, None)]
+    rows = [Row(f"pen digits written in a printed box, scanned / phone-photo-like / the writing without the box "
+                f"(predict; {how}): accuracy",
+                f"{scanned / n:.2%} / {photographed / n:.2%} / {without / n:.2%} of {n}", "", CMD, SINGLE, None)]
     for form, where in (("boxes", "one per box in a form's row of boxes"), ("line", "on a form's line"),
                         ("ticks", "on a form's line parted by ticks")):
-        row_scanned = row_photographed = 0
+        right = np.zeros(3)
         for _ in range(NUMBERS):
             samples = by_writer[writers[rng.integers(len(writers))]]
             chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
             truth = "".join(s.label for s in chosen)
             cell = float(rng.uniform(60, min(130, (size[0] - 40) / len(chosen))))
-            ink = boxed(chosen, rng, size, brush_range, cell, form)
-            row_scanned += read(predictor, 255 - ink).number == truth
-            row_photographed += read(predictor, photo(ink, rng)).number == truth
-        rows.append(Row(f"pen numbers (2-5 digits) written {where}, scanned / phone-photo-like (predict; places "
-                        "60-130 px): exact", f"{row_scanned / NUMBERS:.2%} / {row_photographed / NUMBERS:.2%} of "
-                        f"{NUMBERS}", "", CMD, SINGLE, None))
+            ink, bare = boxed(chosen, rng, size, brush_range, cell, form)
+            right += [read(predictor, picture).number == truth
+                      for picture in (255 - ink, photo(ink, rng), 255 - bare)]
+        rows.append(Row(f"pen numbers (2-5 digits) written {where}, scanned / phone-photo-like / the writing without "
+                        "the form (predict; places 60-130 px): exact",
+                        " / ".join(f"{r / NUMBERS:.2%}" for r in right) + f" of {NUMBERS}", "", CMD, SINGLE, None))
     return rows
