@@ -39,8 +39,8 @@ EDGE = 0.2  # the row beside a line, inked this much along, is the line's blurre
 
 
 def remove_boxes(ink, found, threshold):
-    """(`ink`, `found`) with printed boxes erased and the ink labelled again; the arguments themselves
-    when there are none. `found` is the labelling of `ink > threshold`."""
+    """(`ink`, `found`) with a form's boxes and lines to write on erased and the ink labelled again; the
+    arguments themselves when there are none. `found` is the labelling of `ink > threshold`."""
     erase = np.zeros(ink.shape, bool)
     for index in np.flatnonzero((found.boxes[:, 2] - found.boxes[:, 0]) >= MIN_BOX):
         lines = _printed_lines(found, index + 1)
