@@ -61,7 +61,8 @@ def to_ink(image):
 
 
 def ink_and_blobs(image):
-    """(ink map as `to_ink` gives it, its labelled components), or None: the one labelling per read.
+    """(ink map as `to_ink` gives it, its labelled components), or None: the one labelling per read
+    (labelled again only where a form's lines were erased from it).
 
     Raises BadImage, before any labelling, for ink scattered into more runs than a number has.
     """
