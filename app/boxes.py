@@ -87,8 +87,22 @@ def _box(mask, top, bottom, left, right):
     rows, cols = level_lines.lines(w, min(h, w)), upright_lines.lines(h, min(h, w))
     if rows is None or cols is None:
         return None
+    rows, cols = _lattice(rows), _lattice(cols)
     writing = mask & ~level_lines.on(rows) & ~upright_lines.on(cols)
     return _with_bits(mask, level_lines.erase(rows, writing) | upright_lines.erase(cols, writing))
+
+
+def _lattice(lines):
+    """The outer two of `lines` and those between that part the boxes evenly (a form's dividers): the
+    most boxes whose every division has a line within EVEN of a box's width of it. A 1 written from
+    side to side of its box is a line as long, but off the divisions."""
+    centres = np.array([(start + end) / 2 for start, end in lines])
+    for cells in range(len(lines) - 1, 1, -1):
+        step = (centres[-1] - centres[0]) / cells
+        near = [np.flatnonzero(np.abs(centres - (centres[0] + k * step)) <= EVEN * step) for k in range(1, cells)]
+        if all(len(found) for found in near):
+            return [lines[0]] + [lines[found[0]] for found in near] + [lines[-1]]
+    return [lines[0], lines[-1]]
 
 
 def _line_to_write_on(mask, slope):

@@ -86,6 +86,15 @@ def test_a_thick_1_from_side_to_side_is_writing_not_a_line():
     assert (out[55:146, 158:172] > INK_THRESHOLD).all()
 
 
+def test_a_thin_1_from_side_to_side_is_writing_not_a_divider():
+    rings = three_rings()
+    rings[:, 140:200] = 0
+    rings[50:151, 145:148] = 255  # a pen's 1 as thin as the lines, touching top and bottom, off the divisions
+    ink = ink_of(comb(rings, 15, 50, 100, 3))
+    out, found = remove_boxes(ink, blobs(ink), INK_THRESHOLD)
+    assert found.count == 3 and (out[55:146, 145:148] > INK_THRESHOLD).all()
+
+
 def test_a_stroke_across_a_side_keeps_its_ink():
     seven_ink = seven((280, 280), at=(60, 40), height=200, width=8)  # its stem runs out through the bottom
     ink = ink_of(comb(seven_ink, 30, 30, 180, 1))
