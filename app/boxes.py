@@ -65,16 +65,16 @@ def _printed_lines(found, label):
     if bottom is None:
         return None
     sides = [
-        _straight(np.argmax(mask, axis=0)) if h >= MIN_BOX else None,  # top
-        _straight(np.argmax(mask, axis=1)) if h >= MIN_BOX else None,  # left
-        _straight(w - 1 - np.argmax(mask[:, ::-1], axis=1)) if h >= MIN_BOX else None,  # right
-    ]
+        _straight(np.argmax(mask, axis=0)),  # top
+        _straight(np.argmax(mask, axis=1)),  # left
+        _straight(w - 1 - np.argmax(mask[:, ::-1], axis=1)),  # right
+    ] if h >= MIN_BOX else [None]
     if all(side is not None for side in sides):
         erase = _box(mask, sides[0], bottom, sides[1], sides[2])
         if erase is not None:  # an empty box is no line to write on either
-            return erase if _holds_writing(found, label, erase) else None
+            return erase if _holds_writing(found, label, mask, erase) else None
     erase = _line_to_write_on(mask, bottom)
-    return erase if erase is not None and _writing_on(found, label, erase) else None
+    return erase if erase is not None and _writing_on(found, label, mask, erase) else None
 
 
 def _box(mask, top, bottom, left, right):
@@ -83,7 +83,7 @@ def _box(mask, top, bottom, left, right):
     if abs(top - bottom) > SQUARE or abs(left - right) > SQUARE or abs(level - upright) > SQUARE:
         return None  # the sides of a printed box are parallel and square
     h, w = mask.shape
-    level_lines, upright_lines = _straightened(mask, level)
+    level_lines, upright_lines = _straightened(mask, level), _straightened(mask, level, upright=True)
     rows, cols = level_lines.lines(w, min(h, w)), upright_lines.lines(h, min(h, w))
     if rows is None or cols is None:
         return None
@@ -110,12 +110,13 @@ def _line_to_write_on(mask, slope):
     places on it), or None when there is none: the line runs along the whole blob, thin, and at least
     LONG times as long as what stands on it is tall (a 2's base is not)."""
     h, w = mask.shape
-    level_lines, _ = _straightened(mask, slope)
+    level_lines = _straightened(mask, slope)
     bands = level_lines.bands(w, w)
-    if not bands or bands[-1][1] < level_lines.outer(w)[1] + 1 - OUTER:
+    if not bands:
         return None
+    first, last = level_lines.outer(w)
     start, end = bands[-1]
-    if end - start > max(THIN_LINE * w, 2) + 4 or w < LONG * (start - level_lines.outer(w)[0]):
+    if end < last + 1 - OUTER or end - start > max(THIN_LINE * w, 2) + 4 or w < LONG * (start - first):
         return None
     line = [(start, end)]
     erase = level_lines.erase(line, mask & ~level_lines.on(line))
@@ -148,13 +149,15 @@ def _ticks(straight, left, line, thickness):
     return np.concatenate([[False], stubs])[found.labels][straight.row, straight.col]
 
 
-def _straightened(mask, slope):
-    """(`mask` with level lines along rows, with upright ones along rows) for lines tilted by `slope`."""
+def _straightened(mask, slope, upright=False):
+    """`mask` with its level lines (or upright ones) tilted by `slope` along rows."""
     h, w = mask.shape
     yy, xx = np.mgrid[0:h, 0:w]
+    if upright:
+        down = xx + np.round(slope * yy).astype(np.int64)  # each pixel's column, the tilt undone
+        return _Straightened(mask, down - down.min(), yy)
     across = yy - np.round(slope * xx).astype(np.int64)  # each pixel's row, the tilt undone
-    down = xx + np.round(slope * yy).astype(np.int64)  # its column, the same
-    return _Straightened(mask, across - across.min(), xx), _Straightened(mask, down - down.min(), yy)
+    return _Straightened(mask, across - across.min(), xx)
 
 
 def _with_bits(mask, erase):
@@ -184,9 +187,10 @@ class _Straightened:
         run of ink covers LINE of `length` (a digit's strokes crossing a row add up, never join), thin
         for `side`; None unless the blob's outermost rows both are lines."""
         found = self.bands(length, side)
-        if len(found) < 2 or found[0][0] > self.outer(length)[0] + OUTER:
+        if len(found) < 2:
             return None
-        return found if found[-1][1] >= self.outer(length)[1] + 1 - OUTER else None
+        first, last = self.outer(length)
+        return found if found[0][0] <= first + OUTER and found[-1][1] >= last + 1 - OUTER else None
 
     def bands(self, length, side):
         """Every line's (start, end) rows, as `lines` finds them, whether or not the outermost are."""
@@ -264,12 +268,12 @@ def _straight(profile):
     return float(slope) if abs(slope) <= math.tan(math.radians(MAX_TILT)) else None
 
 
-def _writing_on(found, label, lines):
+def _writing_on(found, label, mask, lines):
     """Whether writing stands on the line of blob `label`: the blob's own ink off its lines, STANDING
     of the line's ink or more (a pen's straight stroke with a hook at its end, a 1 written flat, is
     no line with writing on it), or another blob over the line, half MIN_BOX tall or more (a speck
-    is not), its foot nearer the line than its height."""
-    off = int((component_mask(found, label - 1) & ~lines).sum())
+    is not), its foot nearer the line than its height. `mask`: the blob's, in its box."""
+    off = int((mask & ~lines).sum())
     if off >= max(MIN_BOX, STANDING * int(lines.sum())):
         return True
     x0, y0, x1, y1 = found.boxes[label - 1]
@@ -281,10 +285,10 @@ def _writing_on(found, label, lines):
     return bool((over & near & (tall >= MIN_BOX / 2)).any())
 
 
-def _holds_writing(found, label, lines):
+def _holds_writing(found, label, mask, lines):
     """Whether there is ink inside the box of blob `label` besides its lines: another blob within it,
-    or the blob's own ink off its lines (a digit touching a side)."""
-    if (component_mask(found, label - 1) & ~lines).sum() >= MIN_BOX:
+    or the blob's own ink off its lines (a digit touching a side). `mask`: the blob's, in its box."""
+    if (mask & ~lines).sum() >= MIN_BOX:
         return True
     x0, y0, x1, y1 = found.boxes[label - 1]
     others = np.delete(found.boxes, label - 1, axis=0)
