@@ -22,6 +22,7 @@ from app import components, shadows
 from app.boxes import remove_boxes
 from app.desk import drop_frame
 from app.image_files import BadImage, grey_levels
+from app.marks import remove_marks
 from app.raster import INK_THRESHOLD, component_mask, ink_runs, stroke_share, stroke_width
 from app.rules import remove_rules
 
@@ -84,7 +85,7 @@ def _ink_and_frame(image):
     ink, found = drop_frame(remove_rules(ink, INK_THRESHOLD))
     if found is None:
         found = components.label(ink > INK_THRESHOLD, ink)
-    return remove_boxes(ink, found, INK_THRESHOLD)
+    return remove_marks(*remove_boxes(ink, found, INK_THRESHOLD), INK_THRESHOLD)
 
 
 def drop_specks(ink, found=None):

@@ -18,6 +18,8 @@ from functools import cached_property
 
 import numpy as np
 
+from app.marks import marking_strokes
+
 TAP_SHARE = 0.12  # a stroke smaller than this share of the tallest stroke is a tap or a dot ...
 TAP_PX = 3.0  # ... and so is one within a few pixels: a click with the mouse's jitter
 FLAT = 0.4  # a stroke at most this share of another's height, lying over its span, is part of it
@@ -105,9 +107,12 @@ def plan(strokes):
         return Plan((), (), (), (), np.zeros(0))
     boxes = [s.box for s in strokes]  # plain floats: a few strokes, read every few dozen ms
     heights = [b[3] - b[1] for b in boxes]
-    tap = max(TAP_SHARE * max(heights), TAP_PX)
+    marks = marking_strokes(strokes)  # a ring round the number, a line under it: no part of it
+    if len(marks) == len(strokes):
+        return Plan(tuple(strokes), (), (), (), np.zeros(0))
+    tap = max(TAP_SHARE * max(h for i, h in enumerate(heights) if i not in marks), TAP_PX)
     tiny = [max(b[2] - b[0], h) <= tap for b, h in zip(boxes, heights)]
-    big = [i for i, t in enumerate(tiny) if not t]
+    big = [i for i, t in enumerate(tiny) if not t and i not in marks]
     parent = {i: i for i in big}
 
     def root(i):
@@ -133,7 +138,7 @@ def plan(strokes):
 
     # A tap inside a digit's box is part of it (a pen lift); the rest wait for `arrange`.
     taps = []
-    for t in (i for i, small in enumerate(tiny) if small):
+    for t in (i for i, small in enumerate(tiny) if small and i not in marks):
         x0, y0, x1, y1 = boxes[t]
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         home = next((k for k, b in enumerate(atom_boxes) if b[0] <= cx <= b[2] and b[1] <= cy <= b[3]), None)

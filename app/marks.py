@@ -1,0 +1,233 @@
+"""Marks a person draws around a number on paper, found and erased: a ring round it (a circle, or a box
+drawn by hand) and a line drawn under it.
+
+Read as ink, a ring swallows what it holds (a circled "482" read "0") and a line under a number joins
+the digits that touch it into one blob. A blob is taken for a ring when it encloses holes that are
+most of it and, peeled of its outer band (its own stroke), leaves writing inside; but not when what it
+leaves is one straight stroke, which is a slashed zero's slash. A blob is taken for a line drawn under
+writing when its bottom follows one smooth, thin curve along its whole width, LONG times as long as
+the writing over it is tall, with that writing standing on it (its own ink, or blobs just above it)
+and none under it. Unlike a form's printed lines (app.boxes), these wobble. Pure numpy.
+"""
+
+import math
+
+import numpy as np
+
+from app import components
+from app.raster import component_mask, grown, stroke_width
+
+MIN_MARK = 24  # px: a ring or a line shorter than this marks nothing readable
+MAX_MARKS = 20  # the biggest blobs looked at (a ring or a line is the biggest thing about its number)
+HOLLOW = 0.4  # a ring's holes are at least this share of what it encloses
+PEEL = 1.5  # a ring's band: its ink within this many of its strokes' widths of the outside
+THIN_RING = 0.15  # a ring's stroke is at most this share of its shorter side wide
+WRITING = 0.25  # what a ring holds is writing when this share of the ring's height tall (a speck is not)
+STRAIGHT = 1.5  # one stroke whose ink is at most this many times its box's diagonal times its width is straight
+LONG = 1.5  # a line under writing is at least this many times as long as the writing over it is tall
+COVER = 0.85  # share of the blob's columns whose bottom lies on the line
+BEND = 0.05  # the line's curve strays at most this share of its length from its chord
+TOLERANCE = 3.0  # px: how far off the curve a column's bottom may lie (the hand's wobble), at least
+STANDING = 0.25  # the blob's own ink off the line is writing when this share of the line's ink
+CLOSED = 0.25  # a ring drawn on the canvas ends within this share of its longer side of its start
+REACH = 0.1  # ... and a slash reaches it: its ends this share of the ring's shorter side from it, or 2 pens
+FLAT = 0.25  # a line drawn on the canvas is at most this share of its length tall
+
+
+def remove_marks(ink, found, threshold):
+    """(`ink`, `found`) with hand-drawn rings and lines under writing erased and the ink labelled again;
+    the arguments themselves when there are none. `found` is the labelling of `ink > threshold`."""
+    sides = found.boxes[:, 2:] - found.boxes[:, :2]
+    big = np.flatnonzero(sides.max(axis=1) >= MIN_MARK)
+    big = big[np.argsort(-(sides[big, 0] * sides[big, 1]), kind="stable")][:MAX_MARKS]
+    erase = np.zeros(ink.shape, bool)
+    for index in big:
+        mark = _ring(found, index)
+        if mark is None:
+            mark = _underline(found, index)
+        if mark is not None:
+            x0, y0, x1, y1 = found.boxes[index]
+            erase[y0:y1, x0:x1] |= mark
+    if not erase.any():
+        return ink, found
+    erase |= grown(erase, 1) & (ink <= threshold)  # the mark's faint fringe goes with it
+    out = np.where(erase, np.float32(0), ink).astype(ink.dtype)
+    return out, components.label(out > threshold, out)
+
+
+def _ring(found, index):
+    """The pixels (in the blob's box) of blob `index`'s ring to erase, or None when it is none."""
+    mask = component_mask(found, index)
+    h, w = mask.shape
+    if min(h, w) < MIN_MARK:
+        return None
+    outside = _outside(mask)
+    filled = ~outside
+    holes = filled & ~mask
+    if holes.sum() < HOLLOW * filled.sum():
+        return None
+    pen = stroke_width(mask)
+    if pen > THIN_RING * min(h, w):
+        return None
+    band = mask & grown(outside, math.ceil(PEEL * pen))
+    x0, y0, x1, y1 = found.boxes[index]
+    inside = found.labels[y0:y1, x0:x1]
+    held = (mask & ~band) | (holes & (inside > 0) & (inside != index + 1))
+    pieces = components.label(held)
+    if pieces.count == 0:
+        return None
+    tall = np.flatnonzero((pieces.boxes[:, 3] - pieces.boxes[:, 1]) >= WRITING * h)
+    if len(tall) == 0:
+        return None
+    writing = np.isin(pieces.labels, tall + 1)
+    if _straight_stroke(pieces, tall, pen) and (writing & mask).any():
+        return None  # a slashed zero: one straight stroke from its ring (a circled 1 keeps clear of it)
+    # Where the ring's ends overlap it is thicker than its band: the bits that leaves go with it.
+    return mask & ~writing
+
+
+def _outside(mask):
+    """The pixels of `mask`'s box outside it: the background reaching the box's edge."""
+    padded = np.pad(~mask, 1, constant_values=True)
+    around = components.label(padded)
+    return (around.labels == around.labels[0, 0])[1:-1, 1:-1]
+
+
+def _straight_stroke(pieces, chosen, pen):
+    """Whether the `chosen` pieces together are one straight stroke `pen` wide (their ink about as long
+    as their box's diagonal): a slash the ring crossed may be left in bits along it."""
+    x0, y0 = pieces.boxes[chosen, :2].min(axis=0)
+    x1, y1 = pieces.boxes[chosen, 2:].max(axis=0)
+    return pieces.mass[chosen].sum() <= STRAIGHT * pen * math.hypot(x1 - x0, y1 - y0)
+
+
+def _underline(found, index):
+    """The pixels (in the blob's box) of a line drawn under writing along blob `index`'s bottom, or None."""
+    mask = component_mask(found, index)
+    h, w = mask.shape
+    if w < MIN_MARK:
+        return None
+    bottom = h - 1 - np.argmax(mask[::-1], axis=0)
+    curve = _smooth_curve(bottom)
+    if curve is None:
+        return None
+    rows = np.arange(h)[:, None]
+    # Each column's bottom run: the line where the column holds only it, the line and a stroke joining it
+    # where one does; the line's thickness is the usual run's.
+    above = ~mask & (rows < bottom)
+    top = np.where(above.any(axis=0), h - 1 - np.argmax(above[::-1], axis=0), -1) + 1
+    run = bottom - top + 1
+    thick = float(np.median(run))
+    near = np.abs(bottom - curve) <= TOLERANCE
+    foot = np.where(near, bottom, curve)
+    line = mask & (rows >= foot - thick - 1) & (rows <= foot + TOLERANCE)
+    off = mask & ~line
+    if off.sum() >= STANDING * line.sum():  # writing joins the line: its own ink stands on it
+        touching = np.flatnonzero((off & grown(line, 1)).any(axis=0))
+        if touching[0] <= max(2.0, stroke_width(mask)):
+            return None  # a 2's base, drawn on from its corner (a line under writing starts before it)
+    else:
+        off = np.zeros_like(off)
+    standing = _standing(found, index, off, line)
+    if not standing or thick > 0.5 * max(standing):
+        return None
+    # A number over it (two pieces or more) is often shorter than a 2 with a long base is wide.
+    if w < (LONG if len(standing) == 1 else 1.0) * max(standing):
+        return None
+    return line
+
+
+def _smooth_curve(bottom):
+    """Per column, the row of the smooth curve (a parabola bending at most BEND) along which COVER of
+    `bottom` lies within TOLERANCE; None when there is none."""
+    at = np.arange(len(bottom), dtype=np.float64)
+    fit = np.polyfit(at, bottom, 2)
+    for _ in range(3):
+        near = np.abs(bottom - np.polyval(fit, at)) <= TOLERANCE
+        if near.mean() < COVER or near.sum() < 3:
+            return None
+        fit = np.polyfit(at[near], bottom[near], 2)
+    curve = np.polyval(fit, at)
+    chord = np.linspace(curve[0], curve[-1], len(at))
+    if np.abs(curve - chord).max() > BEND * len(at):
+        return None
+    return curve
+
+
+def _standing(found, index, off, line):
+    """The heights of the pieces of writing standing on blob `index`'s line, MIN_MARK / 2 tall or more:
+    its own ink off the line (`off`) and other blobs just over it. None when there is writing under the
+    line too (a fraction's bar)."""
+    x0, y0, x1, y1 = found.boxes[index]
+    inked = line.any(axis=0)
+    thick = float(np.median(line.sum(axis=0)[inked]))
+    b = found.boxes
+    tall = b[:, 3] - b[:, 1]
+    overlap = np.minimum(b[:, 2], x1) - np.maximum(b[:, 0], x0)
+    top = y0 + int(np.flatnonzero(line.any(axis=1))[0])
+    over = (overlap >= 0.5 * (b[:, 2] - b[:, 0])) & (b[:, 3] <= y1) & (b[:, 1] < y1 - 2 * thick)
+    over &= (top - b[:, 3] <= tall) & (tall >= MIN_MARK / 2)
+    under = (overlap > 0) & (b[:, 1] >= y1) & (b[:, 1] - y1 <= tall) & (tall >= MIN_MARK / 2)
+    under &= (b[:, 2] - b[:, 0]) < 3 * tall  # a second line drawn under it is no writing
+    over[index] = under[index] = False
+    if under.any():
+        return None
+    heights = list(y1 - b[over, 1])
+    if off.any():
+        own = components.label(off)
+        heights += [y1 - y0 - t for t in own.boxes[:, 1][(own.boxes[:, 3] - own.boxes[:, 1]) >= MIN_MARK / 2]]
+    return [float(height) for height in heights]
+
+
+def marking_strokes(strokes):
+    """Indices of the canvas strokes (app.strokes.Stroke) that mark the writing rather than write it: a
+    closed stroke drawn round others (the same rules as a picture's ring) or a flat one drawn under them."""
+    boxes = np.array([s.box for s in strokes], np.float64).reshape(-1, 4)
+    sides = boxes[:, 2:] - boxes[:, :2]
+    big = np.flatnonzero(sides.max(axis=1) >= MIN_MARK) if len(strokes) > 1 else np.zeros(0, np.int64)
+    return {int(i) for i in big[np.argsort(-sides[big].prod(axis=1), kind="stable")][:MAX_MARKS]
+            if _ring_stroke(strokes, boxes, i) or _line_stroke(boxes, i)}
+
+
+def _ring_stroke(strokes, boxes, i):
+    """Whether stroke `i` is a ring: closed, holding writing, which is not one straight stroke reaching it."""
+    ring = strokes[i].points
+    x0, y0, x1, y1 = boxes[i]
+    if min(x1 - x0, y1 - y0) < MIN_MARK or np.hypot(*(ring[-1] - ring[0])) > CLOSED * max(x1 - x0, y1 - y0):
+        return False
+    inside = (boxes[:, 0] >= x0) & (boxes[:, 1] >= y0) & (boxes[:, 2] <= x1) & (boxes[:, 3] <= y1)
+    inside[i] = False
+    held = np.flatnonzero(inside)
+    if not ((boxes[held, 3] - boxes[held, 1]) >= WRITING * (y1 - y0)).any():
+        return False
+    if len(held) == 1:
+        path = strokes[held[0]].points
+        length = np.hypot(*np.diff(path, axis=0).T).sum()
+        chord = np.hypot(*(path[-1] - path[0]))
+        reach = max(2 * strokes[i].width, REACH * min(x1 - x0, y1 - y0))
+        ends = np.hypot(*(ring[:, None, :] - path[[0, -1]][None]).transpose(2, 0, 1)).min(axis=0)
+        if length <= STRAIGHT * max(chord, 1e-9) and (ends <= reach).all():
+            return False  # a slashed zero
+    return True
+
+
+def _line_stroke(boxes, i):
+    """Whether stroke `i` is a line drawn under writing: flat, LONG times as long as the writing over
+    it is tall (as long, when that writing is wider than tall: a number), with none under it."""
+    x0, y0, x1, y1 = boxes[i]
+    w, h = x1 - x0, y1 - y0
+    if h > FLAT * w:
+        return False
+    b = boxes
+    tall = b[:, 3] - b[:, 1]
+    overlap = np.minimum(b[:, 2], x1) - np.maximum(b[:, 0], x0)
+    flat = tall <= FLAT * (b[:, 2] - b[:, 0])
+    over = (overlap >= 0.5 * (b[:, 2] - b[:, 0])) & (b[:, 3] <= y1) & (b[:, 1] < y0) & ~flat
+    over &= (y0 - b[:, 3]) <= tall
+    under = (overlap > 0) & (b[:, 1] >= (y0 + y1) / 2) & (b[:, 1] - y1 <= tall) & ~flat
+    over[i] = under[i] = False
+    if not over.any() or under.any():
+        return False
+    writing = b[over, 0].min(), b[over, 1].min(), b[over, 2].max(), b[over, 3].max()
+    height = (y0 + y1) / 2 - writing[1]
+    return bool(w >= (1.0 if writing[2] - writing[0] >= writing[3] - writing[1] else LONG) * height)
