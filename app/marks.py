@@ -30,7 +30,7 @@ BEND = 0.05  # the line's curve strays at most this share of its length from its
 TOLERANCE = 3.0  # px: how far off the curve a column's bottom may lie (the hand's wobble), at least
 STANDING = 0.25  # the blob's own ink off the line is writing when this share of the line's ink
 CLOSED = 0.25  # a ring drawn on the canvas ends within this share of its longer side of its start
-REACH = 0.1  # ... and a slash reaches it: its ends this share of the ring's shorter side from it, or 2 pens
+REACH = 0.1  # ... and a slash reaches it: an end this share of the ring's shorter side from it, or 2 pens
 FLAT = 0.25  # a line drawn on the canvas is at most this share of its length tall
 
 
@@ -197,7 +197,8 @@ def _ring_stroke(strokes, boxes, i):
         return False
     inside = (boxes[:, 0] >= x0) & (boxes[:, 1] >= y0) & (boxes[:, 2] <= x1) & (boxes[:, 3] <= y1)
     inside[i] = False
-    held = np.flatnonzero(inside)
+    # Within its box is not enough: a neighbour overlapping a 0 is, too. Within the ring, every point.
+    held = [j for j in np.flatnonzero(inside) if _within(strokes[j].points, ring).all()]
     if not ((boxes[held, 3] - boxes[held, 1]) >= WRITING * (y1 - y0)).any():
         return False
     if len(held) == 1:
@@ -206,9 +207,18 @@ def _ring_stroke(strokes, boxes, i):
         chord = np.hypot(*(path[-1] - path[0]))
         reach = max(2 * strokes[i].width, REACH * min(x1 - x0, y1 - y0))
         ends = np.hypot(*(ring[:, None, :] - path[[0, -1]][None]).transpose(2, 0, 1)).min(axis=0)
-        if length <= STRAIGHT * max(chord, 1e-9) and (ends <= reach).all():
+        if length <= STRAIGHT * max(chord, 1e-9) and (ends <= reach).any():
             return False  # a slashed zero
     return True
+
+
+def _within(points, ring):
+    """Whether each of `points` lies inside the closed polygon `ring` (even-odd rule)."""
+    a, b = ring, np.roll(ring, -1, axis=0)
+    x, y = points[:, :1], points[:, 1:]
+    spans = (a[:, 1] > y) != (b[:, 1] > y)
+    at = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / np.where(a[:, 1] == b[:, 1], 1e-12, b[:, 1] - a[:, 1])
+    return (spans & (x < at)).sum(axis=1) % 2 == 1
 
 
 def _line_stroke(boxes, i):
