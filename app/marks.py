@@ -19,11 +19,11 @@ from app.raster import component_mask, grown, stroke_width
 
 MIN_MARK = 24  # px: a ring or a line shorter than this marks nothing readable
 MAX_MARKS = 20  # the biggest blobs looked at (a ring or a line is the biggest thing about its number)
-HOLLOW = 0.4  # a ring's holes are at least this share of what it encloses
-PEEL = 1.5  # a ring's band: its ink within this many of its strokes' widths of the outside
-THIN_RING = 0.15  # a ring's stroke is at most this share of its shorter side wide
+HOLLOW = 0.3  # a ring's holes are at least this share of what it encloses
+RUN = 1.25  # a ring's band along a ray is at most this many times its usual length there
+THIN_RING = 0.25  # a ring's stroke is at most this share of its shorter side wide
 WRITING = 0.25  # what a ring holds is writing when this share of the ring's height tall (a speck is not)
-STRAIGHT = 1.5  # one stroke whose ink is at most this many times its box's diagonal times its width is straight
+STRAIGHT = 1.3  # one stroke whose ink is at most this many times its box's diagonal times its width is straight
 LONG = 1.5  # a line under writing is at least this many times as long as the writing over it is tall
 COVER = 0.85  # share of the blob's columns whose bottom lies on the line
 BEND = 0.05  # the line's curve strays at most this share of its length from its chord
@@ -69,7 +69,7 @@ def _ring(found, index):
     pen = stroke_width(mask)
     if pen > THIN_RING * min(h, w):
         return None
-    band = mask & grown(outside, math.ceil(PEEL * pen))
+    band = _band(mask, filled)
     x0, y0, x1, y1 = found.boxes[index]
     inside = found.labels[y0:y1, x0:x1]
     held = (mask & ~band) | (holes & (inside > 0) & (inside != index + 1))
@@ -80,10 +80,50 @@ def _ring(found, index):
     if len(tall) == 0:
         return None
     writing = np.isin(pieces.labels, tall + 1)
+    if len(tall) == 1 and not _floats_in_one_hole(holes, pieces.boxes[tall], pen):
+        return None  # two 0s touching: what one holds is the other's side
     if _straight_stroke(pieces, tall, pen) and (writing & mask).any():
         return None  # a slashed zero: one straight stroke from its ring (a circled 1 keeps clear of it)
-    # Where the ring's ends overlap it is thicker than its band: the bits that leaves go with it.
-    return mask & ~writing
+    return band
+
+
+def _floats_in_one_hole(holes, boxes, pen):
+    """Whether the writing (its pieces' `boxes`) lies within the box of the biggest of `holes`, give or
+    take a pen's width: a ring holds it in one hole, where the sides of digits that touch only part holes."""
+    found = components.label(holes)
+    x0, y0, x1, y1 = found.boxes[int(np.argmax(found.mass))]
+    return bool((boxes[:, 0] >= x0 - pen).all() and (boxes[:, 1] >= y0 - pen).all()
+                and (boxes[:, 2] <= x1 + pen).all() and (boxes[:, 3] <= y1 + pen).all())
+
+
+def _band(mask, filled):
+    """The ring's own stroke: along each ray from the middle of `filled` in, the first run of ink met
+    from outside, cut at the run's usual length about it (the median over an eighth of a turn), so a
+    digit touching the ring from inside keeps the ink it adds to it."""
+    h, w = mask.shape
+    ys, xs = np.nonzero(filled)
+    radius = math.hypot(h, w) / 2 + 2
+    angles = np.linspace(0, 2 * np.pi, int(np.clip(2 * np.pi * radius, 64, 4096)), endpoint=False)
+    steps = np.arange(radius, -0.5, -1.0)  # outside in
+    yy = np.rint(ys.mean() + np.sin(angles)[:, None] * steps).astype(np.int64)
+    xx = np.rint(xs.mean() + np.cos(angles)[:, None] * steps).astype(np.int64)
+    inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+    ink = np.zeros(yy.shape, bool)
+    ink[inside] = mask[yy[inside], xx[inside]]
+    start = np.argmax(ink, axis=1)
+    at = np.arange(len(steps))
+    beyond = ~ink & (at >= start[:, None])
+    run = np.where(beyond.any(axis=1), np.argmax(beyond, axis=1), len(steps)) - start
+    run[~ink.any(axis=1)] = 0
+    half = max(1, len(angles) // 16)
+    usual = np.median(np.lib.stride_tricks.sliding_window_view(np.concatenate([run[-half:], run, run[:half]]),
+                                                               2 * half + 1), axis=1)
+    cut = np.minimum(run, np.ceil(RUN * usual) + 1)
+    on = (at >= start[:, None]) & (at < (start + cut)[:, None]) & inside
+    band = np.zeros_like(mask)
+    band[yy[on], xx[on]] = True
+    # The rays' pixels leave pinholes in the band: closed over one pixel.
+    return mask & ~grown(~grown(band, 1), 1)
 
 
 def _outside(mask):
@@ -122,10 +162,14 @@ def _underline(found, index):
     foot = np.where(near, bottom, curve)
     line = mask & (rows >= foot - thick - 1) & (rows <= foot + TOLERANCE)
     off = mask & ~line
+    contact = np.zeros(w, bool)
     if off.sum() >= STANDING * line.sum():  # writing joins the line: its own ink stands on it
-        touching = np.flatnonzero((off & grown(line, 1)).any(axis=0))
-        if touching[0] <= max(2.0, stroke_width(mask)):
+        pen = stroke_width(mask)
+        contact = (off & grown(line, 1)).any(axis=0)
+        if np.argmax(contact) <= max(2.0, pen / 2):
             return None  # a 2's base, drawn on from its corner (a line under writing starts before it)
+        # Where a digit rests on the line its stroke's foot lies in it: the line stays under it.
+        contact = grown(contact[None, :], math.ceil(pen / 2))[0]
     else:
         off = np.zeros_like(off)
     standing = _standing(found, index, off, line)
@@ -134,7 +178,7 @@ def _underline(found, index):
     # A number over it (two pieces or more) is often shorter than a 2 with a long base is wide.
     if w < (LONG if len(standing) == 1 else 1.0) * max(standing):
         return None
-    return line
+    return line & ~contact
 
 
 def _smooth_curve(bottom):

@@ -482,6 +482,7 @@ def save_figures(records) -> list[Row]:
 def pen(ctx) -> list[Row]:
     from app.predictor import Predictor
     from benchmarks.form_figures import forms
+    from benchmarks.mark_figures import marks
     from training.pen_data import REJECT_LETTERS, pen_dir, read_records, split_by_writer
 
     source = pen_dir(getattr(ctx, "pen", None))
@@ -506,5 +507,6 @@ def pen(ctx) -> list[Row]:
     rows += numbers(predictor, by_writer, rng, size, False, default_brush)
     rows += numbers(predictor, by_writer, rng, size, True, default_brush)
     rows += forms(predictor, digits, by_writer, size, brush_range)
+    rows += marks(predictor, by_writer, size, brush_range)
     rows += save_figures(records)
     return rows
