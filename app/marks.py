@@ -29,7 +29,7 @@ COVER = 0.85  # share of the blob's columns whose bottom lies on the line
 BEND = 0.05  # the line's curve strays at most this share of its length from its chord
 TOLERANCE = 3.0  # px: how far off the curve a column's bottom may lie (the hand's wobble), at least
 STANDING = 0.25  # the blob's own ink off the line is writing when this share of the line's ink
-CLOSED = 0.25  # a ring drawn on the canvas ends within this share of its longer side of its start
+CLOSED = 0.15  # a ring drawn on the canvas ends within this share of its longer side of where it began
 REACH = 0.1  # ... and a slash reaches it: an end this share of the ring's shorter side from it, or 2 pens
 FLAT = 0.25  # a line drawn on the canvas is at most this share of its length tall
 
@@ -237,7 +237,7 @@ def _ring_stroke(strokes, boxes, i):
     """Whether stroke `i` is a ring: closed, holding writing, which is not one straight stroke reaching it."""
     ring = strokes[i].points
     x0, y0, x1, y1 = boxes[i]
-    if min(x1 - x0, y1 - y0) < MIN_MARK or np.hypot(*(ring[-1] - ring[0])) > CLOSED * max(x1 - x0, y1 - y0):
+    if min(x1 - x0, y1 - y0) < MIN_MARK or _gap(ring) > CLOSED * max(x1 - x0, y1 - y0):
         return False
     inside = (boxes[:, 0] >= x0) & (boxes[:, 1] >= y0) & (boxes[:, 2] <= x1) & (boxes[:, 3] <= y1)
     inside[i] = False
@@ -254,6 +254,14 @@ def _ring_stroke(strokes, boxes, i):
         if length <= STRAIGHT * max(chord, 1e-9) and (ends <= reach).any():
             return False  # a slashed zero
     return True
+
+
+def _gap(path):
+    """How far the end of `path` stops from its first half, or its start from its second (a ring drawn
+    past where it began ends on itself, not at its start)."""
+    half = len(path) // 2
+    return min(np.hypot(*(path[:half] - path[-1]).T).min(initial=np.inf),
+               np.hypot(*(path[half:] - path[0]).T).min(initial=np.inf))
 
 
 def _within(points, ring):

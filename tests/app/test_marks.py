@@ -80,7 +80,12 @@ def test_a_ring_touching_the_digits_is_erased_and_they_are_kept(predictor):
     assert same >= 10, f"{same} of 12 numbers in a ring touching them read as without it"
 
 
-@pytest.mark.parametrize("mark", [ring_round, line_under], ids=["circled", "underlined"])
+def ring_past_its_start(points):
+    return ring_round(points, turns=1.2)
+
+
+@pytest.mark.parametrize("mark", [ring_round, ring_past_its_start, line_under],
+                         ids=["circled", "circled on past its start", "underlined"])
 def test_the_window_sets_a_mark_aside(predictor, mark):
     same = 0
     for samples in held_out_numbers(13):
