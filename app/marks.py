@@ -1,13 +1,14 @@
-"""Marks a person draws around a number on paper, found and erased: a ring round it (a circle, or a box
-drawn by hand) and a line drawn under it.
+"""Marks a person draws round a number on paper, found and erased: a ring round it (a circle, or a box
+drawn by hand) and a line drawn under it; and the same drawn on the canvas, set aside from its strokes.
 
 Read as ink, a ring swallows what it holds (a circled "482" read "0") and a line under a number joins
-the digits that touch it into one blob. A blob is taken for a ring when it encloses holes that are
-most of it and, peeled of its outer band (its own stroke), leaves writing inside; but not when what it
-leaves is one straight stroke, which is a slashed zero's slash. A blob is taken for a line drawn under
-writing when its bottom follows one smooth, thin curve along its whole width, LONG times as long as
-the writing over it is tall, with that writing standing on it (its own ink, or blobs just above it)
-and none under it. Unlike a form's printed lines (app.boxes), these wobble. Pure numpy.
+the digits that touch it into one blob. A blob is taken for a ring when it has holes, a thin stroke, and,
+peeled of its own stroke (the first ink met from outside along rays from its middle), holds writing
+that is not all its own ink: a slashed 0's slash, an 8's crossing and the insides of touching digits
+are a digit's own, a circled number stands apart from its ring in one place at least. A blob is taken
+for a line drawn under writing when its bottom follows one smooth, thin curve along its whole width,
+LONG times as long as the writing over it is tall, with that writing standing on it (its own ink, or
+blobs just above it) and none under it. Unlike a form's printed lines (app.boxes), these wobble. Pure numpy.
 """
 
 import math
@@ -65,35 +66,24 @@ def _ring(found, index):
     filled = ~outside
     holes = filled & ~mask
     if holes.sum() < HOLLOW * filled.sum():
-        return None
+        return None  # most digits: cheaper to tell here than by the band
     pen = stroke_width(mask)
     if pen > THIN_RING * min(h, w):
         return None
     band = _band(mask, filled)
     x0, y0, x1, y1 = found.boxes[index]
     inside = found.labels[y0:y1, x0:x1]
-    held = (mask & ~band) | (holes & (inside > 0) & (inside != index + 1))
-    pieces = components.label(held)
+    others = holes & (inside > 0) & (inside != index + 1)
+    pieces = components.label((mask & ~band) | others)
     if pieces.count == 0:
         return None
     tall = np.flatnonzero((pieces.boxes[:, 3] - pieces.boxes[:, 1]) >= WRITING * h)
-    if len(tall) == 0:
-        return None
     writing = np.isin(pieces.labels, tall + 1)
-    if len(tall) == 1 and not _floats_in_one_hole(holes, pieces.boxes[tall], pen):
-        return None  # two 0s touching: what one holds is the other's side
-    if _straight_stroke(pieces, tall, pen) and (writing & mask).any():
-        return None  # a slashed zero: one straight stroke from its ring (a circled 1 keeps clear of it)
+    if not (writing & others).any():
+        # All it holds is its own ink: a digit's (a slashed 0's slash, an 8's crossing, two 0s touching,
+        # a touching number's insides), never a ring's with writing inside.
+        return None
     return band
-
-
-def _floats_in_one_hole(holes, boxes, pen):
-    """Whether the writing (its pieces' `boxes`) lies within the box of the biggest of `holes`, give or
-    take a pen's width: a ring holds it in one hole, where the sides of digits that touch only part holes."""
-    found = components.label(holes)
-    x0, y0, x1, y1 = found.boxes[int(np.argmax(found.mass))]
-    return bool((boxes[:, 0] >= x0 - pen).all() and (boxes[:, 1] >= y0 - pen).all()
-                and (boxes[:, 2] <= x1 + pen).all() and (boxes[:, 3] <= y1 + pen).all())
 
 
 def _band(mask, filled):
@@ -131,14 +121,6 @@ def _outside(mask):
     padded = np.pad(~mask, 1, constant_values=True)
     around = components.label(padded)
     return (around.labels == around.labels[0, 0])[1:-1, 1:-1]
-
-
-def _straight_stroke(pieces, chosen, pen):
-    """Whether the `chosen` pieces together are one straight stroke `pen` wide (their ink about as long
-    as their box's diagonal): a slash the ring crossed may be left in bits along it."""
-    x0, y0 = pieces.boxes[chosen, :2].min(axis=0)
-    x1, y1 = pieces.boxes[chosen, 2:].max(axis=0)
-    return pieces.mass[chosen].sum() <= STRAIGHT * pen * math.hypot(x1 - x0, y1 - y0)
 
 
 def _underline(found, index):
