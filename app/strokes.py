@@ -2,9 +2,10 @@
 
 Strokes are read by their place and their order, not by their ink, so digits whose ink touches or
 overlaps stay apart. Three steps, each linear-log in the number of strokes:
-- `plan`: taps (tiny strokes) are set aside; a stroke that is plainly part of another (a flat bar
-  or base over its span, one lying inside its box: a 5's bar, a crossed 7, a 1's base, a slash
-  through a 0; or a loop right above another: an 8's) joins it into an "atom"; atoms are ordered
+- `plan`: a ring drawn round the number or a line drawn under it (app.marks) and taps (tiny strokes)
+  are set aside; a stroke that is plainly part of another (a flat bar or base over its span, one
+  lying inside its box: a 5's bar, a crossed 7, a 1's base, a slash through a 0; or a loop right
+  above another: an 8's) joins it into an "atom"; atoms are ordered
   left to right, and every run of up to MAX_RUN neighbouring atoms that could be one digit becomes
   a candidate for the model to score;
 - `choose`: the best split of the atoms into digits from the model's scores (dynamic programming);
