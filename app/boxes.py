@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from app import components
-from app.raster import component_mask, grown, spans
+from app.raster import component_mask, erased, grown, spans
 
 MIN_BOX = 24  # px: both sides of a box at least this long (a smaller one holds no readable digit)
 SIDE_COVER = 0.85  # share of a side's length along which its outermost ink lies on one straight line
@@ -49,10 +49,7 @@ def remove_boxes(ink, found, threshold):
             erase[y0:y1, x0:x1] |= lines
     if not erase.any():
         return ink, found
-    # The lines' anti-aliased fringe, too faint to be ink, goes with them.
-    erase |= grown(erase, 1) & (ink <= threshold)
-    out = np.where(erase, np.float32(0), ink).astype(ink.dtype)
-    return out, components.label(out > threshold, out)
+    return erased(ink, erase, threshold)
 
 
 def _printed_lines(found, label):

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from app import components
-from app.raster import component_mask, grown, stroke_width
+from app.raster import component_mask, erased, grown, stroke_width
 
 MIN_MARK = 24  # px: a ring or a line shorter than this marks nothing readable
 MAX_MARKS = 20  # the biggest blobs looked at (a ring or a line is the biggest thing about its number)
@@ -51,9 +51,7 @@ def remove_marks(ink, found, threshold):
             erase[y0:y1, x0:x1] |= mark
     if not erase.any():
         return ink, found
-    erase |= grown(erase, 1) & (ink <= threshold)  # the mark's faint fringe goes with it
-    out = np.where(erase, np.float32(0), ink).astype(ink.dtype)
-    return out, components.label(out > threshold, out)
+    return erased(ink, erase, threshold)
 
 
 def _ring(found, index):
@@ -75,8 +73,6 @@ def _ring(found, index):
     inside = found.labels[y0:y1, x0:x1]
     others = holes & (inside > 0) & (inside != index + 1)
     pieces = components.label((mask & ~band) | others)
-    if pieces.count == 0:
-        return None
     tall = np.flatnonzero((pieces.boxes[:, 3] - pieces.boxes[:, 1]) >= WRITING * h)
     writing = np.isin(pieces.labels, tall + 1)
     if not (writing & others).any():
@@ -154,7 +150,7 @@ def _underline(found, index):
         contact = grown(contact[None, :], math.ceil(pen / 2))[0]
     else:
         off = np.zeros_like(off)
-    standing = _standing(found, index, off, line)
+    standing = _standing(found, index, off, line, thick)
     if not standing or thick > 0.5 * max(standing):
         return None
     # A number over it (two pieces or more) is often shorter than a 2 with a long base is wide.
@@ -180,13 +176,11 @@ def _smooth_curve(bottom):
     return curve
 
 
-def _standing(found, index, off, line):
-    """The heights of the pieces of writing standing on blob `index`'s line, MIN_MARK / 2 tall or more:
-    its own ink off the line (`off`) and other blobs just over it. None when there is writing under the
-    line too (a fraction's bar)."""
+def _standing(found, index, off, line, thick):
+    """The heights of the pieces of writing standing on blob `index`'s line (`thick` px), MIN_MARK / 2
+    tall or more: its own ink off the line (`off`) and other blobs just over it. None when there is
+    writing under the line too (a fraction's bar)."""
     x0, y0, x1, y1 = found.boxes[index]
-    inked = line.any(axis=0)
-    thick = float(np.median(line.sum(axis=0)[inked]))
     b = found.boxes
     tall = b[:, 3] - b[:, 1]
     overlap = np.minimum(b[:, 2], x1) - np.maximum(b[:, 0], x0)

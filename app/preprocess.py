@@ -63,7 +63,7 @@ def to_ink(image):
 
 def ink_and_blobs(image):
     """(ink map as `to_ink` gives it, its labelled components), or None: the one labelling per read
-    (labelled again only where a form's lines were erased from it).
+    (labelled again only where a form's lines or a mark drawn by hand were erased from it).
 
     Raises BadImage, before any labelling, for ink scattered into more runs than a number has.
     """

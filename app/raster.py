@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 
+from app import components
+
 INK_THRESHOLD = 0.1  # ink map level that counts as ink when finding boxes and components
 
 
@@ -62,3 +64,11 @@ def spans(on):
     """(start, end) of each run of True in a 1-D boolean array, as an (n, 2) array."""
     edges = np.flatnonzero(np.diff(np.concatenate([[False], on, [False]]).astype(np.int8)))
     return edges.reshape(-1, 2)
+
+
+def erased(ink, erase, threshold):
+    """(`ink` with the pixels of `erase` zeroed, and the faint fringe about them that is no ink, the
+    result labelled at `threshold`): a form's lines or a hand-drawn mark taken out of the ink."""
+    erase = erase | (grown(erase, 1) & (ink <= threshold))
+    out = np.where(erase, np.float32(0), ink).astype(ink.dtype)
+    return out, components.label(out > threshold, out)
