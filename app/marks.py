@@ -38,13 +38,17 @@ FLAT = 0.25  # a line drawn on the canvas is at most this share of its length ta
 def remove_marks(ink, found, threshold):
     """(`ink`, `found`) with hand-drawn rings and lines under writing erased and the ink labelled again;
     the arguments themselves when there are none. `found` is the labelling of `ink > threshold`."""
-    sides = found.boxes[:, 2:] - found.boxes[:, :2]
+    b = found.boxes
+    sides = b[:, 2:] - b[:, :2]
     big = np.flatnonzero(sides.max(axis=1) >= MIN_MARK)
     big = big[np.argsort(-(sides[big, 0] * sides[big, 1]), kind="stable")][:MAX_MARKS]
     erase = np.zeros(ink.shape, bool)
     for index in big:
-        mark = _ring(found, index)
-        if mark is None:
+        # Cheap first: a ring holds another blob within its box; a line under writing is about as long
+        # as the writing on it is tall, which is most digits' own height.
+        holds = ((b[:, :2] >= b[index, :2]) & (b[:, 2:] <= b[index, 2:])).all(axis=1).sum() > 1
+        mark = _ring(found, index) if holds else None
+        if mark is None and sides[index, 0] >= 0.9 * sides[index, 1]:
             mark = _underline(found, index)
         if mark is not None:
             x0, y0, x1, y1 = found.boxes[index]
@@ -202,11 +206,24 @@ def _standing(found, index, off, line, thick):
 def marking_strokes(strokes):
     """Indices of the canvas strokes (app.strokes.Stroke) that mark the writing rather than write it: a
     closed stroke drawn round others (the same rules as a picture's ring) or a flat one drawn under them."""
-    boxes = np.array([s.box for s in strokes], np.float64).reshape(-1, 4)
-    sides = boxes[:, 2:] - boxes[:, :2]
-    big = np.flatnonzero(sides.max(axis=1) >= MIN_MARK) if len(strokes) > 1 else np.zeros(0, np.int64)
-    return {int(i) for i in big[np.argsort(-sides[big].prod(axis=1), kind="stable")][:MAX_MARKS]
-            if _ring_stroke(strokes, boxes, i) or _line_stroke(boxes, i)}
+    if len(strokes) < 2:
+        return set()
+    boxes = [s.box for s in strokes]  # plain floats first: read live as the pen moves, mostly no mark
+
+    def holds(i):
+        x0, y0, x1, y1 = boxes[i]
+        return any(j != i and b[0] >= x0 and b[1] >= y0 and b[2] <= x1 and b[3] <= y1
+                   for j, b in enumerate(boxes))
+
+    sizes = [(b[2] - b[0], b[3] - b[1]) for b in boxes]
+    rings = [i for i, (w, h) in enumerate(sizes) if min(w, h) >= MIN_MARK and holds(i)]
+    lines = [i for i, (w, h) in enumerate(sizes) if w >= MIN_MARK and h <= FLAT * w]
+    if not rings and not lines:
+        return set()
+    array = np.array(boxes, np.float64)
+    big = sorted(set(rings) | set(lines), key=lambda i: -sizes[i][0] * sizes[i][1])[:MAX_MARKS]
+    return {i for i in big
+            if (i in rings and _ring_stroke(strokes, array, i)) or (i in lines and _line_stroke(array, i))}
 
 
 def _ring_stroke(strokes, boxes, i):
