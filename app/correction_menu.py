@@ -29,11 +29,11 @@ class CorrectionMenu:
         self.memory = window.memory
 
     def guess_in_focus(self):
-        """The guess of the digit in focus, or None (nothing read, or a decimal point)."""
+        """The guess of the digit in focus, or None (nothing read, a decimal point or a dash)."""
         window = self.window
         guesses = window.reading.guesses
         guess = guesses[window._focus()] if guesses else None
-        return guess if guess is not None and guess.label != recognize.DECIMAL_POINT else None
+        return guess if guess is not None and guess.label not in recognize.SEPARATORS else None
 
     def ask(self):
         """Pop up the labels to pick the right one for the digit in focus (Ctrl+K)."""

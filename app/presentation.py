@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from app.predictor import NOT_A_DIGIT
-from app.recognize import DECIMAL_POINT
+from app.recognize import SEPARATORS
 NOT_A_DIGIT_MARK = "\u00d7"  # stands for such a piece inside a number; in every font
 
 
@@ -74,7 +74,7 @@ def detail(reading, labels, empty_canvas):
             return f"{percent(g.confidence)} sure"
         return f"Not sure: maybe {g.label} ({percent(g.confidence)}), or {runner_up(g, labels)}"
     marks = sum(is_not_digit(g) for g in guesses)
-    digits = sum(g.label != DECIMAL_POINT for g in guesses) - marks  # "3.14" holds 3 digits
+    digits = sum(g.label not in SEPARATORS for g in guesses) - marks  # "-3.14" holds 3 digits
     if marks:
         verb = "is" if marks == 1 else "are"
         return f"{count_of(digits, 'digit')} and {count_of(marks, 'mark')} that {verb} not a digit"
@@ -100,9 +100,9 @@ def bars_title(index, count):
 def focus_index(guesses, newest_stroke_box):
     """The piece whose bars to show: the one under the newest stroke, else the least certain one.
 
-    A decimal point has no scores of its own, so the nearest piece that has them is shown instead.
+    A decimal point or a dash has no scores of its own, so the nearest piece that has them is shown instead.
     """
-    scored = [i for i, g in enumerate(guesses) if g.label != DECIMAL_POINT] or list(range(len(guesses)))
+    scored = [i for i, g in enumerate(guesses) if g.label not in SEPARATORS] or list(range(len(guesses)))
     if newest_stroke_box is None or len(scored) == 1:
         return min(scored, key=lambda i: guesses[i].confidence)
     middle = (newest_stroke_box[0] + newest_stroke_box[2]) / 2

@@ -27,6 +27,8 @@ from app.segment import Piece, split_digits
 LOW_CONFIDENCE = 0.6  # below this a guess is shown as a guess, unless the model says otherwise
 DIGITS = tuple(str(d) for d in range(10))
 DECIMAL_POINT = "."
+DASH = "-"  # a minus sign before a number, a hyphen between digits ("555-1234")
+SEPARATORS = (DECIMAL_POINT, DASH)  # marks read from their shape, with no scores of their own
 SIZEABLE = 0.3  # a not-a-digit piece this tall next to the digits (longer side) spoils a reading
 INPUT_CACHE = 256  # stroke groups whose model inputs (and answers, per model) are kept between reads
 
@@ -34,8 +36,8 @@ INPUT_CACHE = 256  # stroke groups whose model inputs (and answers, per model) a
 @dataclass(frozen=True)
 class Guess:
     """The model's answer for one piece; `image` is the 28x28x1 input it saw, `box` the piece's
-    box (x0, y0, x1, y1) in canvas or picture pixels. A decimal point is a Guess labelled "." with
-    no probabilities of its own (all zero)."""
+    box (x0, y0, x1, y1) in canvas or picture pixels. A decimal point (".") and a dash ("-") are
+    Guesses with no probabilities of their own (all zero)."""
 
     label: str
     confidence: float
@@ -54,6 +56,11 @@ class Guess:
         return self.label in DIGITS
 
     @property
+    def is_separator(self):
+        """A decimal point or a dash: read from its shape and place, not by the model."""
+        return self.label in SEPARATORS
+
+    @property
     def runner_up(self):
         """The most likely other label: the number reader's voted label need not top its bars."""
         order = np.argsort(self.probabilities)[::-1]
@@ -62,8 +69,8 @@ class Guess:
 
 @dataclass(frozen=True)
 class Reading:
-    """Every piece found, left to right (digits, decimal points, not-a-digit pieces); empty when
-    there is no ink. `number` holds the digits and decimal points only."""
+    """Every piece found, left to right (digits, decimal points, dashes, not-a-digit pieces); empty
+    when there is no ink. `number` holds the digits, decimal points and dashes only."""
 
     guesses: tuple = field(default_factory=tuple)
 
@@ -76,7 +83,7 @@ class Reading:
     def number(self):
         if not self.digits:
             return ""
-        return "".join(g.label for g in self.guesses if g.is_digit or g.label == DECIMAL_POINT)
+        return "".join(g.label for g in self.guesses if g.is_digit or g.is_separator)
 
     @property
     def not_a_digit(self):
@@ -86,14 +93,14 @@ class Reading:
     @property
     def confidence(self):
         """The weakest digit's confidence (for no digit: the weakest piece's, or 0)."""
-        read = self.digits or tuple(g for g in self.guesses if g.label != DECIMAL_POINT)
+        read = self.digits or tuple(g for g in self.guesses if not g.is_separator)
         return min((g.confidence for g in read), default=0.0)
 
     @property
     def sure(self):
         """Every digit sure and no sizeable not-a-digit piece beside them (or: surely no digit)."""
         if self.not_a_digit:
-            return all(g.sure for g in self.guesses if g.label != DECIMAL_POINT)
+            return all(g.sure for g in self.guesses if not g.is_separator)
         if not self.digits or not all(g.sure for g in self.digits):
             return False
         height = max(_side(g.box) for g in self.digits)
@@ -171,12 +178,12 @@ def read_drawing(predictor, drawing):
         x0, y0, x1, y1 = group.box
         box = (max(0, math.floor(x0 - pad)), max(0, math.floor(y0 - pad)),
                min(width, math.ceil(x1 + pad) + 1), min(height, math.ceil(y1 + pad) + 1))
-        if group.kind == "point":
-            guesses.append(_point(predictor, box))
+        if group.kind in ("point", "dash"):
+            guesses.append(_separator(predictor, box, DECIMAL_POINT if group.kind == "point" else DASH))
             continue
         k = chosen[group.run]
         guesses.append(_guess(predictor, probabilities[k], images[k], box, threshold=threshold))
-    return Reading(tuple(guesses))
+    return Reading(_separators_in_place(tuple(guesses)))
 
 
 def read(predictor, image, single=False):
@@ -188,7 +195,7 @@ def read(predictor, image, single=False):
     both, and the digit model's one digit stands only where it is sure of it; neighbours that
     overlap across, one read as "not a digit", are one digit where together they surely are (one
     more run, only then); a short mark the model is unsure of is "not a digit"; a dot or comma
-    between digits reads as "."; BadImage for absurd pictures.
+    between digits reads as ".", a dash before a digit as "-"; BadImage for absurd pictures.
     """
     inked = ink_and_blobs(image)
     if inked is None:
@@ -214,8 +221,8 @@ def read(predictor, image, single=False):
     read_as = []  # per piece, its guesses
     k = 0
     for piece in pieces:
-        if piece.kind == "separator":
-            read_as.append([_point(predictor, piece.box)])
+        if piece.kind in ("separator", "dash"):
+            read_as.append([_separator(predictor, piece.box, DECIMAL_POINT if piece.kind == "separator" else DASH)])
             continue
         if k in by_cuts and (texts[k] is None or not _unsure_of_one(predictor, by_cuts[k])):
             read_as.append([_guess(predictor, one.probabilities, one.image, one.box, one.digit) for one in by_cuts[k]])
@@ -226,7 +233,7 @@ def read(predictor, image, single=False):
         k += 1
     _stray_marks(predictor, pieces, read_as)
     _join_split_digits(predictor, pieces, read_as)
-    return Reading(_points_between_digits(tuple(g for found in read_as for g in found)))
+    return Reading(_separators_in_place(tuple(g for found in read_as for g in found)))
 
 
 # A digit piece under this share of its line's digit height, read as a digit the model is not sure of,
@@ -295,13 +302,21 @@ def _joined_ink(box, *parts):
     return ink
 
 
-def _points_between_digits(guesses):
-    """`guesses` without the separators that lack a digit on either side: a mark beside "not a digit"
-    (a stub of a ruled line beside a desk, cut in two) is no decimal point."""
+def _separators_in_place(guesses):
+    """`guesses` without the separators out of place: a decimal point needs a digit on either side (a
+    mark beside "not a digit", a stub of a ruled line beside a desk cut in two, is no decimal point),
+    a dash a digit after it and nothing but a digit before it ("-5", "555-1234")."""
     def digit(i):
         return 0 <= i < len(guesses) and guesses[i].label in DIGITS
 
-    return tuple(g for i, g in enumerate(guesses) if g.label != DECIMAL_POINT or (digit(i - 1) and digit(i + 1)))
+    def in_place(i, g):
+        if g.label == DECIMAL_POINT:
+            return digit(i - 1) and digit(i + 1)
+        if g.label == DASH:
+            return (i == 0 or digit(i - 1)) and digit(i + 1)
+        return True
+
+    return tuple(g for i, g in enumerate(guesses) if in_place(i, g))
 
 
 def _unsure_of_one(predictor, found):
@@ -378,9 +393,10 @@ def _guess(predictor, probabilities, image, box, digit=False, threshold=None):
                  _threshold(predictor) if threshold is None else threshold)
 
 
-def _point(predictor, box):
+def _separator(predictor, box, label):
+    """A decimal point or a dash (`label`): sure, with no scores of its own."""
     labels = tuple(predictor.labels)
-    return Guess(DECIMAL_POINT, 1.0, np.zeros(len(labels), np.float32), np.zeros((28, 28, 1), np.float32),
+    return Guess(label, 1.0, np.zeros(len(labels), np.float32), np.zeros((28, 28, 1), np.float32),
                  box, labels, _threshold(predictor))
 
 

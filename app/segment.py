@@ -3,7 +3,7 @@
 Lines first (digits stacked vertically are read as rows, top to bottom), then, in each line,
 columns: a digit is one or more blobs of connected ink whose horizontal extents mostly overlap
 (the bar of a 5 written apart, the two strokes of a 4). A small mark low between two digits is a
-decimal separator. Digits whose ink touches stay one piece here; app.cuts splits them.
+decimal separator; a flat one at their middle height before a digit is a dash (app.dashes). Digits whose ink touches stay one piece here; app.cuts splits them.
 Every step is linear or n log n in the number of blobs, and a picture with more separate marks
 than a number could hold is refused (BadImage) rather than read.
 """
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app import components
+from app import components, dashes
 from app.image_files import BadImage
 from app.preprocess import speck_components
-from app.raster import INK_THRESHOLD
+from app.raster import INK_THRESHOLD, stroke_width
 
 OVERLAP = 0.5  # share of the narrower extent two blobs must share to be one digit
 MAX_MARKS = 300  # more separate (non-speck) marks than this is no number
@@ -30,8 +30,8 @@ DOT_LOW = 0.55  # ... and its centre lies below this share of the way down the d
 @dataclass(frozen=True)
 class Piece:
     """One digit or separator: its box (x0, y0, x1, y1, ends exclusive) in the ink map, an ink
-    map of the same size as the box with every other piece's ink removed, its kind ("digit" or
-    "separator"), the line (row of writing, 0 at the top) it belongs to, that line's digit
+    map of the same size as the box with every other piece's ink removed, its kind ("digit",
+    "separator" or "dash"), the line (row of writing, 0 at the top) it belongs to, that line's digit
     height in pixels (0: unknown, judge the piece by its own height), and `whole`: the caller
     knows it is one digit (app.cuts never cuts it)."""
 
@@ -70,6 +70,9 @@ def split_digits(ink, found=None):
         for i in range(1, len(columns) - 1):
             if _is_separator(boxes[columns[i]], heights[i - 1], heights[i + 1], digit_height):
                 kinds[i] = "separator"
+        for i in range(len(columns) - 1):
+            if kinds[i] == kinds[i + 1] == "digit" and _is_dash(found, columns, i, digit_height):
+                kinds[i] = "dash"
         columns, kinds = _with_speck_dots(found, specks, columns, kinds, heights, digit_height)
         for c, kind in zip(columns, kinds):
             pieces.append(_piece(ink, found, c, kind, line, digit_height))
@@ -180,6 +183,23 @@ def _is_separator(boxes, left, right, digit_height):
     top = (left[0] + right[0]) / 2
     bottom = (left[1] + right[1]) / 2
     return (y0 + y1) / 2 >= top + DOT_LOW * (bottom - top)
+
+
+def _is_dash(found, columns, i, digit_height):
+    """Whether column i of a line (`digit_height` tall) is a dash (app.dashes), judged on the pen's
+    path: its box and its neighbours' shrunk by half its pen width."""
+    x0, x1 = _span(found.boxes[columns[i]], 0, 2)
+    y0, y1 = _span(found.boxes[columns[i]], 1, 3)
+    if y1 - y0 > min(x1 - x0, 0.5 * digit_height):
+        return False  # no dash whatever its pen: measure only the flat ones
+    half = stroke_width(np.isin(found.labels[y0:y1, x0:x1], columns[i] + 1)) / 2
+
+    def path(column):
+        (bx0, bx1), (by0, by1) = _span(found.boxes[column], 0, 2), _span(found.boxes[column], 1, 3)
+        return (bx0 + half, by0 + half, bx1 - half, by1 - half)
+
+    before = path(columns[i - 1]) if i > 0 else None
+    return dashes.is_dash(path(columns[i]), before, path(columns[i + 1]), digit_height - 2 * half)
 
 
 def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):

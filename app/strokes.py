@@ -10,7 +10,9 @@ overlaps stay apart. Three steps, each linear-log in the number of strokes:
   a candidate for the model to score;
 - `choose`: the best split of the atoms into digits from the model's scores (dynamic programming);
 - `arrange`: the chosen digits left to right, with a tap on the baseline between or after digits
-  as a decimal point; other taps are dropped, never read as a digit.
+  as a decimal point; other taps are dropped, never read as a digit. A flat stroke standing apart
+  at the middle height of the digits after it (a minus sign, a hyphen) is set aside by `plan` as a
+  dash and placed among them.
 Pure geometry on numpy: the model's scores come in from app.recognize.
 """
 
@@ -19,6 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
+from app import dashes
 from app.marks import marking_strokes
 
 TAP_SHARE = 0.12  # a stroke smaller than this share of the tallest stroke is a tap or a dot ...
@@ -73,18 +76,19 @@ class Stroke:
 @dataclass(frozen=True)
 class Plan:
     """Atoms (tuples of stroke indices) left to right, candidate runs (start, end) of atoms to
-    score with their log-priors, and the taps (stroke indices) set aside."""
+    score with their log-priors, and the taps and dashes (stroke indices) set aside."""
 
     strokes: tuple
     atoms: tuple
     candidates: tuple
     taps: tuple
     priors: np.ndarray = None
+    dashes: tuple = ()
 
 
 @dataclass(frozen=True)
 class Group:
-    """One piece of the number: `kind` "digit" or "point", its stroke indices, its points' box,
+    """One piece of the number: `kind` "digit", "point" or "dash", its stroke indices, its points' box,
     and for a digit the run (start, end) of atoms it was chosen as."""
 
     kind: str
@@ -103,7 +107,7 @@ def from_drawing(strokes):
 
 
 def plan(strokes):
-    """Plan of a tuple of Strokes: atoms, candidate digits to score, taps."""
+    """Plan of a tuple of Strokes: atoms, candidate digits to score, taps and dashes."""
     if not strokes:
         return Plan((), (), (), (), np.zeros(0))
     boxes = [s.box for s in strokes]  # plain floats: a few strokes, read every few dozen ms
@@ -153,6 +157,11 @@ def plan(strokes):
     atom_boxes = [atom_boxes[k] for k in by_x]
     # The line's height: its tallest stroke, never zero (a dash drawn perfectly flat has no height).
     line = max(max(heights[i] for i in big), TAP_PX) if big else 1.0
+    found = _dashes(atoms, atom_boxes, line)
+    dash_strokes = tuple(i for k in sorted(found) for i in atoms[k])
+    if found:
+        atoms = tuple(a for k, a in enumerate(atoms) if k not in found)
+        atom_boxes = [b for k, b in enumerate(atom_boxes) if k not in found]
     # Time order among the strokes that are not taps: neighbours drawn one right after the other.
     rank = {i: r for r, i in enumerate(sorted(big, key=lambda i: strokes[i].order))}
     pairs = [_pair_odds(atom_boxes[k], atom_boxes[k + 1], line,
@@ -167,7 +176,27 @@ def plan(strokes):
                 break
             candidates.append((start, end))
             priors.append(_prior(pairs[start:end - 1], box, line))
-    return Plan(tuple(strokes), atoms, tuple(candidates), tuple(taps), np.array(priors))
+    return Plan(tuple(strokes), atoms, tuple(candidates), tuple(taps), np.array(priors), dash_strokes)
+
+
+def _dashes(atoms, boxes, line):
+    """Indices of the atoms (left to right, `boxes` theirs) that are one stroke and a dash
+    (app.dashes) between the atoms within a line's height on either side."""
+    return {k for k, box in enumerate(boxes[:-1])
+            if len(atoms[k]) == 1 and dashes.is_dash(box, _beside(boxes, k, -1, line), _beside(boxes, k, +1, line), line)}
+
+
+def _beside(boxes, k, step, reach):
+    """The box round the atoms next to atom k on the side `step` (+1: right), those within `reach` of
+    it (the digit beside it, however many strokes: a 4's bar alone sits high), or None."""
+    x0, x1 = boxes[k][0], boxes[k][2]
+    near, j = [], k + step
+    while 0 <= j < len(boxes) and len(near) < MAX_RUN + 1:
+        if (boxes[j][0] - x1 if step > 0 else x0 - boxes[j][2]) > reach:
+            break
+        near.append(boxes[j])
+        j += step
+    return _union(near) if near else None
 
 
 def _prior(pairs, box, line):
@@ -236,7 +265,7 @@ def choose(plan, scores):
 
 
 def arrange(plan, runs):
-    """Groups left to right: the chosen digits, and taps that stand for a decimal point."""
+    """Groups left to right: the chosen digits, the dashes, and taps that stand for a decimal point."""
     def box_of(members):
         return _union([plan.strokes[i].box for i in members])
 
@@ -257,7 +286,7 @@ def arrange(plan, runs):
         bottom, height = near.box[3], near.box[3] - near.box[1]
         if bottom - POINT_LOW * height <= cy <= bottom + POINT_BELOW * height:
             points.append(Group("point", (t,), (x0, y0, x1, y1)))
-    pieces = digits + points
+    pieces = digits + points + [Group("dash", (i,), plan.strokes[i].box) for i in plan.dashes]
     return sorted(pieces, key=lambda g: (g.box[0] + g.box[2]) / 2)
 
 

@@ -483,6 +483,7 @@ def pen(ctx) -> list[Row]:
     from app.predictor import Predictor
     from benchmarks.form_figures import forms
     from benchmarks.mark_figures import marks
+    from benchmarks.sign_figures import signs
     from training.pen_data import REJECT_LETTERS, pen_dir, read_records, split_by_writer
 
     source = pen_dir(getattr(ctx, "pen", None))
@@ -508,5 +509,6 @@ def pen(ctx) -> list[Row]:
     rows += numbers(predictor, by_writer, rng, size, True, default_brush)
     rows += forms(predictor, digits, by_writer, size, brush_range)
     rows += marks(predictor, by_writer, size, brush_range)
+    rows += signs(predictor, by_writer, size, brush_range)
     rows += save_figures(records)
     return rows

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from app import recognize
+from app import strokes as pen_strokes
 from app.predictor import NOT_A_DIGIT, Predictor
 
 from .test_strokes import draw, place, segment, training_digits, validation_digits
@@ -332,12 +333,19 @@ def test_answers_kept_between_reads_do_not_keep_a_model_alive():
     ((NOT_A_DIGIT, ".", "9"), "9"),  # a stub of a ruled line cut in two beside a desk read ".9"
     (("9", ".", NOT_A_DIGIT), "9"),
     (("1", ".", ".", "2"), "12"),
+    (("-", "5"), "-5"),
+    (("5", "-", "1", "2"), "5-12"),
+    (("-", "3", ".", "5"), "-3.5"),
+    (("5", "-"), "5"),  # a dash needs a digit after it
+    (("-", "-", "5"), "5"),  # ... and nothing but a digit before it
+    ((NOT_A_DIGIT, "-", "5"), "5"),
+    (("-", NOT_A_DIGIT), ""),
 ])
-def test_a_decimal_point_needs_a_digit_on_each_side(labels, kept):
+def test_a_separator_stands_only_in_its_place(labels, kept):
     blank = np.zeros((28, 28, 1), np.float32)
     guesses = [recognize.Guess(label, 1.0, np.zeros(11, np.float32), blank, (i, 0, i + 1, 1),
                                recognize.DIGITS + (NOT_A_DIGIT,)) for i, label in enumerate(labels)]
-    assert recognize.Reading(recognize._points_between_digits(guesses)).number == kept
+    assert recognize.Reading(recognize._separators_in_place(guesses)).number == kept
 
 
 def test_the_runner_up_is_another_label_than_the_guess():
@@ -353,3 +361,13 @@ def test_the_runner_up_is_another_label_than_the_guess():
     assert presentation.detail(recognize.Reading((guess,)), labels, False) == "Not sure: maybe 0 (14%), or 4"
     top = recognize.Guess("4", 0.85, probabilities, guess.image, guess.box, labels, 0.9)
     assert top.runner_up == "0" and presentation.runner_up(top, labels) == "0"
+
+
+def test_a_dash_before_what_is_no_digit_is_dropped_in_the_window():
+    """A flat stroke before a scribble: the plan sets it aside as a dash, but no digit follows it."""
+    minus = segment(120, 205, 170, 207)
+    plan = pen_strokes.plan(pen_strokes.from_drawing(draw([minus, SCRIBBLE]).strokes))
+    assert plan.dashes == (0,)
+    reading = recognize.read_drawing(Fixed(one_hot(10)), draw([minus, SCRIBBLE]))
+    assert [g.label for g in reading.guesses] == [NOT_A_DIGIT]
+    assert [g.label for g in recognize.read_drawing(Fixed(one_hot(3)), draw([minus, SCRIBBLE])).guesses] == ["-", "3"]

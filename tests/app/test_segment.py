@@ -147,3 +147,65 @@ def test_shipped_model_reads_numbers_of_unseen_digits(shipped_model, mnist_test)
         want = "".join(str(d) for d in labels[start:start + 3])
         exact.append(read(predictor, mnist_number(images[start:start + 3])).number == want)
     assert np.mean(exact) >= 0.95, np.mean(exact)
+
+
+# -- dashes: a minus sign, a hyphen --------------------------------------------------
+
+
+def with_dash(dash, digits=(4, 2), pen=0.12, left=150):
+    """`digits` written from x `left`, 160 px tall from y 50, and a dash from (x0, y) to (x1, y + rise),
+    every stroke `pen` of the height wide."""
+    pixels = write(digits, height=160, size=(800, 260))
+    pixels = np.roll(pixels, left - 30, axis=1)
+    (x0, y0), (x1, y1) = dash
+    stamp_polyline(pixels, [(x0, y0), (x1, y1)], pen * 160)
+    return split_digits(to_ink(pixels))
+
+
+def test_a_flat_mark_at_the_middle_height_before_digits_is_a_minus_sign():
+    assert [p.kind for p in with_dash(((60, 130), (110, 133)))] == ["dash", "digit", "digit"]
+
+
+def test_a_thick_pen_does_not_make_a_dash_a_blob():
+    """Its ink is 110 x 40 px, flatter than a third only along the pen's path."""
+    assert [p.kind for p in with_dash(((50, 130), (110, 130)), pen=0.25)] == ["dash", "digit", "digit"]
+
+
+def test_a_flat_mark_between_digits_is_a_hyphen():
+    pixels = write([4, 2, 7], spacing=200, height=160, size=(700, 260))
+    stamp_polyline(pixels, [(200, 130), (240, 132)], 0.12 * 160)
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "dash", "digit", "digit"]
+
+
+@pytest.mark.parametrize("dash,left", [
+    (((60, 62), (110, 62)), 150),  # high beside the digits
+    (((60, 200), (110, 200)), 150),  # low
+    (((60, 160), (90, 120)), 150),  # steep
+    (((60, 148), (115, 120)), 150),  # tilted: flat only as ink, not along the pen's path
+    (((20, 130), (250, 130)), 300),  # longer than a digit is tall
+], ids=["high", "low", "steep", "tilted", "long"])
+def test_a_flat_mark_elsewhere_is_no_dash(dash, left):
+    assert "dash" not in [p.kind for p in with_dash(dash, left=left)]
+
+
+def test_a_flat_mark_after_the_last_digit_is_no_dash():
+    assert "dash" not in [p.kind for p in with_dash(((450, 130), (500, 130)))]
+
+
+def test_a_number_with_a_minus_sign_reads_it(shipped_model):
+    from app.predictor import Predictor
+    from app.recognize import read
+
+    pixels = write([4, 2], height=160, size=(700, 260))
+    pixels = np.roll(pixels, 120, axis=1)
+    stamp_polyline(pixels, [(60, 130), (110, 132)], 0.12 * 160)
+    assert read(Predictor(shipped_model), pixels).number == "-42"
+
+
+def test_a_flat_mark_low_beside_the_digit_before_it_is_no_dash():
+    """At the middle of the digit after it, but at the foot of a tall mark before it: no hyphen."""
+    pixels = write([4, 2], height=160, size=(800, 260))
+    pixels = np.roll(pixels, 170, axis=1)
+    stamp_polyline(pixels, [(60, 20), (60, 170)], 19)
+    stamp_polyline(pixels, [(100, 160), (165, 161)], 19)
+    assert "dash" not in [p.kind for p in split_digits(to_ink(pixels))]

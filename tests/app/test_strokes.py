@@ -233,3 +233,83 @@ def test_planning_stays_near_linear_in_the_number_of_strokes():
     plan = plan_of(*ones)
     assert len(plan.atoms) == 300
     assert len(plan.candidates) <= strokes.MAX_RUN * 300
+
+
+# -- dashes: a minus sign, a hyphen --------------------------------------------------
+
+ONE, OTHER = segment(100, 100, 104, 220), segment(200, 100, 204, 220)  # two digits 120 px tall
+
+
+def kinds(plan):
+    """The kinds of the plan's pieces left to right, every atom read as a digit of its own."""
+    return [g.kind for g in strokes.arrange(plan, [(k, k + 1) for k in range(len(plan.atoms))])]
+
+
+def test_a_flat_stroke_at_the_middle_height_before_digits_is_a_minus_sign():
+    plan = plan_of(segment(40, 160, 80, 162), ONE, OTHER)
+    assert plan.dashes == (0,) and plan.atoms == ((1,), (2,))
+    assert kinds(plan) == ["dash", "digit", "digit"]
+
+
+def test_a_flat_stroke_at_the_middle_height_between_digits_is_a_hyphen():
+    plan = plan_of(ONE, segment(130, 158, 170, 165), OTHER)  # a little tilted, drawn in between
+    assert plan.dashes == (1,)
+    assert kinds(plan) == ["digit", "dash", "digit"]
+    assert all(1 not in atom for atom in plan.atoms) and all(1 not in plan.atoms[s:e][0] for s, e in plan.candidates)
+
+
+def test_a_minus_sign_before_a_digit_drawn_in_two_strokes_is_found_by_the_whole_digit():
+    """A 4's L alone sits high: the dash's middle height is judged on the digit beside it, all its strokes."""
+    corner, stem = [(130, 100), (110, 170), (165, 170)], segment(150, 100, 150, 220)
+    plan = plan_of(segment(40, 182, 85, 184), corner, stem)
+    assert plan.dashes == (0,)
+
+
+@pytest.mark.parametrize("dash", [
+    segment(40, 108, 80, 110),  # high beside the digits: a bar
+    segment(40, 208, 80, 210),  # low: a base, an underline's stub
+    segment(40, 150, 80, 180),  # steep: a stroke of a digit
+    segment(40, 160, 56, 161),  # short for the line: a speck, no tap
+    segment(-110, 160, 80, 162),  # longer than a digit is tall
+    segment(90, 160, 130, 162),  # over the first digit's span
+], ids=["high", "low", "steep", "short", "long", "over a digit"])
+def test_a_flat_stroke_elsewhere_is_no_dash(dash):
+    assert plan_of(dash, ONE, OTHER).dashes == ()
+
+
+def test_a_flat_stroke_after_the_last_digit_is_no_dash():
+    assert plan_of(ONE, OTHER, segment(230, 160, 270, 162)).dashes == ()
+
+
+def test_a_flat_stroke_far_before_the_digits_is_no_dash():
+    """More than a line's height from the digit after it: a stray mark, not its sign."""
+    assert plan_of(segment(-80, 160, -40, 162), ONE, OTHER).dashes == ()
+
+
+def test_a_flat_stroke_low_beside_the_digit_before_it_is_no_dash():
+    """At the middle of the digit after it, but at the foot of a tall one before it: a base, no hyphen."""
+    tall = segment(60, 0, 64, 200)
+    assert plan_of(tall, segment(75, 178, 95, 180), segment(110, 130, 114, 210)).dashes == ()
+
+
+def test_two_flat_strokes_one_above_the_other_are_no_dash():
+    """An equals sign, or a 5's bar over its body's top: neither stroke stands apart from the other."""
+    assert plan_of(segment(40, 150, 80, 151), segment(40, 170, 80, 171), ONE, OTHER).dashes == ()
+
+
+def test_a_number_with_a_minus_sign_and_a_hyphen_reads_them(shipped_model):
+    from app.predictor import Predictor
+    from app.recognize import read_drawing
+
+    samples = [next(s for s in training_digits() if s.label == d) for d in "3715"]
+    placed = place(samples)
+    tops = [min(float(s[:, 1].min()) for s in digit) for digit in placed]
+    middle = (min(tops) + 300.0) / 2
+    lefts = [min(float(s[:, 0].min()) for s in digit) for digit in placed]
+    rights = [max(float(s[:, 0].max()) for s in digit) for digit in placed]
+    minus = segment(lefts[0] - 50, middle, lefts[0] - 15, middle + 1)
+    shift = np.array([70.0, 0.0])  # room for the hyphen after the second digit
+    later = [tuple(s + shift for s in digit) for digit in placed[2:]]
+    hyphen = segment(rights[1] + 20, middle, rights[1] + 55, middle + 2)
+    drawing = draw([minus, *placed[0], *placed[1], hyphen, *[s for digit in later for s in digit]])
+    assert read_drawing(Predictor(shipped_model), drawing).number == "-37-15"
