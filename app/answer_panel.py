@@ -81,7 +81,7 @@ class AnswerPanel:
         px = metrics.px
         self.right.configure(padding=(px(16), 0, 0, 0))
         bars_width = self.bars.layout(labels, self.fonts["bar label"], self.fonts["bar"], px)
-        title_width = self.fonts["title"].measure(presentation.bars_title(9, 10))
+        title_width = self.fonts["title"].measure(presentation.counted_title(9, 10))
         panel = max(px(250), bars_width, title_width)
         self.panel_width = panel
         self.metrics = metrics
@@ -113,7 +113,7 @@ class AnswerPanel:
             items = presentation.number_items(reading)
             self._fit_number_font("".join(t for t, _ in items) + ("" if reading.sure else "?"), len(items))
             self.number_view.show(items, not reading.sure, self.fonts["number"], focus)
-        self.bars_title.set(presentation.bars_title(focus, len(guesses)) if guesses else "Probabilities")
+        self.bars_title.set(presentation.bars_title(guesses, focus))
         self.bars.show(guesses[focus] if guesses else None)
         self.show_preview(guesses[focus].image if guesses else None)
         self.show_why(guesses[focus] if guesses else None, pixels)

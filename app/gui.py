@@ -45,9 +45,11 @@ LIVE_MS = 60
 ICON_SIZES = (16, 32, 48, 64, 128)
 
 
-def next_pick(current, step, count):
-    """The piece `step` places from `current` among `count`, kept inside them."""
-    return min(max(current + step, 0), count - 1)
+def next_pick(current, step, among):
+    """The piece `step` places from `current` among the indices `among` (those with scores, in
+    order), kept inside them."""
+    here = among.index(current) if current in among else 0
+    return among[min(max(here + step, 0), len(among) - 1)]
 
 
 class DigitApp:
@@ -255,16 +257,16 @@ class DigitApp:
 
     def pick(self, index):
         """Show the bars and preview of piece `index` of the number (a click on that digit)."""
-        if not 0 <= index < len(self.reading.guesses):
-            return
+        if index not in presentation.scored(self.reading.guesses):
+            return  # nothing there, or a decimal point or a dash: no scores to show
         self.selected = index
         self.show(self.reading, keep_selection=True)
 
     def step_pick(self, step):
-        count = len(self.reading.guesses)
-        if count > 1:
+        among = presentation.scored(self.reading.guesses)
+        if len(among) > 1:
             current = self.selected if self.selected is not None else self._focus()
-            self.pick(next_pick(current, step, count))
+            self.pick(next_pick(current, step, among))
 
     def set_zoom(self, zoom):
         """Scale the whole window by `zoom` on top of the desktop's own scaling.

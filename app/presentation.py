@@ -93,8 +93,19 @@ def runner_up(guess, labels):
     return str(labels[list(guess.labels).index(guess.runner_up)])
 
 
-def bars_title(index, count):
-    return f"Probabilities for digit {index + 1} of {count}" if count > 1 else "Probabilities"
+def scored(guesses):
+    """Indices of the pieces with scores of their own: all but decimal points and dashes."""
+    return [i for i, g in enumerate(guesses) if g.label not in SEPARATORS]
+
+
+def bars_title(guesses, index):
+    """The bars' title for piece `index`, counted among the pieces with scores ("-42": digit 2 of 2)."""
+    among = scored(guesses)
+    return counted_title(among.index(index), len(among)) if index in among else "Probabilities"
+
+
+def counted_title(position, count):
+    return f"Probabilities for digit {position + 1} of {count}" if count > 1 else "Probabilities"
 
 
 def focus_index(guesses, newest_stroke_box):
@@ -102,11 +113,11 @@ def focus_index(guesses, newest_stroke_box):
 
     A decimal point or a dash has no scores of its own, so the nearest piece that has them is shown instead.
     """
-    scored = [i for i, g in enumerate(guesses) if g.label not in SEPARATORS] or list(range(len(guesses)))
-    if newest_stroke_box is None or len(scored) == 1:
-        return min(scored, key=lambda i: guesses[i].confidence)
+    among = scored(guesses) or list(range(len(guesses)))
+    if newest_stroke_box is None or len(among) == 1:
+        return min(among, key=lambda i: guesses[i].confidence)
     middle = (newest_stroke_box[0] + newest_stroke_box[2]) / 2
-    return min(scored, key=lambda i: abs((guesses[i].box[0] + guesses[i].box[2]) / 2 - middle))
+    return min(among, key=lambda i: abs((guesses[i].box[0] + guesses[i].box[2]) / 2 - middle))
 
 
 def error_reason(exc, path):

@@ -182,6 +182,21 @@ def test_bars_show_the_digit_drawn_last_not_the_rightmost(make_window):
     np.testing.assert_allclose(preview_pixels(window), guess_pixels(window, 0), atol=1)
 
 
+def test_dashes_show_in_the_number_and_have_no_bars(make_window):
+    window = make_window("always3")
+    stroke(window, [(40, 200), (65, 201), (90, 202)])  # a minus sign ...
+    stroke(window, [(150, 120), (150, 200), (150, 280)])  # ... a digit, a hyphen and a digit
+    stroke(window, [(190, 200), (212, 201), (235, 201)])
+    stroke(window, [(290, 120), (290, 200), (290, 280)])
+    assert window.number_var.get() == "-3-3"
+    assert window.detail_var.get().startswith("2 digits, each at least")
+    assert window.bars_title.get() == "Probabilities for digit 2 of 2"  # the newest digit, no dash counted
+    window.pick(2)  # a click on the hyphen: nothing to show
+    assert window.bars_title.get() == "Probabilities for digit 2 of 2"
+    window.step_pick(-1)  # the arrow passes over the hyphen
+    assert window.bars_title.get() == "Probabilities for digit 1 of 2"
+
+
 def guess_pixels(window, index):
     return (window.reading.guesses[index].image[:, :, 0] * 255).astype(int)
 
@@ -302,9 +317,11 @@ def test_zoom_steps_from_the_nearest_and_stop_at_the_ends():
 
 
 def test_picking_with_the_arrows_stops_at_the_ends():
-    assert gui.next_pick(0, 1, 4) == 1
-    assert gui.next_pick(3, 1, 4) == 3
-    assert gui.next_pick(0, -1, 4) == 0
+    assert gui.next_pick(0, 1, [0, 1, 2, 3]) == 1
+    assert gui.next_pick(3, 1, [0, 1, 2, 3]) == 3
+    assert gui.next_pick(0, -1, [0, 1, 2, 3]) == 0
+    assert gui.next_pick(1, 1, [1, 3]) == 3  # "-4-2": the dash between is passed over
+    assert gui.next_pick(3, -1, [1, 3]) == 1
 
 
 def test_brush_is_kept_in_range_and_scales_with_the_canvas():
