@@ -24,7 +24,12 @@ def is_dash(box, before, after, line):
             continue
         if min(x1, other[2]) - max(x0, other[0]) > APART * width or x0 <= other[0] <= other[2] <= x1:
             return False  # over a digit's span, or across a 1: a bar (a 7's, a 4's), no dash
-        margin = MIDDLE * (other[3] - other[1])
-        if not other[1] + margin <= middle <= other[3] - margin:
+        if not in_the_middle(middle, other):
             return False
     return True
+
+
+def in_the_middle(y, box):
+    """Whether height `y` lies in the middle of `box`: MIDDLE of its height below its top and above its bottom."""
+    margin = MIDDLE * (box[3] - box[1])
+    return box[1] + margin <= y <= box[3] - margin

@@ -25,6 +25,7 @@ RULE_WIDTH = 1.6  # a mark wider than this share of the line's digit height ...
 RULE_HEIGHT = 0.4  # ... and lower than this share is a rule, not part of a digit
 DOT_SIZE = 0.4  # a separator is at most this share of its line's digit height on its longer side
 DOT_LOW = 0.55  # ... and its centre lies below this share of the way down the digits beside it
+THIN_RUN = 1.5  # a column of a piece no more than this many pen widths thick (and 2 px) is a band of one stroke
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,10 @@ def split_digits(ink, found=None):
             if kinds[i] == kinds[i + 1] == "digit" and _is_dash(found, columns, i, digit_height):
                 kinds[i] = "dash"
         columns, kinds = _with_speck_dots(found, specks, columns, kinds, heights, digit_height)
-        for c, kind in zip(columns, kinds):
-            pieces.append(_piece(ink, found, c, kind, line, digit_height))
+        line_pieces = [_piece(ink, found, c, kind, line, digit_height) for c, kind in zip(columns, kinds)]
+        if line_pieces[0].kind == "digit":
+            line_pieces[:1] = _minus_sign_joined(line_pieces[0])
+        pieces += line_pieces
     return pieces
 
 
@@ -200,6 +203,42 @@ def _is_dash(found, columns, i, digit_height):
 
     before = path(columns[i - 1]) if i > 0 else None
     return dashes.is_dash(path(columns[i]), before, path(columns[i + 1]), digit_height - 2 * half)
+
+
+def _minus_sign_joined(piece):
+    """The line's first piece, or a dash and the rest where it begins with one whose ink runs into
+    the digit after it (a minus sign written close, a thick pen): [piece] or [dash, rest]. The dash is
+    the piece's columns from the left that are a pen's band thick (THIN_RUN), judged as app.dashes
+    judges one, and meets the digit at its middle height; hyphens inside a piece are left to the
+    readers."""
+    mask = piece.ink > INK_THRESHOLD
+    inked = mask.any(axis=0)
+    if not inked.any() or not inked[0]:
+        return [piece]
+    h = mask.shape[0]
+    tops = np.argmax(mask, axis=0)
+    bottoms = h - 1 - np.argmax(mask[::-1], axis=0)
+    pen = stroke_width(mask)
+    thick = ~inked | (bottoms - tops + 1 > THIN_RUN * pen + 2)
+    cut = int(np.argmax(thick)) if thick.any() else mask.shape[1]
+    if cut == 0 or cut == mask.shape[1]:
+        return [piece]
+    rest_rows = np.flatnonzero(mask[:, cut:].any(axis=1))
+    half = pen / 2
+    dash = (half, tops[:cut].min() + half, cut - half, bottoms[:cut].max() + 1 - half)
+    rest = (cut + half, rest_rows[0] + half, mask.shape[1] - half, rest_rows[-1] + 1 - half)
+    height = rest_rows[-1] + 1 - rest_rows[0]
+    if height < LINE_SHARE * max(piece.digit_height, h) or not dashes.is_dash(dash, None, rest, height - pen):
+        return [piece]
+    if not dashes.in_the_middle((tops[cut - 1] + bottoms[cut - 1]) / 2, rest):
+        return [piece]  # it meets the digit high or low: a 7's bar, a 2's base
+    x0, y0 = piece.box[:2]
+    dash_rows = slice(int(tops[:cut].min()), int(bottoms[:cut].max()) + 1)
+    rest_slice = slice(int(rest_rows[0]), int(rest_rows[-1]) + 1)
+    return [Piece((x0, y0 + dash_rows.start, x0 + cut, y0 + dash_rows.stop), piece.ink[dash_rows, :cut], "dash",
+                  piece.line, piece.digit_height),
+            Piece((x0 + cut, y0 + rest_slice.start, piece.box[2], y0 + rest_slice.stop), piece.ink[rest_slice, cut:],
+                  "digit", piece.line, piece.digit_height)]
 
 
 def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):

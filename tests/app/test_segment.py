@@ -209,3 +209,40 @@ def test_a_flat_mark_low_beside_the_digit_before_it_is_no_dash():
     stamp_polyline(pixels, [(60, 20), (60, 170)], 19)
     stamp_polyline(pixels, [(100, 160), (165, 161)], 19)
     assert "dash" not in [p.kind for p in split_digits(to_ink(pixels))]
+
+
+def test_a_minus_sign_whose_ink_runs_into_the_digit_is_cut_from_it():
+    pixels = write([4, 2], height=160, size=(800, 260))
+    pixels = np.roll(pixels, 120, axis=1)
+    stamp_polyline(pixels, [(60, 130), (175, 131)], 0.12 * 160)  # into the 4's stroke
+    ink = to_ink(pixels)
+    assert label(ink > 0.1).count == 2  # the minus and the 4 are one blob
+    dash, four, two = split_digits(ink)
+    assert (dash.kind, four.kind, two.kind) == ("dash", "digit", "digit")
+    assert dash.box[2] == four.box[0] and dash.box[3] - dash.box[1] < 0.2 * (four.box[3] - four.box[1])
+    assert four.ink.shape == (four.box[3] - four.box[1], four.box[2] - four.box[0])
+
+
+def test_a_flat_stroke_meeting_the_digit_high_is_no_minus_sign():
+    """A 7's bar drawn low at its left: flat and beside the stem's middle, but it meets the stem high."""
+    pixels = np.zeros((300, 400), np.uint8)
+    stamp_polyline(pixels, [(60, 130), (160, 100)], 19)
+    stamp_polyline(pixels, [(165, 60), (150, 290)], 19)
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit"]
+
+
+def test_a_digit_beginning_with_a_flat_stroke_at_its_top_or_foot_is_no_minus_sign():
+    pixels = np.zeros((300, 400), np.uint8)
+    stamp_polyline(pixels, [(60, 60), (160, 60), (120, 290)], 19)  # a 7
+    stamp_polyline(pixels, [(210, 60), (250, 60), (250, 290), (300, 290)], 19)  # a bar, a stem, a base
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "digit"]
+
+
+def test_a_flat_stroke_into_a_small_mark_before_the_digits_is_no_minus_sign():
+    """An arrow drawn to the number: its shaft is flat and at the middle height of its head, but the
+    head is no digit beside the number's."""
+    pixels = write([4, 2], height=160, size=(800, 260))
+    pixels = np.roll(pixels, 150, axis=1)
+    stamp_polyline(pixels, [(70, 130), (130, 130)], 19)
+    stamp_polyline(pixels, [(120, 108), (140, 130), (120, 152)], 19)
+    assert [p.kind for p in split_digits(to_ink(pixels))][0] == "digit"
