@@ -183,7 +183,7 @@ def read_drawing(predictor, drawing):
             continue
         k = chosen[group.run]
         guesses.append(_guess(predictor, probabilities[k], images[k], box, threshold=threshold))
-    return Reading(_separators_in_place(tuple(guesses)))
+    return Reading(_separators_in_place(tuple(guesses), point_last=True))
 
 
 def read(predictor, image, single=False):
@@ -302,16 +302,17 @@ def _joined_ink(box, *parts):
     return ink
 
 
-def _separators_in_place(guesses):
+def _separators_in_place(guesses, point_last=False):
     """`guesses` without the separators out of place: a decimal point needs a digit on either side (a
-    mark beside "not a digit", a stub of a ruled line beside a desk cut in two, is no decimal point),
-    a dash a digit after it and nothing but a digit before it ("-5", "555-1234")."""
+    mark beside "not a digit", a stub of a ruled line beside a desk cut in two, is no decimal point;
+    `point_last`: or nothing after it, as the window shows "3." before the 1 of "3.1" is drawn), a
+    dash a digit after it and nothing but a digit before it ("-5", "555-1234")."""
     def digit(i):
         return 0 <= i < len(guesses) and guesses[i].label in DIGITS
 
     def in_place(i, g):
         if g.label == DECIMAL_POINT:
-            return digit(i - 1) and digit(i + 1)
+            return digit(i - 1) and (digit(i + 1) or (point_last and i == len(guesses) - 1))
         if g.label == DASH:
             return (i == 0 or digit(i - 1)) and digit(i + 1)
         return True

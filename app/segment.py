@@ -3,7 +3,9 @@
 Lines first (digits stacked vertically are read as rows, top to bottom), then, in each line,
 columns: a digit is one or more blobs of connected ink whose horizontal extents mostly overlap
 (the bar of a 5 written apart, the two strokes of a 4). A small mark low between two digits is a
-decimal separator; a flat one at their middle height before a digit is a dash (app.dashes). Digits whose ink touches stay one piece here; app.cuts splits them.
+decimal separator; a flat one at their middle height before a digit is a dash (app.dashes), and so
+is a line's first piece that begins with one. Digits whose ink touches stay one piece here; app.cuts
+splits them.
 Every step is linear or n log n in the number of blobs, and a picture with more separate marks
 than a number could hold is refused (BadImage) rather than read.
 """

@@ -183,7 +183,8 @@ def _dashes(atoms, boxes, line):
     """Indices of the atoms (left to right, `boxes` theirs) that are one stroke and a dash
     (app.dashes) between the atoms within a line's height on either side."""
     return {k for k, box in enumerate(boxes[:-1])
-            if len(atoms[k]) == 1 and dashes.is_dash(box, _beside(boxes, k, -1, line), _beside(boxes, k, +1, line), line)}
+            if len(atoms[k]) == 1
+            and dashes.is_dash(box, _beside(boxes, k, -1, line), _beside(boxes, k, +1, line), line)}
 
 
 def _beside(boxes, k, step, reach):

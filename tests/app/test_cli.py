@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -73,6 +74,23 @@ def test_predict_json_has_all_probabilities(models, images, capsys):
     assert number["number"] == "2026" and number["digit"] is None
     assert [len(d["probabilities"]) for d in number["digits"]] == [10, 10, 10, 10]
     assert blank["number"] is None and blank["digits"] == [] and blank["confidence"] is None
+
+
+def test_a_minus_sign_is_printed_and_said_in_json(models, tmp_path, capsys):
+    from app.drawing import stamp_polyline
+
+    pixels = write([2, 6], spacing=150, size=(600, 260))
+    pixels = np.roll(pixels, 120, axis=1)
+    stamp_polyline(pixels, [(60, 130), (110, 132)], 0.12 * 160)
+    path = tmp_path / "minus26.png"
+    Image.fromarray(pixels).save(path)
+    assert main(["predict", str(path), "--model", str(models["templates"])]) == 0
+    assert capsys.readouterr().out.startswith(f"{path}: -26 (")
+    assert main(["predict", "--json", str(path), "--model", str(models["templates"])]) == 0
+    (reading,) = json.loads(capsys.readouterr().out)
+    assert reading["number"] == "-26"
+    assert [(d["label"], d["digit"]) for d in reading["digits"]] == [("-", None), ("2", 2), ("6", 6)]
+    assert reading["confidence"] == min(d["confidence"] for d in reading["digits"][1:])  # the digits'
 
 
 def test_low_confidence_is_said(models, images, capsys):

@@ -371,3 +371,12 @@ def test_a_dash_before_what_is_no_digit_is_dropped_in_the_window():
     reading = recognize.read_drawing(Fixed(one_hot(10)), draw([minus, SCRIBBLE]))
     assert [g.label for g in reading.guesses] == [NOT_A_DIGIT]
     assert [g.label for g in recognize.read_drawing(Fixed(one_hot(3)), draw([minus, SCRIBBLE])).guesses] == ["-", "3"]
+
+
+def test_the_window_shows_a_decimal_point_before_the_digit_after_it_is_drawn():
+    """Drawing "3.1": after the tap, the window reads "3." (a picture's point needs a digit each side)."""
+    digit, tap = segment(100, 100, 104, 220), [(125, 218), (126, 219)]
+    assert recognize.read_drawing(Fixed(one_hot(3)), draw([digit, tap])).number == "3."
+    guesses = [recognize.Guess(label, 1.0, np.zeros(11, np.float32), np.zeros((28, 28, 1), np.float32),
+                               (i, 0, i + 1, 1), recognize.DIGITS + (NOT_A_DIGIT,)) for i, label in enumerate("3.")]
+    assert recognize.Reading(recognize._separators_in_place(guesses)).number == "3"
