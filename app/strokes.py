@@ -5,11 +5,12 @@ overlaps stay apart. Three steps, each linear-log in the number of strokes:
 - `plan`: a ring drawn round the number or a line drawn under it (app.marks) and taps (tiny strokes)
   are set aside; a stroke that is plainly part of another (a flat bar or base over its span, one
   lying inside its box: a 5's bar, a crossed 7, a 1's base, a slash through a 0; or a loop right
-  above another: an 8's) joins it into an "atom"; atoms are ordered
-  left to right, and every run of up to MAX_RUN neighbouring atoms that could be one digit becomes
-  a candidate for the model to score;
+  above another: an 8's) joins it into an "atom"; atoms are grouped into lines of writing as a
+  picture's blobs are (app.segment.group_lines) and ordered line by line, left to right, and every
+  run of up to MAX_RUN neighbouring atoms of a line that could be one digit becomes a candidate for
+  the model to score;
 - `choose`: the best split of the atoms into digits from the model's scores (dynamic programming);
-- `arrange`: the chosen digits left to right, with a tap on the baseline between or after digits
+- `arrange`: the chosen digits line by line, left to right, with a tap on the baseline between or after digits
   as a decimal point; other taps are dropped, never read as a digit. A flat stroke standing apart
   at the middle height of the digits after it (a minus sign, a hyphen) is set aside by `plan` as a
   dash and placed among them.
@@ -75,8 +76,9 @@ class Stroke:
 
 @dataclass(frozen=True)
 class Plan:
-    """Atoms (tuples of stroke indices) left to right, candidate runs (start, end) of atoms to
-    score with their log-priors, and the taps and dashes (stroke indices) set aside."""
+    """Atoms (tuples of stroke indices) line by line, left to right, candidate runs (start, end) of
+    atoms to score with their log-priors, the taps and dashes (stroke indices) set aside, and the line
+    of each stroke that is neither (0 at the top; -1 for the others)."""
 
     strokes: tuple
     atoms: tuple
@@ -84,17 +86,19 @@ class Plan:
     taps: tuple
     priors: np.ndarray = None
     dashes: tuple = ()
+    lines: tuple = ()
 
 
 @dataclass(frozen=True)
 class Group:
     """One piece of the number: `kind` "digit", "point" or "dash", its stroke indices, its points' box,
-    and for a digit the run (start, end) of atoms it was chosen as."""
+    for a digit the run (start, end) of atoms it was chosen as, and its line of writing."""
 
     kind: str
     members: tuple
     box: tuple
     run: tuple = None
+    line: int = 0
 
 
 def from_drawing(strokes):
@@ -118,6 +122,7 @@ def plan(strokes):
     tap = max(TAP_SHARE * max(h for i, h in enumerate(heights) if i not in marks), TAP_PX)
     tiny = [max(b[2] - b[0], h) <= tap for b, h in zip(boxes, heights)]
     big = [i for i, t in enumerate(tiny) if not t and i not in marks]
+    row_of = dict(zip(big, _rows([boxes[i] for i in big])))
     parent = {i: i for i in big}
 
     def root(i):
@@ -126,13 +131,13 @@ def plan(strokes):
             i = parent[i]
         return i
 
-    # Sweep in x: only strokes whose spans overlap can be parts of one another.
+    # Sweep in x: only strokes of one row whose spans overlap can be parts of one another.
     order = sorted(big, key=lambda i: boxes[i][0])  # stable, as the argsort it replaces
     open_ = []
     for i in order:
         open_ = [j for j in open_ if boxes[j][2] >= boxes[i][0]]
         for j in open_:
-            if _part_of(boxes[i], boxes[j]) or _part_of(boxes[j], boxes[i]):
+            if row_of[i] == row_of[j] and (_part_of(boxes[i], boxes[j]) or _part_of(boxes[j], boxes[i])):
                 parent[root(i)] = root(j)
         open_.append(i)
     members = {}
@@ -152,16 +157,23 @@ def plan(strokes):
         else:
             atoms[home] = atoms[home] + (t,)
 
-    by_x = sorted(range(len(atoms)), key=lambda k: (atom_boxes[k][0] + atom_boxes[k][2]) / 2)
-    atoms = tuple(tuple(sorted(atoms[k])) for k in by_x)
-    atom_boxes = [atom_boxes[k] for k in by_x]
+    rows = [row_of[atom[0]] for atom in atoms]
+    order = sorted(range(len(atoms)), key=lambda k: (rows[k], (atom_boxes[k][0] + atom_boxes[k][2]) / 2))
+    atoms = tuple(tuple(sorted(atoms[k])) for k in order)
+    atom_boxes = [atom_boxes[k] for k in order]
+    rows = [rows[k] for k in order]
+    stroke_lines = [-1] * len(strokes)
+    for atom, row in zip(atoms, rows):
+        for i in atom:
+            stroke_lines[i] = row
     # The line's height: its tallest stroke, never zero (a dash drawn perfectly flat has no height).
     line = max(max(heights[i] for i in big), TAP_PX) if big else 1.0
-    found = _dashes(atoms, atom_boxes, line)
+    found = _dashes(atoms, atom_boxes, rows, line)
     dash_strokes = tuple(i for k in sorted(found) for i in atoms[k])
     if found:
         atoms = tuple(a for k, a in enumerate(atoms) if k not in found)
         atom_boxes = [b for k, b in enumerate(atom_boxes) if k not in found]
+        rows = [r for k, r in enumerate(rows) if k not in found]
     # Time order among the strokes that are not taps: neighbours drawn one right after the other.
     rank = {i: r for r, i in enumerate(sorted(big, key=lambda i: strokes[i].order))}
     pairs = [_pair_odds(atom_boxes[k], atom_boxes[k + 1], line,
@@ -172,27 +184,61 @@ def plan(strokes):
     for start in range(len(atoms)):
         for end in range(start + 1, min(start + MAX_RUN, len(atoms)) + 1):
             box = _union(atom_boxes[start:end])
-            if end > start + 1 and box[2] - box[0] > MAX_WIDTH * line:
+            if rows[end - 1] != rows[start] or end > start + 1 and box[2] - box[0] > MAX_WIDTH * line:
                 break
             candidates.append((start, end))
             priors.append(_prior(pairs[start:end - 1], box, line))
-    return Plan(tuple(strokes), atoms, tuple(candidates), tuple(taps), np.array(priors), dash_strokes)
+    return Plan(tuple(strokes), atoms, tuple(candidates), tuple(taps), np.array(priors), dash_strokes,
+                tuple(stroke_lines))
 
 
-def _dashes(atoms, boxes, line):
-    """Indices of the atoms (left to right, `boxes` theirs) that are one stroke and a dash
-    (app.dashes) between the atoms within a line's height on either side."""
-    return {k for k, box in enumerate(boxes[:-1])
+def _rows(boxes):
+    """The row of writing of each stroke box (0 at the top), grouped as a picture's blobs are
+    (app.segment.group_lines), where the strokes stand in rows: bands of them apart, one at least
+    holding strokes side by side. Else 0 for all: two strokes alone one above the other are an 8's
+    loops as often as two digits, and the plan joins them as one."""
+    reach, bands = -np.inf, 0
+    for top, bottom in sorted((b[1], b[3]) for b in boxes):  # a sweep on plain floats first: one band is common
+        bands += top >= reach
+        reach = max(reach, bottom)
+    if bands < 2:
+        return [0] * len(boxes)
+    from app.segment import group_lines
+
+    rows = [0] * len(boxes)
+    lines = group_lines(np.asarray(boxes, np.float64))
+    for row, members in enumerate(lines):
+        for k in members:
+            rows[int(k)] = row
+    if not any(_side_by_side([boxes[k] for k in members]) for members in lines):
+        return [0] * len(boxes)
+    return rows
+
+
+def _side_by_side(boxes):
+    """Whether any of `boxes` stands apart from the others in x (strokes of two digits in a row)."""
+    reach = -np.inf
+    for x0, x1 in sorted((b[0], b[2]) for b in boxes):
+        if x0 > reach and reach > -np.inf:
+            return True
+        reach = max(reach, x1)
+    return False
+
+
+def _dashes(atoms, boxes, rows, line):
+    """Indices of the atoms (line by line, left to right; `boxes` and `rows` theirs) that are one
+    stroke and a dash (app.dashes) between the atoms of its line within a line's height on either side."""
+    return {k for k, box in enumerate(boxes)
             if len(atoms[k]) == 1
-            and dashes.is_dash(box, _beside(boxes, k, -1, line), _beside(boxes, k, +1, line), line)}
+            and dashes.is_dash(box, _beside(boxes, rows, k, -1, line), _beside(boxes, rows, k, +1, line), line)}
 
 
-def _beside(boxes, k, step, reach):
-    """The box round the atoms next to atom k on the side `step` (+1: right), those within `reach` of
-    it (the digit beside it, however many strokes: a 4's bar alone sits high), or None."""
+def _beside(boxes, rows, k, step, reach):
+    """The box round the atoms of its line next to atom k on the side `step` (+1: right), those within
+    `reach` of it (the digit beside it, however many strokes: a 4's bar alone sits high), or None."""
     x0, x1 = boxes[k][0], boxes[k][2]
     near, j = [], k + step
-    while 0 <= j < len(boxes) and len(near) < MAX_RUN + 1:
+    while 0 <= j < len(boxes) and rows[j] == rows[k] and len(near) < MAX_RUN + 1:
         if (boxes[j][0] - x1 if step > 0 else x0 - boxes[j][2]) > reach:
             break
         near.append(boxes[j])
@@ -266,29 +312,35 @@ def choose(plan, scores):
 
 
 def arrange(plan, runs):
-    """Groups left to right: the chosen digits, the dashes, and taps that stand for a decimal point."""
+    """Groups line by line, left to right: the chosen digits, the dashes, and taps that stand for a
+    decimal point."""
     def box_of(members):
         return _union([plan.strokes[i].box for i in members])
+
+    def line_of(i):
+        return plan.lines[i] if plan.lines else 0
 
     digits = []
     for start, end in runs:
         members = tuple(sorted(i for atom in plan.atoms[start:end] for i in atom))
-        digits.append(Group("digit", members, box_of(members), (start, end)))
+        digits.append(Group("digit", members, box_of(members), (start, end), line_of(members[0])))
     points = []
     for t in plan.taps:
         x0, y0, x1, y1 = plan.strokes[t].box
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        if any(g.box[0] <= x1 and x0 <= g.box[2] for g in digits):
+        # Only the digits of its own line, those whose height (down to a point's depth below) it is at.
+        beside = [g for g in digits if g.box[1] <= cy <= g.box[3] + POINT_BELOW * (g.box[3] - g.box[1])]
+        if any(g.box[0] <= x1 and x0 <= g.box[2] for g in beside):
             continue  # over or under a digit: a stray mark
-        left = [g for g in digits if g.box[2] < cx]
+        left = [g for g in beside if g.box[2] < cx]
         if not left:
             continue  # before the first digit
         near = max(left, key=lambda g: g.box[2])
         bottom, height = near.box[3], near.box[3] - near.box[1]
         if bottom - POINT_LOW * height <= cy <= bottom + POINT_BELOW * height:
-            points.append(Group("point", (t,), (x0, y0, x1, y1)))
-    pieces = digits + points + [Group("dash", (i,), plan.strokes[i].box) for i in plan.dashes]
-    return sorted(pieces, key=lambda g: (g.box[0] + g.box[2]) / 2)
+            points.append(Group("point", (t,), (x0, y0, x1, y1), line=near.line))
+    dashes_ = [Group("dash", (i,), plan.strokes[i].box, line=line_of(i)) for i in plan.dashes]
+    return sorted(digits + points + dashes_, key=lambda g: (g.line, (g.box[0] + g.box[2]) / 2))
 
 
 def _part_of(a, b):
@@ -310,7 +362,8 @@ def _part_of(a, b):
 def _stacked(a, b, shared_x, shared_y):
     """Whether stroke boxes `a` and `b` are loops or arcs one above the other over one span (an 8's
     loops, a 3's arcs): neither flat, sharing OVER of the narrower's width and at most STACKED of the
-    shorter one's height. A row's digits stand side by side, so these are never two of them."""
+    shorter one's height. A row's digits stand side by side, so these are never two of them (rows of
+    digits are told apart before, by `_rows`)."""
     aw, ah, bw, bh = a[2] - a[0], a[3] - a[1], b[2] - b[0], b[3] - b[1]
     low = min(ah, bh)
     return (low >= ROUND * max(aw, bw) and shared_x >= OVER * max(min(aw, bw), 1e-9)

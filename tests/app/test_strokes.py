@@ -313,3 +313,59 @@ def test_a_number_with_a_minus_sign_and_a_hyphen_reads_them(shipped_model):
     hyphen = segment(rights[1] + 20, middle, rights[1] + 55, middle + 2)
     drawing = draw([minus, *placed[0], *placed[1], hyphen, *[s for digit in later for s in digit]])
     assert read_drawing(Predictor(shipped_model), drawing).number == "-37-15"
+
+
+# -- rows of writing --------------------------------------------------------------------
+
+
+def test_digits_written_in_two_rows_are_planned_row_by_row():
+    """"12" over "34": each row's digits stand side by side, so the rows are lines of their own (the
+    digits one above the other are not one digit's loops) and no candidate joins two rows."""
+    one, two = segment(100, 40, 104, 140), segment(200, 40, 204, 140)
+    three, four = segment(100, 200, 104, 300), segment(200, 200, 204, 300)
+    plan = plan_of(three, one, four, two)  # drawn in any order
+    assert plan.atoms == ((1,), (3,), (0,), (2,))
+    assert plan.lines == (1, 0, 1, 0)
+    assert (1, 3) not in plan.candidates and (0, 2) in plan.candidates and (2, 4) in plan.candidates
+    assert [g.line for g in strokes.arrange(plan, [(k, k + 1) for k in range(4)])] == [0, 0, 1, 1]
+
+
+def test_two_loops_alone_one_above_the_other_are_one_digit_even_apart():
+    """An 8 whose loops a writer left apart (a third of a loop between them): no rows without
+    strokes side by side."""
+    top = [(150, 100), (120, 130), (150, 160), (180, 130), (150, 100)]
+    bottom = [(150, 180), (115, 215), (150, 250), (185, 215), (150, 180)]
+    plan = plan_of(top, bottom)
+    assert plan.atoms == ((0, 1),) and plan.lines == (0, 0)
+
+
+def test_a_decimal_point_belongs_to_the_row_it_is_written_in():
+    one, five = segment(100, 40, 104, 140), segment(200, 40, 204, 140)
+    two, three = [(120, 200), (170, 200), (120, 300), (170, 300)], segment(220, 200, 224, 300)
+    dot = [(150, 138), (151, 139)]  # at the foot of the first row, over the second row's 2
+    plan = plan_of(one, dot, five, two, three)
+    groups = strokes.arrange(plan, [(k, k + 1) for k in range(len(plan.atoms))])
+    assert [(g.kind, g.line) for g in groups] == [("digit", 0), ("point", 0), ("digit", 0), ("digit", 1), ("digit", 1)]
+
+
+def test_numbers_of_training_writers_written_in_two_rows_read_row_by_row(shipped_model):
+    from app.predictor import Predictor
+    from app.recognize import read_drawing
+
+    predictor, digits = Predictor(shipped_model), training_digits()
+    right = 0
+    for k in range(10):
+        chosen = digits[40 * k: 40 * k + 4]
+        rows = [place(chosen[:2], height=110, baseline=170), place(chosen[2:], height=110, baseline=340)]
+        drawing = draw([s for row in rows for digit in row for s in digit])
+        right += read_drawing(predictor, drawing).number == "".join(s.label for s in chosen)
+    assert right >= 9
+
+
+def test_a_minus_sign_may_begin_the_second_row():
+    one, two = segment(100, 40, 104, 140), segment(200, 40, 204, 140)
+    minus, three, four = segment(40, 250, 80, 251), segment(100, 200, 104, 300), segment(200, 200, 204, 300)
+    plan = plan_of(one, two, minus, three, four)
+    assert plan.dashes == (2,)
+    groups = strokes.arrange(plan, [(k, k + 1) for k in range(len(plan.atoms))])
+    assert [(g.kind, g.line) for g in groups] == [("digit", 0), ("digit", 0), ("dash", 1), ("digit", 1), ("digit", 1)]
