@@ -483,6 +483,7 @@ def pen(ctx) -> list[Row]:
     from app.predictor import Predictor
     from benchmarks.form_figures import forms
     from benchmarks.mark_figures import marks
+    from benchmarks.row_figures import two_row_numbers
     from benchmarks.sign_figures import signs
     from training.pen_data import REJECT_LETTERS, pen_dir, read_records, split_by_writer
 
@@ -510,5 +511,6 @@ def pen(ctx) -> list[Row]:
     rows += forms(predictor, digits, by_writer, size, brush_range)
     rows += marks(predictor, by_writer, size, brush_range)
     rows += signs(predictor, by_writer, size, brush_range)
+    rows += two_row_numbers(predictor, by_writer, size, brush_range)
     rows += save_figures(records)
     return rows

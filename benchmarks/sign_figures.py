@@ -25,8 +25,8 @@ class _Dash:
 
 
 def dash(left, right, top, bottom, rng):
-    """Points of a dash drawn between x `left` and `right` (its place in the row) on digits from `top`
-    to `bottom`: a quarter to half their height long, at their middle height."""
+    """Points of a dash centred between x `left` and `right` (its place in the row) on digits from
+    `top` to `bottom`: a quarter to half their height long, at their middle height."""
     height = bottom - top
     middle, length = (left + right) / 2, rng.uniform(0.25, 0.5) * height
     x = np.linspace(middle - length / 2, middle + length / 2, 24)
