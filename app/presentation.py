@@ -81,7 +81,7 @@ def detail(reading, labels, empty_canvas):
     if reading.sure:
         return (f"{count_of(digits, 'digit')}, each at least {percent(confidence(reading))} sure. "
                 "Click one to see its scores.")
-    unsure = ", ".join(str(i + 1) for i, g in enumerate(guesses) if not g.sure)
+    unsure = ", ".join(str(k + 1) for k, i in enumerate(scored(guesses)) if not guesses[i].sure)  # "-3.14": 3 digits
     return f"Not sure: maybe {reading.number} (digit {unsure} unclear)"
 
 

@@ -298,6 +298,15 @@ def test_a_decimal_point_is_not_counted_as_a_digit():
     assert presentation.detail(marked, names, False) == "1 digit and 1 mark that is not a digit"
 
 
+def test_an_unclear_digit_is_counted_among_the_digits_only():
+    """"-3.14" with the 1 unclear: it is digit 2, not piece 4."""
+    names = [str(d) for d in range(10)] + [NOT_A_DIGIT]
+    minus = Guess("-", 1.0, np.zeros(11, np.float32), np.zeros((28, 28, 1), np.float32), (0, 0, 2, 2))
+    point = Guess(".", 1.0, np.zeros(11, np.float32), np.zeros((28, 28, 1), np.float32), (0, 0, 2, 2))
+    reading = Reading((minus, guess("3"), point, guess("1", 0.3), guess("4")))
+    assert presentation.detail(reading, names, False) == "Not sure: maybe -3.14 (digit 2 unclear)"
+
+
 def test_forgetting_corrections_counts_in_words():
     assert correction_menu.forget_question(1) == "Forget 1 correction and the readings kept with them?"
     assert correction_menu.forget_question(3) == "Forget 3 corrections and the readings kept with them?"
