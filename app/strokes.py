@@ -42,6 +42,7 @@ MAX_RUN = 3  # atoms one digit may be made of
 MAX_WIDTH = 1.6  # a candidate of several atoms wider than this share of the line's height: no digit
 POINT_LOW = 0.35  # a decimal point's centre lies in this lowest share of its neighbour's height ...
 POINT_BELOW = 0.3  # ... or at most this share of it below the neighbour's bottom
+DIGIT_GAP = 0.1  # strokes of one row this share of the line's height apart or closer are one digit beside a dash
 # Log-priors of a candidate digit, added to the model's log-probability; fitted on numbers and
 # single digits made from the UNIPEN training writers (never the validation writers). Sizes are
 # shares of the line's height (the tallest stroke).
@@ -195,8 +196,9 @@ def plan(strokes):
 def _rows(boxes):
     """The row of writing of each stroke box (0 at the top), grouped as a picture's blobs are
     (app.segment.group_lines), where the strokes stand in rows: bands of them apart, one at least
-    holding strokes side by side. Else 0 for all: two strokes alone one above the other are an 8's
-    loops as often as two digits, and the plan joins them as one."""
+    holding strokes side by side, each under the one above over OVER of the narrower's width. Else 0
+    for all: two strokes alone one above the other are an 8's loops as often as two digits, and the
+    plan joins them as one."""
     reach, bands = -np.inf, 0
     for top, bottom in sorted((b[1], b[3]) for b in boxes):  # a sweep on plain floats first: one band is common
         bands += top >= reach
@@ -212,6 +214,9 @@ def _rows(boxes):
             rows[int(k)] = row
     if not any(_side_by_side([boxes[k] for k in members]) for members in lines):
         return [0] * len(boxes)
+    spans = [(min(boxes[k][0] for k in members), max(boxes[k][2] for k in members)) for members in lines]
+    if any(min(a[1], b[1]) - max(a[0], b[0]) < OVER * min(a[1] - a[0], b[1] - b[0]) for a, b in zip(spans, spans[1:])):
+        return [0] * len(boxes)  # bands side by side, not one under the other: one line written uphill
     return rows
 
 
@@ -233,17 +238,24 @@ def _dashes(atoms, boxes, rows, line):
             and dashes.is_dash(box, _beside(boxes, rows, k, -1, line), _beside(boxes, rows, k, +1, line), line)}
 
 
-def _beside(boxes, rows, k, step, reach):
-    """The box round the atoms of its line next to atom k on the side `step` (+1: right), those within
-    `reach` of it (the digit beside it, however many strokes: a 4's bar alone sits high), or None."""
-    x0, x1 = boxes[k][0], boxes[k][2]
-    near, j = [], k + step
-    while 0 <= j < len(boxes) and rows[j] == rows[k] and len(near) < MAX_RUN + 1:
-        if (boxes[j][0] - x1 if step > 0 else x0 - boxes[j][2]) > reach:
+def _beside(boxes, rows, k, step, line):
+    """The box of the digit of its row next to atom k on the side `step` (+1: right), or None where
+    none is within a `line`'s height: the nearest atom, with the atoms past it that overlap or all but
+    touch it (DIGIT_GAP; a 4's L alone sits high beside its stem), never the next digit (a 1's flag
+    drawn apart is at the top of its stem, not at the middle of the digits after it)."""
+    j = k + step
+    if not (0 <= j < len(boxes) and rows[j] == rows[k]):
+        return None
+    digit = boxes[j]
+    if (digit[0] - boxes[k][2] if step > 0 else boxes[k][0] - digit[2]) > line:
+        return None
+    for i in range(j + step, j + step * (MAX_RUN + 1), step):
+        if not (0 <= i < len(boxes) and rows[i] == rows[k]):
             break
-        near.append(boxes[j])
-        j += step
-    return _union(near) if near else None
+        if (boxes[i][0] - digit[2] if step > 0 else digit[0] - boxes[i][2]) > DIGIT_GAP * line:
+            break
+        digit = _union([digit, boxes[i]])
+    return digit
 
 
 def _prior(pairs, box, line):

@@ -369,3 +369,26 @@ def test_a_minus_sign_may_begin_the_second_row():
     assert plan.dashes == (2,)
     groups = strokes.arrange(plan, [(k, k + 1) for k in range(len(plan.atoms))])
     assert [(g.kind, g.line) for g in groups] == [("digit", 0), ("digit", 0), ("dash", 1), ("digit", 1), ("digit", 1)]
+
+
+def test_a_number_written_steeply_uphill_is_one_line_not_rows():
+    """Its left half lies below its right half, apart: bands side by side, not one under the other."""
+    low = segment(100, 150, 104, 250), segment(150, 150, 154, 250)
+    high = segment(300, 10, 304, 110), segment(350, 10, 354, 110)
+    plan = plan_of(*high, *low)
+    assert set(plan.lines) == {0}
+    assert plan.atoms == ((2,), (3,), (0,), (1,))
+
+
+def test_a_ones_flag_drawn_apart_is_no_minus_sign():
+    """A long flag drawn after the stem, left of it: flat, but at the top of its digit, whatever the
+    digits after it (written uphill, they reach as high)."""
+    flag, stem = segment(10, 101, 58, 117), segment(58, 95, 58, 191)
+    two = [(97, 100), (140, 81), (166, 110), (97, 178), (166, 178)]
+    zero = [(220, 67), (180, 110), (220, 160), (260, 110), (220, 67)]
+    assert plan_of(stem, flag, two, zero).dashes == ()
+
+
+def test_a_flat_stroke_reaching_well_over_a_wide_digit_is_no_dash():
+    zero = [(140, 100), (100, 160), (140, 220), (170, 160), (140, 100)]
+    assert plan_of(segment(60, 160, 120, 162), zero, OTHER).dashes == ()
