@@ -28,6 +28,12 @@ RULE_HEIGHT = 0.4  # ... and lower than this share is a rule, not part of a digi
 DOT_SIZE = 0.4  # a separator is at most this share of its line's digit height on its longer side
 DOT_LOW = 0.55  # ... and its centre lies below this share of the way down the digits beside it
 THIN_RUN = 1.5  # a column of a piece no more than this many pen widths thick (and 2 px) is a band of one stroke
+# A dash whose ink runs into the digit after it is weaker evidence than one apart: it is at least JOINED_LONG
+# of that digit's height long, its middle rises or falls by at most JOINED_FLAT of its length (a minus sign
+# is level; a lead-in stroke is not) ...
+JOINED_LONG = 0.25
+JOINED_FLAT = 0.15
+JOINED_MIDDLE = 0.2  # ... and it meets the digit within this share of its height from its middle
 
 
 @dataclass(frozen=True)
@@ -232,8 +238,12 @@ def _minus_sign_joined(piece):
     height = rest_rows[-1] + 1 - rest_rows[0]
     if height < LINE_SHARE * max(piece.digit_height, h) or not dashes.is_dash(dash, None, rest, height - pen):
         return [piece]
-    if not dashes.in_the_middle((tops[cut - 1] + bottoms[cut - 1]) / 2, rest):
+    meets = ((tops[cut - 1] + bottoms[cut - 1]) / 2 - rest[1]) / max(rest[3] - rest[1], 1e-9)
+    if abs(meets - 0.5) > JOINED_MIDDLE:
         return [piece]  # it meets the digit high or low: a 7's bar, a 2's base
+    middles = (tops[:cut] + bottoms[:cut]) / 2
+    if cut - half < JOINED_LONG * (height - pen) or np.ptp(middles) > JOINED_FLAT * cut:
+        return [piece]  # short or rising: a stroke led into the digit (an 8's, a 9's)
     x0, y0 = piece.box[:2]
     dash_rows = slice(int(tops[:cut].min()), int(bottoms[:cut].max()) + 1)
     rest_slice = slice(int(rest_rows[0]), int(rest_rows[-1]) + 1)

@@ -246,3 +246,18 @@ def test_a_flat_stroke_into_a_small_mark_before_the_digits_is_no_minus_sign():
     stamp_polyline(pixels, [(70, 130), (130, 130)], 19)
     stamp_polyline(pixels, [(120, 108), (140, 130), (120, 152)], 19)
     assert [p.kind for p in split_digits(to_ink(pixels))][0] == "digit"
+
+
+@pytest.mark.parametrize("stroke, left", [
+    ([(50, 150), (140, 132)], 130),  # rising into it: an 8's or a 9's lead-in stroke
+    ([(97, 128), (132, 128)], 130),  # short for the digit
+    ([(60, 175), (130, 175)], 130),  # into it well below its middle: a 2's base drawn on to the left
+    ([(20, 130), (335, 130)], 330),  # longer than the digit is tall: a line, no sign
+], ids=["rising", "short", "low", "long"])
+def test_a_stroke_led_into_the_first_digit_is_no_minus_sign(stroke, left):
+    pixels = write([0], height=160, size=(600, 260))
+    pixels = np.roll(pixels, left - 30, axis=1)  # the 0 from x `left`
+    stamp_polyline(pixels, stroke, 19)
+    ink = to_ink(pixels)
+    assert label(ink > 0.1).count == 1
+    assert [p.kind for p in split_digits(ink)] == ["digit"]
