@@ -7,7 +7,7 @@ digit after it, nothing but a digit before it) is app.recognize's to say, once t
 
 FLAT = 0.35  # a dash is at most this share of its width tall ...
 SHORT, LONG = 0.15, 1.2  # ... this share of the line's digit height wide at least and at most ...
-APART = 0.2  # ... shares at most this share of its width with the digits beside it ...
+APART = 0.2  # ... shares at most this share of its width with the digits beside it (and stands clear of one) ...
 MIDDLE = 0.2  # ... and its middle lies at least this share of their height below their top and above their bottom
 
 
@@ -19,6 +19,8 @@ def is_dash(box, before, after, line):
     if after is None or y1 - y0 > FLAT * width or not SHORT * line <= width <= LONG * line:
         return False
     middle = (y0 + y1) / 2
+    if before is not None and all(min(x1, o[2]) > max(x0, o[0]) for o in (before, after)):
+        return False  # a bar reaching over the strokes on both sides: an H's, no hyphen
     for other in (before, after):
         if other is None:
             continue

@@ -392,3 +392,10 @@ def test_a_ones_flag_drawn_apart_is_no_minus_sign():
 def test_a_flat_stroke_reaching_well_over_a_wide_digit_is_no_dash():
     zero = [(140, 100), (100, 160), (140, 220), (170, 160), (140, 100)]
     assert plan_of(segment(60, 160, 120, 162), zero, OTHER).dashes == ()
+
+
+def test_a_bar_reaching_over_the_strokes_on_both_sides_is_no_hyphen():
+    """An H: its bar joins its two stems; a hyphen stands clear of one digit at least."""
+    left, right = segment(100, 100, 104, 220), segment(150, 100, 154, 220)
+    assert plan_of(left, segment(102, 160, 152, 162), right).dashes == ()
+    assert plan_of(left, segment(102, 160, 140, 162), right).dashes == (1,)
