@@ -233,8 +233,8 @@ def _side_by_side(boxes):
 def _dashes(atoms, boxes, rows, line):
     """Indices of the atoms (line by line, left to right; `boxes` and `rows` theirs) that are one
     stroke and a dash (app.dashes) between the atoms of its line within a line's height on either side."""
-    return {k for k, box in enumerate(boxes)
-            if len(atoms[k]) == 1
+    return {k for k, box in enumerate(boxes)  # flat ones only look for their neighbours: a read pays for no more
+            if len(atoms[k]) == 1 and box[3] - box[1] <= dashes.FLAT * (box[2] - box[0])
             and dashes.is_dash(box, _beside(boxes, rows, k, -1, line), _beside(boxes, rows, k, +1, line), line)}
 
 
