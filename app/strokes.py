@@ -5,15 +5,15 @@ overlaps stay apart. Three steps, each linear-log in the number of strokes:
 - `plan`: a ring drawn round the number or a line drawn under it (app.marks) and taps (tiny strokes)
   are set aside; a stroke that is plainly part of another (a flat bar or base over its span, one
   lying inside its box: a 5's bar, a crossed 7, a 1's base, a slash through a 0; or a loop right
-  above another: an 8's) joins it into an "atom"; atoms are grouped into lines of writing as a
-  picture's blobs are (app.segment.group_lines) and ordered line by line, left to right, and every
-  run of up to MAX_RUN neighbouring atoms of a line that could be one digit becomes a candidate for
-  the model to score;
+  above another: an 8's) joins it into an "atom", never across rows of writing (strokes standing in
+  rows are grouped as a picture's blobs are, app.segment.group_lines); atoms are ordered row by row,
+  left to right, and every run of up to MAX_RUN neighbouring atoms of a row that could be one digit
+  becomes a candidate for the model to score;
 - `choose`: the best split of the atoms into digits from the model's scores (dynamic programming);
-- `arrange`: the chosen digits line by line, left to right, with a tap on the baseline between or after digits
-  as a decimal point; other taps are dropped, never read as a digit. A flat stroke standing apart
-  at the middle height of the digits after it (a minus sign, a hyphen) is set aside by `plan` as a
-  dash and placed among them.
+- `arrange`: the chosen digits row by row, left to right, with a tap on the baseline between or
+  after digits as a decimal point; other taps are dropped, never read as a digit. A flat stroke
+  standing apart at the middle height of the digits after it (a minus sign, a hyphen) is set aside
+  by `plan` as a dash and placed among them.
 Pure geometry on numpy: the model's scores come in from app.recognize.
 """
 
@@ -231,8 +231,8 @@ def _side_by_side(boxes):
 
 
 def _dashes(atoms, boxes, rows, line):
-    """Indices of the atoms (line by line, left to right; `boxes` and `rows` theirs) that are one
-    stroke and a dash (app.dashes) between the atoms of its line within a line's height on either side."""
+    """Indices of the atoms (row by row, left to right; `boxes` and `rows` theirs) that are one stroke
+    and a dash (app.dashes) between the digits of its row beside it (`_beside`)."""
     return {k for k, box in enumerate(boxes)  # flat ones only look for their neighbours: a read pays for no more
             if len(atoms[k]) == 1 and box[3] - box[1] <= dashes.FLAT * (box[2] - box[0])
             and dashes.is_dash(box, _beside(boxes, rows, k, -1, line), _beside(boxes, rows, k, +1, line), line)}
