@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from benchmarks.stats import SINGLE, Row, p50_p95, runs, timings_ms
+from benchmarks.stats import SINGLE, Row, in_turns_ms, p50_p95, runs, timed, timings_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 CANVAS = 280
@@ -40,6 +40,7 @@ def redraw(digit: np.ndarray, rng: np.random.Generator, thicken: bool = False, i
 
 GOAL_READ_MS = 5.0         # the window's full read of a drawing, p50
 GOAL_READ_VS_INFERENCE = 4  # ... as a multiple of one single-image inference (issue 12)
+TURN = 20  # reads and inferences timed in turns of this many calls (stats.in_turns_ms)
 GOAL_ROBUST_POINTS = 0.3    # re-drawn MNIST may lose at most this much accuracy
 
 
@@ -86,8 +87,9 @@ def always_asking():
         trajectory.settled = settled
 
 
-def reads_ms(predictor, drawing, repeats: int, new_strokes: int) -> np.ndarray:
-    """Times of read_drawing when the last `new_strokes` strokes are new to the reader.
+def fresh_read(predictor, drawing, new_strokes: int):
+    """A callable that reads `drawing` with its last `new_strokes` strokes new to the reader and
+    returns the read's wall time in ms (stats.in_turns_ms times it against one inference).
 
     The reader keeps the model inputs of stroke groups it has seen, and each model's answers for
     them (the live window re-reads the same drawing as it grows), so re-reading one drawing measures
@@ -99,16 +101,19 @@ def reads_ms(predictor, drawing, repeats: int, new_strokes: int) -> np.ndarray:
     from app.recognize import read_drawing
 
     original = list(drawing.strokes)
-    out = np.empty(repeats)
-    for i in range(repeats):
+    kept = original[:len(original) - new_strokes]
+
+    def read_once() -> float:
         shift = next(_SHIFTS) * 1e-6
-        drawing.strokes[:] = original[:len(original) - new_strokes] + [
-            (width, [(x + shift, y) for x, y in points]) for width, points in original[len(original) - new_strokes:]]
+        drawing.strokes[:] = kept + [(width, [(x + shift, y) for x, y in points])
+                                     for width, points in original[len(kept):]]
         started = time.perf_counter()
         read_drawing(predictor, drawing)
-        out[i] = (time.perf_counter() - started) * 1000
-    drawing.strokes[:] = original
-    return out
+        ms = (time.perf_counter() - started) * 1000
+        drawing.strokes[:] = original
+        return ms
+
+    return read_once
 
 
 def canvas_latency(ctx) -> list[Row]:
@@ -121,39 +126,44 @@ def canvas_latency(ctx) -> list[Row]:
     predictor = Predictor(ctx.model, threads=1)
     one_image = ctx.x_test[:1]
     inference = timings_ms(lambda: predictor.predict(one_image), ctx.repeats)
+    infer = timed(lambda: predictor.predict(one_image))
     cmd, basis = "python -m benchmarks --only canvas", runs(ctx.repeats)
+    paired = f"ratio of two p50s, {ctx.repeats} runs each, timed in turns of {TURN}"
     width, height = window_canvas()
     rows = [Row("one network inference (predictor.predict, one 28x28 image, 1 thread)", p50_p95(inference),
                 "", cmd, basis)]
+
+    def against_inference(read_once):
+        """(the reads' ms, their p50 over one inference's p50), the two timed in turns."""
+        once, ms = in_turns_ms([infer, read_once], ctx.repeats, TURN)
+        return ms, float(np.median(ms) / np.median(once))
+
     for digits, label in (([7], "one digit"), ([2, 0, 6], "three digits")):
         drawing = drawn(digits)
         got = read_drawing(predictor, drawing).number or "nothing"
         for when, new in (("live: the read as the pen lifts from the last stroke", 1),
                           ("cold: every stroke new to the reader", len(drawing.strokes))):
-            ms = reads_ms(predictor, drawing, ctx.repeats, new)
-            p50, ratio = float(np.median(ms)), float(np.median(ms) / np.median(inference))
+            ms, ratio = against_inference(fresh_read(predictor, drawing, new))
+            p50 = float(np.median(ms))
             rows.append(Row(f"window's full read, {width}x{height} canvas, {label} (read as {got}; brush "
                             f"{gui.BRUSH[2]} px), {when}", p50_p95(ms), f"p50 < {GOAL_READ_MS:g} ms", cmd, basis,
                             p50 < GOAL_READ_MS))
             goal = len(digits) == 3 and new == 1  # the issue's goal: the live read of a 3-digit drawing
             rows.append(Row(f"... {label}, {when.split(':')[0]}: read p50 / inference p50", f"{ratio:.1f}x",
-                            f"<= {GOAL_READ_VS_INFERENCE}x" if goal else "", cmd,
-                            f"ratio of two p50s, {ctx.repeats} runs each",
+                            f"<= {GOAL_READ_VS_INFERENCE}x" if goal else "", cmd, paired,
                             ratio <= GOAL_READ_VS_INFERENCE if goal else None))
             alone = without_strokes(predictor) if goal else None
             if alone is not None:
                 # What the stroke reader (app.trajectory) costs: the same reads by the digit model alone,
                 # and by both when the newest digit is one the stroke reader must be asked about.
-                ms = reads_ms(alone, drawing, ctx.repeats, new)
+                ms, ratio = against_inference(fresh_read(alone, drawing, new))
                 rows.append(Row(f"... {label}, {when.split(':')[0]}, the digit model alone (no stroke reader)",
-                                f"{p50_p95(ms)}; {float(np.median(ms) / np.median(inference)):.1f}x", "", cmd,
-                                basis))
+                                f"{p50_p95(ms)}; {ratio:.1f}x", "", cmd, paired))
                 with always_asking():
-                    ms = reads_ms(predictor, drawing, ctx.repeats, new)
+                    ms, ratio = against_inference(fresh_read(predictor, drawing, new))
                 rows.append(Row(f"... {label}, {when.split(':')[0]}, the stroke reader asked about every digit (as "
                                 "for the digits it could change; the pen section says how many are not)",
-                                f"{p50_p95(ms)}; {float(np.median(ms) / np.median(inference)):.1f}x", "", cmd,
-                                basis))
+                                f"{p50_p95(ms)}; {ratio:.1f}x", "", cmd, paired))
     # An opened picture takes the other door: app.recognize.read on its pixels.
     from app.recognize import read
     four = Image.new("L", (4 * CANVAS, CANVAS))

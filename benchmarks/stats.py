@@ -45,6 +45,34 @@ def timings_ms(fn, repeats: int, warmup: int = 3) -> np.ndarray:
     return out
 
 
+def in_turns_ms(fns, repeats: int, turn: int = 20, warmup: int = 3) -> list[np.ndarray]:
+    """Times in ms of `repeats` calls of each of `fns`, taken in turns of `turn` calls each.
+
+    Each fn times itself and returns its milliseconds (so it can prepare a call untimed). A shared
+    host's speed drifts by a third within a minute; timed one after the other, two figures' ratio
+    would be the drift's, timed in turns it is the code's. Turns of calls, not single ones, so that
+    each call still finds its own work in the cache, as a loop of one kind does.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    out = [np.empty(repeats) for _ in fns]
+    for start in range(0, repeats, turn):
+        for fn, times in zip(fns, out):
+            for i in range(start, min(start + turn, repeats)):
+                times[i] = fn()
+    return out
+
+
+def timed(fn):
+    """fn as a callable that returns its own wall time in ms (for in_turns_ms)."""
+    def call() -> float:
+        t = time.perf_counter()
+        fn()
+        return (time.perf_counter() - t) * 1000
+    return call
+
+
 def p50_p95(ms: np.ndarray) -> str:
     return f"p50 {np.percentile(ms, 50):.2f} ms, p95 {np.percentile(ms, 95):.2f} ms"
 
