@@ -76,12 +76,13 @@ def split_digits(ink, found=None):
         heights = [_span(boxes[c], 1, 3) for c in columns]
         digit_height = _digit_height([y1 - y0 for y0, y1 in heights])
         kinds = ["digit"] * len(columns)
-        for i in range(1, len(columns) - 1):
-            if _is_separator(boxes[columns[i]], heights[i - 1], heights[i + 1], digit_height):
-                kinds[i] = "separator"
+        # Dashes first: a short hyphen a little below the middle is small and low enough for a point.
         for i in range(len(columns) - 1):
-            if kinds[i] == kinds[i + 1] == "digit" and _is_dash(found, columns, i, digit_height):
+            if kinds[i] == "digit" and _is_dash(found, columns, i, digit_height):
                 kinds[i] = "dash"
+        for i in range(1, len(columns) - 1):
+            if kinds[i] == "digit" and _is_separator(boxes[columns[i]], heights[i - 1], heights[i + 1], digit_height):
+                kinds[i] = "separator"
         columns, kinds = _with_speck_dots(found, specks, columns, kinds, heights, digit_height)
         line_pieces = [_piece(ink, found, c, kind, line, digit_height) for c, kind in zip(columns, kinds)]
         if line_pieces[0].kind == "digit":

@@ -177,6 +177,20 @@ def test_a_flat_mark_between_digits_is_a_hyphen():
     assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "dash", "digit", "digit"]
 
 
+def test_a_short_hyphen_a_little_below_the_middle_is_no_point():
+    """Small and low enough for a decimal point (its centre 0.6 of the way down), but flat at the
+    digits' middle height: a hyphen (held-out writers' "47-39" read "47.39")."""
+    pixels = write([4, 2, 7], spacing=200, height=160, size=(700, 260))
+    stamp_polyline(pixels, [(175, 146), (210, 147)], 0.12 * 160)
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "dash", "digit", "digit"]
+
+
+def test_a_point_at_the_foot_of_the_digits_stays_a_point():
+    pixels = write([4, 2, 7], spacing=200, height=160, size=(700, 260))
+    stamp_polyline(pixels, [(170, 200), (177, 201)], 0.12 * 160)
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "separator", "digit", "digit"]
+
+
 @pytest.mark.parametrize("dash,left", [
     (((60, 62), (110, 62)), 150),  # high beside the digits
     (((60, 200), (110, 200)), 150),  # low
