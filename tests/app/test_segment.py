@@ -237,6 +237,47 @@ def test_a_minus_sign_whose_ink_runs_into_the_digit_is_cut_from_it():
     assert four.ink.shape == (four.box[3] - four.box[1], four.box[2] - four.box[0])
 
 
+def test_a_hyphen_whose_ink_runs_into_the_digit_after_it_is_cut_from_it():
+    pixels = write([4, 0, 7], spacing=200, height=160, size=(700, 260))
+    stamp_polyline(pixels, [(175, 130), (245, 131)], 0.12 * 160)  # into the 0's left side
+    ink = to_ink(pixels)
+    assert label(ink > 0.1).count == 3
+    pieces = split_digits(ink)
+    assert [p.kind for p in pieces] == ["digit", "dash", "digit", "digit"]
+    assert pieces[1].box[2] == pieces[2].box[0]
+
+
+def test_a_hyphen_whose_ink_runs_into_the_digit_before_it_is_cut_from_it():
+    pixels = write([0, 4, 7], spacing=200, height=160, size=(700, 260))
+    stamp_polyline(pixels, [(125, 130), (190, 131)], 0.12 * 160)  # out of the 0's right side
+    ink = to_ink(pixels)
+    assert label(ink > 0.1).count == 3
+    zero, dash, four, seven = split_digits(ink)
+    assert [p.kind for p in (zero, dash, four, seven)] == ["digit", "dash", "digit", "digit"]
+    assert zero.box[2] == dash.box[0] < dash.box[2] < four.box[0]
+    assert zero.ink.shape == (zero.box[3] - zero.box[1], zero.box[2] - zero.box[0])
+    assert dash.ink.shape == (dash.box[3] - dash.box[1], dash.box[2] - dash.box[0])
+
+
+def test_a_flat_stroke_run_into_a_digit_low_beside_the_digit_before_it_is_no_hyphen():
+    """At the middle of the 4 it runs into, but at the foot of the tall mark before it."""
+    pixels = write([4, 2], height=160, size=(800, 260))
+    pixels = np.roll(pixels, 170, axis=1)
+    stamp_polyline(pixels, [(60, 20), (60, 170)], 19)
+    stamp_polyline(pixels, [(100, 150), (215, 151)], 19)
+    assert label(to_ink(pixels) > 0.1).count == 3
+    assert "dash" not in [p.kind for p in split_digits(to_ink(pixels))]
+
+
+def test_a_bar_reaching_out_of_a_4_through_its_stem_is_no_hyphen():
+    """Flat, at the middle height, as long as a hyphen beyond the stem: but it crosses the stem."""
+    pixels = np.zeros((260, 700), np.uint8)
+    stamp_polyline(pixels, [(120, 50), (40, 150), (200, 150)], 19)
+    stamp_polyline(pixels, [(130, 50), (130, 210)], 19)
+    stamp_polyline(pixels, [(260, 50), (260, 210)], 19)  # a 1 after it
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "digit"]
+
+
 def test_a_flat_stroke_meeting_the_digit_high_is_no_minus_sign():
     """A 7's bar drawn low at its left: flat and beside the stem's middle, but it meets the stem high."""
     pixels = np.zeros((300, 400), np.uint8)
