@@ -369,6 +369,15 @@ def test_a_four_whose_stem_stands_apart_is_one_four(predictor, brush):
     assert [g.label for g in reading.guesses] == ["4"] and reading.sure
 
 
+@pytest.mark.parametrize("brush", [6, 16, 28])
+def test_a_four_whose_l_stands_apart_from_its_stem_is_one_four(predictor, brush):
+    """A training writer's 4: its L and its stem drawn apart, a gap between them. Read apart they are
+    "not a digit" and a 1 (a training writer's "4132" read "1132"), together surely a 4."""
+    picture = _strokes_picture([[(190, 130), (180, 260), (250, 260)], [(300, 100), (290, 400)]], brush)
+    reading = recognize.read(predictor, picture)
+    assert [g.label for g in reading.guesses] == ["4"] and reading.sure
+
+
 class _Answers:
     """A stand-in digit model that answers `joined` for every input, counting its runs."""
 
@@ -394,7 +403,8 @@ def _one(label, box, confidence=0.95):
     ("4", 0.95, (40, 0, 70, 50), 0, True),     # surely a 4 together: one 4
     ("4", 0.8, (40, 0, 70, 50), 0, False),     # not sure together: as read apart
     ("not a digit", 0.99, (40, 0, 70, 50), 0, False),
-    ("4", 0.95, (50, 0, 70, 50), 0, False),    # boxes apart across: two things
+    ("4", 0.95, (55, 0, 75, 50), 0, True),     # 10 px apart across, a fifth of the line's height: one 4
+    ("4", 0.95, (65, 0, 85, 50), 0, False),    # 20 px apart, JOIN_GAP is 17.5: two things
     ("4", 0.95, (40, 0, 70, 50), 1, False),    # another line
 ])
 def test_neighbours_read_together_only_where_surely_one_digit(joined_label, confidence, second_box, line, joined):
@@ -408,10 +418,10 @@ def test_neighbours_read_together_only_where_surely_one_digit(joined_label, conf
     recognize._join_split_digits(model, pieces, read_as)
     if joined:
         assert [[g.label for g in found] for found in read_as] == [["4"], []]
-        assert read_as[0][0].box == (0, 0, 70, 50)
+        assert read_as[0][0].box == (0, 0, second[2], 50)
     else:
         assert [[g.label for g in found] for found in read_as] == [["not a digit"], ["1"]]
-    assert model.calls == (0 if second_box[0] >= first[2] or line else 1)
+    assert model.calls == (0 if second_box[0] - first[2] >= 17.5 or line else 1)
 
 
 def test_two_digits_overlapping_across_are_never_read_together():
