@@ -1,5 +1,6 @@
 """The benchmarks measure what the app does, in a fixed order, and keep the sections not re-measured."""
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -107,6 +108,8 @@ def test_canvas_times_the_windows_read_path_on_its_canvas(ctx, monkeypatch):
     assert "three digits (read as 206" in text  # the shipped model reads the drawings
     ratios = [r for r in rows if "read p50 / inference p50" in r.metric]
     assert len(ratios) == 4 and all(r.value.endswith("x") for r in ratios)
+    # Each ratio names the inference it was timed beside, not the row timed alone above it.
+    assert all(re.search(r"inference \d+\.\d\d ms timed beside the reads", r.basis) for r in ratios)
     # The live read is timed with the newest stroke new to the reader, never a cached re-read.
     assert "three digits, live" in " ".join(r.metric for r in ratios)
     assert [r.passed is not None for r in ratios] == [False, False, True, False]
