@@ -17,7 +17,7 @@ import numpy as np
 from app import components, dashes
 from app.image_files import BadImage
 from app.preprocess import speck_components
-from app.raster import INK_THRESHOLD, stroke_width
+from app.raster import INK_THRESHOLD, component_mask, stroke_width
 
 OVERLAP = 0.5  # share of the narrower extent two blobs must share to be one digit
 MAX_MARKS = 300  # more separate (non-speck) marks than this is no number
@@ -39,6 +39,10 @@ JOINED_MIDDLE = 0.2  # ... and it meets the digit within this share of its heigh
 # writers' hyphens in pictures, 300: 66.0 % read right cutting none, 81.7 % cutting every such dash
 # (but a 4's long bar read "4-" in 7 of 1,200 numbers with none), 79.3 % at 2.5 (1 of 1,200; 2 or 3: alike).
 CROSS_RUN = 2.5
+MIN_TAP_PX = 3  # a point is at least this many pixels across ...
+SOLID_TAP = 0.5  # ... and a point smaller than 5 % of the digits' height carries this much ink of its box
+TAP_OF_PEN = 0.75  # ... and is this share of the pen's width across (which counts its soft edge too)
+MAX_CLOSE_POINTS = 20  # specks reaching into a neighbour's span looked at as points, per line (a noisy photo's are many)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def split_digits(ink, found=None):
         rule = _rules(boxes[ids])
         columns = [ids[~rule][c] for c in group_columns(boxes[ids[~rule]])] + [np.array([i]) for i in ids[rule]]
         columns.sort(key=lambda c: _span(boxes[c], 0, 2))
+        columns = _points_apart(found, columns, rule_ids=ids[rule])
         heights = [_span(boxes[c], 1, 3) for c in columns]
         digit_height = _digit_height([y1 - y0 for y0, y1 in heights])
         kinds = ["digit"] * len(columns)
@@ -183,6 +188,57 @@ def _same_digit(a, b):
     shared = min(a[1], b[1]) - max(a[0], b[0])
     narrower = min(a[1] - a[0], b[1] - b[0])
     return shared >= OVERLAP * narrower
+
+
+def _points_apart(found, columns, rule_ids=()):
+    """`columns` (a line's, left to right) with each decimal point that overlaps a neighbour's box
+    across (a point written close, under a 7's overhang or beside a 3's tail) set apart as a column
+    of its own: a small blob in a column of several, whose nearest ink at its height on either side
+    belongs to two different columns, and that is a separator between them (`_is_separator`)."""
+    boxes = found.boxes
+    if not any(len(c) > 1 for c in columns):
+        return columns
+    digit_height = _digit_height([y1 - y0 for y0, y1 in (_span(boxes[c], 1, 3) for c in columns)])
+    column_of = {int(i): k for k, c in enumerate(columns) for i in c}
+    apart = []
+    for k, column in enumerate(columns):
+        if len(column) < 2:
+            continue
+        for d in column.tolist():
+            x0, y0, x1, y1 = (int(v) for v in boxes[d])
+            if max(x1 - x0, y1 - y0) > DOT_SIZE * digit_height:
+                continue
+            sides = _nearest_owners(found, d, column_of)
+            if None in sides or sides[0] == sides[1]:
+                continue
+            left, right = (columns[j] for j in sides)
+            if _is_separator(boxes[[d]], _span(boxes[left], 1, 3), _span(boxes[right], 1, 3), digit_height):
+                apart.append(d)
+    if not apart:
+        return columns
+    rest = np.array(sorted(set(column_of) - set(apart) - {int(i) for i in rule_ids}), np.int64)
+    out = [rest[c] for c in group_columns(boxes[rest])] + [np.array([i]) for i in rule_ids]
+    out += [np.array([d]) for d in apart]
+    out.sort(key=lambda c: _span(boxes[c], 0, 2))
+    return out
+
+
+def _nearest_owners(found, d, column_of):
+    """(column of the nearest ink left of blob `d`, of the nearest right of it) among the blobs of
+    `column_of` (blob -> column), in the rows of `d` widened by its height each way; None: none."""
+    x0, y0, x1, y1 = (int(v) for v in found.boxes[d])
+    h = found.labels.shape[0]
+    band = found.labels[max(0, y0 - (y1 - y0)) : min(h, y1 + (y1 - y0))]
+    sides = []
+    for part, pick in ((band[:, :x0], -1), (band[:, x1:], 0)):
+        inked = np.isin(part, [i + 1 for i in column_of if i != d])
+        cols = np.flatnonzero(inked.any(axis=0))
+        if not len(cols):
+            sides.append(None)
+            continue
+        rows = np.flatnonzero(inked[:, cols[pick]])
+        sides.append(column_of[int(part[rows[0], cols[pick]]) - 1])
+    return tuple(sides)
 
 
 def _span(boxes, lo, hi):
@@ -309,12 +365,26 @@ def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):
     size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
     cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
     near = (size >= 0.05 * digit_height) & (size <= DOT_SIZE * digit_height)
+    # A thin pen's tap is as small as its pen is wide, under 5 % of the digits' height: taken where it
+    # is a solid dot about a pen wide (noise and paper grain are fainter or smaller).
+    tap = (size >= MIN_TAP_PX) & (size < 0.05 * digit_height) & (cy >= line_top) & (cy <= line_bottom)
+    tap &= found.mass[dots] >= SOLID_TAP * (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    if tap.any():
+        heaviest = max((i for c in columns for i in c.tolist()), key=lambda i: found.mass[i])
+        near |= tap & (size >= TAP_OF_PEN * stroke_width(component_mask(found, heaviest)))
     near &= (cy >= line_top) & (cy <= line_bottom)
     # The column whose right edge is the last one left of the dot; the dot must end before the next.
     after = np.searchsorted(spans[:, 1], cx, side="right") - 1
     ok = near & (after >= 0) & (after < len(columns) - 1)
     after = np.clip(after, 0, len(columns) - 2)
     ok &= (b[:, 0] >= spans[after, 1]) & (b[:, 2] <= spans[after + 1, 0])
+    # A point written close may reach into a neighbour's span (under a 7's overhang, beside a 3's
+    # tail): then the nearest ink at its height on either side must be the two neighbours'.
+    column_of = {int(i): k for k, c in enumerate(columns) for i in c}
+    for j in np.flatnonzero(near & ~ok)[:MAX_CLOSE_POINTS]:
+        sides = _nearest_owners(found, int(dots[j]), column_of)
+        if None not in sides and sides[1] == sides[0] + 1:
+            ok[j], after[j] = True, sides[0]
     # At most one separator per gap: the heaviest dot in it.
     dots, after = dots[ok], after[ok]
     heaviest = {}

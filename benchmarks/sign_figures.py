@@ -1,10 +1,13 @@
-"""Dashes among digits: the held-out writers' numbers with a minus sign before them or a hyphen inside.
+"""Signs among digits: the held-out writers' numbers with a minus sign, a hyphen or a decimal point.
 
-People write "-12" and "555-1234". A number of the held-out writers (2-5 digits of one writer, natural
+People write "-12", "555-1234" and "3.14". A number of the held-out writers (2-5 digits of one writer, natural
 gaps, placed as the pen section's numbers are) gets one more stroke, drawn with the same brush in the
 number's time order: a dash a quarter to half the digits' height long, at their middle height (40-60 %
 down, tilted up to 5 degrees and wobbling a little), before the first digit or between two of them, the
-gap beside it as natural as the digits'. Each is read in the window (its strokes), as a picture (a scan)
+gap beside it as natural as the digits'; or a decimal point between two of them, tapped with the same
+brush: a few points (a tap's jitter) on the digits' baseline, written close as people write "3.14"
+(paper up to 0.3 of the digits' height besides the point and the strokes beside it, not spaced like a
+hyphen). Each is read in the window (its strokes), as a picture (a scan)
 and as a phone photo, beside the picture without the dash (what the digits alone read).
 """
 from __future__ import annotations
@@ -35,15 +38,46 @@ def dash(left, right, top, bottom, rng):
     return np.stack([x, y], axis=1)
 
 
+def point(left, right, top, bottom, rng):
+    """Points of a tap centred between x `left` and `right` on the baseline of digits from `top` to
+    `bottom` (a little above or below it): 1-5 points jittered by up to 3 % of the digits' height."""
+    height = bottom - top
+    centre = np.array([(left + right) / 2, bottom - rng.uniform(-0.03, 0.1) * height])
+    return centre + rng.uniform(-0.03, 0.03, (int(rng.integers(1, 6)), 2)) * height
+
+
+def closed_up(placed, at, rng, brush):
+    """`placed` (place_number's strokes per digit) with the digits after slot `at` moved left, so that
+    the two digits beside the slot stand as close as a decimal point's neighbours do: room for the
+    point and the neighbours' strokes drawn with `brush` (two brush widths between their points), and
+    paper up to 0.3 of the digits' height besides; the slot's stroke spans the gap."""
+    points = np.concatenate([stroke for k, digit in enumerate(placed) if k != at for stroke in digit])
+    height = np.ptp(points[:, 1])
+    left = np.concatenate(placed[at - 1])[:, 0].max()
+    gap = np.concatenate(placed[at + 1])[:, 0].min() - left
+    shift = max(0.0, gap - 2 * brush - rng.uniform(0.0, 0.3) * height)
+    slot = [np.array([[left, placed[at][0][0, 1]], [left + gap - shift, placed[at][0][0, 1]]])]
+    return placed[:at] + [slot] + [[stroke - (shift, 0) for stroke in digit] for digit in placed[at + 1:]]
+
+
+def _brush(rng, brush_range, height):
+    """A brush from the slider's range, at most a quarter of the digits' `height` (but the thinnest)."""
+    return float(rng.uniform(brush_range[0], max(brush_range[0], min(brush_range[1], height / 4))))
+
+
+KINDS = (("-", 0, "a minus sign before them", "the dash"), ("-", None, "a hyphen between two of their digits", "the dash"),
+         (".", None, "a decimal point between two of their digits", "the point"))
+
+
 def signs(predictor, by_writer, size, brush_range) -> list[Row]:
-    """Rows: numbers with a minus sign before them, and with a hyphen between two of their digits, read
-    in the window, as a picture and as a phone photo; beside the picture without the dash."""
+    """Rows: numbers with a minus sign before them, a hyphen or a decimal point between two of their
+    digits, read in the window, as a picture and as a phone photo; beside the picture without the sign."""
     from app.recognize import read, read_drawing
 
     rng = np.random.default_rng(STREAM)
     writers = [w for w, s in by_writer.items() if len(s) >= 5]
     rows = []
-    for where, what in ((0, "a minus sign before them"), (None, "a hyphen between two of their digits")):
+    for sign, where, what, mark_name in KINDS:
         right = np.zeros(4)
         for _ in range(NUMBERS):
             samples = by_writer[writers[rng.integers(len(writers))]]
@@ -53,18 +87,24 @@ def signs(predictor, by_writer, size, brush_range) -> list[Row]:
             digits = [stroke for k, digit in enumerate(placed) if k != at for stroke in digit]
             points = np.concatenate(digits)
             top, bottom = points[:, 1].min(), points[:, 1].max()
+            # The point's layout needs the brush first; the dashes draw it after their stroke (as first written).
+            if sign == ".":
+                brush = _brush(rng, brush_range, bottom - top)
+                placed = closed_up(placed, at, rng, brush)
+                digits = [stroke for k, digit in enumerate(placed) if k != at for stroke in digit]
             mark = placed[at][0]
             strokes = [stroke for digit in placed[:at] for stroke in digit] + [
-                dash(mark[:, 0].min(), mark[:, 0].max(), top, bottom, rng)] + [
+                (dash if sign == "-" else point)(mark[:, 0].min(), mark[:, 0].max(), top, bottom, rng)] + [
                 stroke for digit in placed[at + 1:] for stroke in digit]
-            brush = float(rng.uniform(brush_range[0], max(brush_range[0], min(brush_range[1], (bottom - top) / 4))))
-            truth = "".join(s.label for s in chosen[:at] + [_Dash()] + chosen[at:])
+            if sign == "-":
+                brush = _brush(rng, brush_range, bottom - top)
+            truth = "".join(s.label for s in chosen[:at]) + sign + "".join(s.label for s in chosen[at:])
             written, bare = drawn(strokes, size, brush), drawn(digits, size, brush)
             right += [read_drawing(predictor, written).number == truth,
                       read(predictor, 255 - written.pixels).number == truth,
                       read(predictor, photo(written.pixels, rng)).number == truth,
-                      read(predictor, 255 - bare.pixels).number == truth.replace("-", "")]
+                      read(predictor, 255 - bare.pixels).number == truth.replace(sign, "")]
         rows.append(Row(f"pen numbers (2-5 digits) with {what}, window / picture / phone-photo-like / the picture "
-                        "without the dash: exact", " / ".join(f"{r / NUMBERS:.2%}" for r in right) + f" of {NUMBERS}",
+                        f"without {mark_name}: exact", " / ".join(f"{r / NUMBERS:.2%}" for r in right) + f" of {NUMBERS}",
                         "", CMD, SINGLE, None))
     return rows

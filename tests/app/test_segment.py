@@ -316,3 +316,62 @@ def test_a_stroke_led_into_the_first_digit_is_no_minus_sign(stroke, left):
     ink = to_ink(pixels)
     assert label(ink > 0.1).count == 1
     assert [p.kind for p in split_digits(ink)] == ["digit"]
+
+
+def seven_point_one(pen, dot_x, dot_y=205, dot_len=1):
+    """A 7 whose bar reaches over a point written close to it, then a 1: ink from stamp_polyline."""
+    pixels = np.zeros((260, 300), np.uint8)
+    stamp_polyline(pixels, [(30, 50), (150, 50), (70, 210)], pen)
+    stamp_polyline(pixels, [(205, 50), (205, 210)], pen)
+    stamp_polyline(pixels, [(dot_x, dot_y), (dot_x + dot_len, dot_y)], pen)
+    return split_digits(to_ink(pixels))
+
+
+@pytest.mark.parametrize("pen,dot_len", [(16, 6), (4, 5)], ids=["thick pen", "thin pen: a speck"])
+def test_a_point_under_a_neighbours_overhang_is_a_point(pen, dot_len):
+    """Its box lies across the 7's (held-out writers' "5.3", "3345.1" read without the point)."""
+    pieces = seven_point_one(pen, 140, dot_len=dot_len)
+    assert [p.kind for p in pieces] == ["digit", "separator", "digit"]
+    assert pieces[1].box[0] <= 140 <= pieces[1].box[2]
+    assert pieces[0].ink.shape[1] == pieces[0].box[2] - pieces[0].box[0]
+
+
+@pytest.mark.parametrize("pen,dot_len", [(16, 6), (4, 5)], ids=["thick pen", "thin pen: a speck"])
+def test_a_small_mark_within_a_digits_own_ink_is_no_point(pen, dot_len):
+    """Between the 7's stem and its own bar's end at its height: part of the 7 (a broken stroke)."""
+    pieces = seven_point_one(pen, 100, dot_y=120, dot_len=dot_len)
+    assert [p.kind for p in pieces] == ["digit", "digit"]
+
+
+@pytest.mark.parametrize("pen,dot_len", [(16, 12), (4, 5)], ids=["thick pen", "thin pen: a speck"])
+def test_a_small_mark_low_inside_a_digit_is_no_point(pen, dot_len):
+    """Its nearest ink on both sides is the 0's own: a broken stroke, not a point written close."""
+    pixels = np.zeros((260, 300), np.uint8)
+    stamp_polyline(pixels, [(90, 50), (150, 90), (150, 170), (90, 210), (30, 170), (30, 90), (90, 50)], pen)
+    stamp_polyline(pixels, [(205, 50), (205, 210)], pen)
+    stamp_polyline(pixels, [(90, 160), (90 + dot_len, 160)], pen)
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "digit"]
+
+
+def thin_number_with_mark(mark):
+    """"4", "1" written with a 4 px pen, 130 px tall, `mark` (a uint8 patch) on the baseline between them."""
+    pixels = np.zeros((220, 300), np.uint8)
+    stamp_polyline(pixels, [(90, 40), (40, 130), (120, 130)], 4)
+    stamp_polyline(pixels, [(100, 80), (100, 170)], 4)
+    stamp_polyline(pixels, [(190, 40), (190, 170)], 4)
+    h, w = mark.shape
+    pixels[166:166 + h, 145:145 + w] = mark
+    return [p.kind for p in split_digits(to_ink(pixels))]
+
+
+def test_a_thin_pens_tap_is_a_point_though_tiny():
+    """A tap as wide as a 4 px pen, under 5 % of the digits' height (a training writer's "80.3" read "803")."""
+    tap = np.zeros((8, 8), np.uint8)
+    stamp_polyline(tap, [(4, 4), (4.5, 4)], 4)
+    assert thin_number_with_mark(tap) == ["digit", "separator", "digit"]
+
+
+@pytest.mark.parametrize("mark", [np.full((3, 3), 255, np.uint8), np.eye(6, dtype=np.uint8) * 255],
+                         ids=["narrower than the pen", "a hair, not a solid dot"])
+def test_a_speck_smaller_than_5_percent_that_is_no_tap_is_no_point(mark):
+    assert thin_number_with_mark(mark) == ["digit", "digit"]

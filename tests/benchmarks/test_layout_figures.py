@@ -25,3 +25,24 @@ def test_two_rows_stand_one_below_the_other_within_the_canvas():
         assert first[:, 1].max() < second[:, 1].min()  # a gap between the rows
         everything = np.concatenate(strokes)
         assert everything.min() >= 0 and everything[:, 0].max() <= 560 and everything[:, 1].max() <= 420
+
+
+def test_a_decimal_point_is_a_tap_on_the_baseline_between_digits_written_close():
+    from benchmarks.pen_figures import place_number
+    from benchmarks.sign_figures import _Dash, closed_up, point
+
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        brush = float(rng.uniform(4, 30))
+        placed = closed_up(place_number([ONE, _Dash(), ZERO, ONE], rng, (560, 420), False), 1, rng, brush)
+        before, after = np.concatenate(placed[0]), np.concatenate(placed[2])
+        digits = np.concatenate(placed[0] + placed[2] + placed[3])
+        height = np.ptp(digits[:, 1])
+        gap = after[:, 0].min() - before[:, 0].max()
+        assert 2 * brush - 1e-6 <= gap <= 2 * brush + 0.3 * height + 1e-6
+        assert placed[3][0][:, 0].min() > after[:, 0].max()  # the digits after the point moved together
+        slot = placed[1][0]
+        tap = point(slot[:, 0].min(), slot[:, 0].max(), digits[:, 1].min(), digits[:, 1].max(), rng)
+        assert 1 <= len(tap) <= 5
+        assert before[:, 0].max() < tap[:, 0].min() and tap[:, 0].max() < after[:, 0].min()
+        assert digits[:, 1].max() - 0.13 * height <= tap[:, 1].mean() <= digits[:, 1].max() + 0.06 * height
