@@ -42,6 +42,7 @@ MAX_RUN = 3  # atoms one digit may be made of
 MAX_WIDTH = 1.6  # a candidate of several atoms wider than this share of the line's height: no digit
 POINT_LOW = 0.35  # a decimal point's centre lies in this lowest share of its neighbour's height ...
 POINT_BELOW = 0.3  # ... or at most this share of it below the neighbour's bottom
+COMMA = 0.4  # a stroke at most this share of the line's height standing that low is a comma (app.segment.DOT_SIZE)
 DIGIT_GAP = 0.1  # strokes of one row this share of the line's height apart or closer are one digit beside a dash
 # Log-priors of a candidate digit, added to the model's log-probability; fitted on numbers and
 # single digits made from the UNIPEN training writers (never the validation writers). Sizes are
@@ -175,6 +176,12 @@ def plan(strokes):
         atoms = tuple(a for k, a in enumerate(atoms) if k not in found)
         atom_boxes = [b for k, b in enumerate(atom_boxes) if k not in found]
         rows = [r for k, r in enumerate(rows) if k not in found]
+    commas = _commas(atoms, atom_boxes, rows, line)
+    if commas:
+        taps += [atoms[k][0] for k in sorted(commas)]
+        atoms = tuple(a for k, a in enumerate(atoms) if k not in commas)
+        atom_boxes = [b for k, b in enumerate(atom_boxes) if k not in commas]
+        rows = [r for k, r in enumerate(rows) if k not in commas]
     # Time order among the strokes that are not taps: neighbours drawn one right after the other.
     rank = {i: r for r, i in enumerate(sorted(big, key=lambda i: strokes[i].order))}
     pairs = [_pair_odds(atom_boxes[k], atom_boxes[k + 1], line,
@@ -236,6 +243,25 @@ def _dashes(atoms, boxes, rows, line):
     return {k for k, box in enumerate(boxes)  # flat ones only look for their neighbours: a read pays for no more
             if len(atoms[k]) == 1 and box[3] - box[1] <= dashes.FLAT * (box[2] - box[0])
             and dashes.is_dash(box, _beside(boxes, rows, k, -1, line), _beside(boxes, rows, k, +1, line), line)}
+
+
+def _commas(atoms, boxes, rows, line):
+    """Indices of the atoms (row by row, left to right; `boxes` and `rows` theirs) that are one short
+    stroke standing low after a digit of its row: at most COMMA of the line's height on its longer
+    side, its centre in the lowest POINT_LOW of the digits beside it or below.
+    A comma, or a point drawn as a short stroke: it goes with the taps (`arrange` makes it a decimal
+    point where it stands as one, else drops it), never a digit of its own."""
+    out = set()
+    for k, box in enumerate(boxes):
+        if len(atoms[k]) != 1 or max(box[2] - box[0], box[3] - box[1]) > COMMA * line:
+            continue
+        cy = (box[1] + box[3]) / 2
+        left, right = _beside(boxes, rows, k, -1, line), _beside(boxes, rows, k, +1, line)
+        # One within a digit's span is no atom of its own (`_part_of`: a bar or a base).
+        if left is None or any(d is not None and cy < d[3] - POINT_LOW * (d[3] - d[1]) for d in (left, right)):
+            continue
+        out.add(k)
+    return out
 
 
 def _beside(boxes, rows, k, step, line):

@@ -1,14 +1,15 @@
-"""Signs among digits: the held-out writers' numbers with a minus sign, a hyphen or a decimal point.
+"""Signs among digits: the held-out writers' numbers with a minus sign, a hyphen, a point or a comma.
 
-People write "-12", "555-1234" and "3.14". A number of the held-out writers (2-5 digits of one writer, natural
-gaps, placed as the pen section's numbers are) gets one more stroke, drawn with the same brush in the
-number's time order: a dash a quarter to half the digits' height long, at their middle height (40-60 %
-down, tilted up to 5 degrees and wobbling a little), before the first digit or between two of them, the
-gap beside it as natural as the digits'; or a decimal point between two of them, tapped with the same
-brush: a few points (a tap's jitter) on the digits' baseline, written close as people write "3.14"
-(paper up to 0.3 of the digits' height besides the point and the strokes beside it, not spaced like a
-hyphen). Each is read in the window (its strokes), as a picture (a scan)
-and as a phone photo, beside the picture without the dash (what the digits alone read).
+People write "-12", "555-1234", "3.14" and "3,14". A number of the held-out writers (2-5 digits of one
+writer, natural gaps, placed as the pen section's numbers are) gets one more stroke, drawn with the same
+brush in the number's time order: a dash a quarter to half the digits' height long, at their middle
+height (40-60 % down, tilted up to 5 degrees and wobbling a little), before the first digit or between
+two of them, the gap beside it as natural as the digits'; or between two of them a decimal point tapped
+with the same brush (a few points, a tap's jitter, on the digits' baseline) or a comma (a short stroke
+from the baseline down to the left), written close as people write "3.14" (paper up to 0.3 of the
+digits' height besides the sign and the strokes beside it, not spaced like a hyphen). Each is read in
+the window (its strokes), as a picture (a scan) and as a phone photo, beside the picture without the
+sign (what the digits alone read).
 """
 from __future__ import annotations
 
@@ -46,6 +47,15 @@ def point(left, right, top, bottom, rng):
     return centre + rng.uniform(-0.03, 0.03, (int(rng.integers(1, 6)), 2)) * height
 
 
+def comma(left, right, top, bottom, rng):
+    """Points of a comma centred between x `left` and `right`: a short stroke from a little above the
+    baseline of digits from `top` to `bottom` down and to the left, 12-25 % of their height long."""
+    height = bottom - top
+    start = np.array([(left + right) / 2 + 0.02 * height, bottom - 0.03 * height])
+    along = np.linspace(0, 1, 8)[:, None] * rng.uniform(0.12, 0.25) * height
+    return start + along * np.array([-0.5, 1.0])
+
+
 def closed_up(placed, at, rng, brush):
     """`placed` (place_number's strokes per digit) with the digits after slot `at` moved left, so that
     the two digits beside the slot stand as close as a decimal point's neighbours do: room for the
@@ -66,7 +76,9 @@ def _brush(rng, brush_range, height):
 
 
 KINDS = (("-", 0, "a minus sign before them", "the dash"), ("-", None, "a hyphen between two of their digits", "the dash"),
-         (".", None, "a decimal point between two of their digits", "the point"))
+         (".", None, "a decimal point between two of their digits", "the point"),
+         (",", None, "a comma between two of their digits (right: read as a decimal point, or not read)", "the comma"))
+MARKS = {"-": dash, ".": point, ",": comma}
 
 
 def signs(predictor, by_writer, size, brush_range) -> list[Row]:
@@ -88,21 +100,23 @@ def signs(predictor, by_writer, size, brush_range) -> list[Row]:
             points = np.concatenate(digits)
             top, bottom = points[:, 1].min(), points[:, 1].max()
             # The point's layout needs the brush first; the dashes draw it after their stroke (as first written).
-            if sign == ".":
+            if sign in ".,":
                 brush = _brush(rng, brush_range, bottom - top)
                 placed = closed_up(placed, at, rng, brush)
                 digits = [stroke for k, digit in enumerate(placed) if k != at for stroke in digit]
             mark = placed[at][0]
             strokes = [stroke for digit in placed[:at] for stroke in digit] + [
-                (dash if sign == "-" else point)(mark[:, 0].min(), mark[:, 0].max(), top, bottom, rng)] + [
+                MARKS[sign](mark[:, 0].min(), mark[:, 0].max(), top, bottom, rng)] + [
                 stroke for digit in placed[at + 1:] for stroke in digit]
             if sign == "-":
                 brush = _brush(rng, brush_range, bottom - top)
             truth = "".join(s.label for s in chosen[:at]) + sign + "".join(s.label for s in chosen[at:])
             written, bare = drawn(strokes, size, brush), drawn(digits, size, brush)
-            right += [read_drawing(predictor, written).number == truth,
-                      read(predictor, 255 - written.pixels).number == truth,
-                      read(predictor, photo(written.pixels, rng)).number == truth,
+            # A comma is a decimal separator or not read at all (issue 12), never a digit.
+            good = {truth.replace(",", "."), truth.replace(",", "")} if sign == "," else {truth}
+            right += [read_drawing(predictor, written).number in good,
+                      read(predictor, 255 - written.pixels).number in good,
+                      read(predictor, photo(written.pixels, rng)).number in good,
                       read(predictor, 255 - bare.pixels).number == truth.replace(sign, "")]
         rows.append(Row(f"pen numbers (2-5 digits) with {what}, window / picture / phone-photo-like / the picture "
                         f"without {mark_name}: exact", " / ".join(f"{r / NUMBERS:.2%}" for r in right) + f" of {NUMBERS}",

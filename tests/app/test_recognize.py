@@ -100,6 +100,17 @@ def test_3_point_14_with_a_tapped_dot(predictor, pick):
     assert point.label == "." and point.box[0] <= x <= point.box[2]
 
 
+def test_3_comma_14_reads_a_decimal_point_not_a_1(predictor, pick):
+    """A comma is a short stroke, too long for a tap: read alone it was a "1" ("3,14" read "3114")."""
+    three, one, four = place([pick("3"), pick("1"), pick("4")], gap=0.45)
+    right = max(p[:, 0].max() for p in three)
+    left = min(p[:, 0].min() for p in one)
+    x = (right + left) / 2
+    comma = np.linspace((x + 4, 300 - 6), (x - 6, 300 + 22), 8)  # from the baseline down to the left
+    reading = recognize.read_drawing(predictor, draw([*three, comma, *one, *four]))
+    assert reading.number == "3.14"
+
+
 def test_digits_drawn_out_of_order_read_left_to_right(predictor, pick):
     two, zero, two2, six = place([pick("2"), pick("0"), pick("2", skip=1), pick("6")], gap=0.3)
     reading = recognize.read_drawing(predictor, draw([*six, *zero, *two, *two2]))

@@ -399,3 +399,26 @@ def test_a_bar_reaching_over_the_strokes_on_both_sides_is_no_hyphen():
     left, right = segment(100, 100, 104, 220), segment(150, 100, 154, 220)
     assert plan_of(left, segment(102, 160, 152, 162), right).dashes == ()
     assert plan_of(left, segment(102, 160, 140, 162), right).dashes == (1,)
+
+
+COMMA = segment(155, 212, 145, 240, 6)  # 28 px, down and to the left from the digits' baseline (220)
+
+
+def test_a_comma_between_digits_is_a_decimal_point_never_a_digit():
+    """A short stroke low between digits, too long for a tap (a held-out-style "991,7" read "99117")."""
+    plan = plan_of(ONE, COMMA, OTHER)
+    assert plan.taps == (1,) and plan.atoms == ((0,), (2,))
+    assert kinds(plan) == ["digit", "point", "digit"]
+
+
+def test_a_comma_after_the_last_digit_waits_as_a_point():
+    assert kinds(plan_of(ONE, COMMA)) == ["digit", "point"]
+
+
+@pytest.mark.parametrize("stroke", [segment(60, 212, 50, 240, 6), segment(155, 120, 145, 148, 6),
+                                    segment(150, 180, 150, 240, 8), segment(132, 205, 127, 235, 6)],
+                         ids=["before the first digit", "high between digits", "longer than a comma",
+                              "under the digit: part of it"])
+def test_a_short_stroke_elsewhere_is_no_comma(stroke):
+    plan = plan_of(segment(100, 100, 140, 220), stroke, OTHER)
+    assert 1 not in plan.taps and any(1 in atom for atom in plan.atoms)

@@ -46,3 +46,13 @@ def test_a_decimal_point_is_a_tap_on_the_baseline_between_digits_written_close()
         assert 1 <= len(tap) <= 5
         assert before[:, 0].max() < tap[:, 0].min() and tap[:, 0].max() < after[:, 0].min()
         assert digits[:, 1].max() - 0.13 * height <= tap[:, 1].mean() <= digits[:, 1].max() + 0.06 * height
+
+
+def test_a_comma_runs_from_the_baseline_down_to_the_left_centred_on_its_place():
+    from benchmarks.sign_figures import comma
+
+    for seed in range(20):
+        points = comma(100, 160, 50, 250, np.random.default_rng(seed))
+        assert abs(points[0, 0] - (130 + 0.02 * 200)) < 1e-6 and abs(points[0, 1] - (250 - 0.03 * 200)) < 1e-6
+        assert 0.12 * 200 - 1e-6 <= np.ptp(points[:, 1]) <= 0.25 * 200 + 1e-6
+        assert points[-1, 0] < points[0, 0] and points[-1, 1] > 250  # down to the left, below the baseline
