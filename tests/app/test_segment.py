@@ -375,3 +375,17 @@ def test_a_thin_pens_tap_is_a_point_though_tiny():
                          ids=["narrower than the pen", "a hair, not a solid dot"])
 def test_a_speck_smaller_than_5_percent_that_is_no_tap_is_no_point(mark):
     assert thin_number_with_mark(mark) == ["digit", "digit"]
+
+
+@pytest.mark.parametrize("brush", [20, 28])
+def test_a_2s_base_rising_into_the_gap_is_no_hyphen(brush):
+    """A training writer's 2 ends in a base that rises into the gap and meets the 2 low (0.68 of the
+    way down): it read "2-9" ("6139291" read "61392-91"); a hyphen run out of the digit before it
+    meets it at its middle."""
+    from .test_strokes import draw, pen_digits, place
+
+    two, nine = (next(d for d in pen_digits() if d.writer == "apa/apa14/app1449" and d.label == label)
+                 for label in "29")
+    left, right = place([two, nine], height=120, gap=0.35)
+    pieces = split_digits(to_ink(draw([*left, *right], brush=brush).pixels))
+    assert [p.kind for p in pieces] == ["digit", "digit"]
