@@ -46,7 +46,7 @@ CROSS_RUN = 2.5
 MIN_TAP_PX = 3  # a point is at least this many pixels across ...
 SOLID_TAP = 0.5  # ... and a point smaller than 5 % of the digits' height carries this much ink of its box
 TAP_OF_PEN = 0.75  # ... and is this share of the pen's width across (which counts its soft edge too)
-MAX_CLOSE_POINTS = 20  # specks reaching into a neighbour's span looked at as points, per line (a noisy photo's are many)
+MAX_CLOSE_POINTS = 20  # small marks reaching into a neighbour's span looked at as points, per line (a noisy photo's are many)
 
 
 @dataclass(frozen=True)
@@ -203,45 +203,49 @@ def _points_apart(found, columns, rule_ids=()):
     if not any(len(c) > 1 for c in columns):
         return columns
     digit_height = _digit_height([y1 - y0 for y0, y1 in (_span(boxes[c], 1, 3) for c in columns)])
-    column_of = {int(i): k for k, c in enumerate(columns) for i in c}
+    owner = _owners(found, columns)
+    small = [d for c in columns if len(c) > 1 for d in c.tolist()
+             if max(boxes[d, 2] - boxes[d, 0], boxes[d, 3] - boxes[d, 1]) <= DOT_SIZE * digit_height]
     apart = []
-    for k, column in enumerate(columns):
-        if len(column) < 2:
+    for d in small[:MAX_CLOSE_POINTS]:
+        sides = _nearest_owners(found, d, owner)
+        if None in sides or sides[0] == sides[1]:
             continue
-        for d in column.tolist():
-            x0, y0, x1, y1 = (int(v) for v in boxes[d])
-            if max(x1 - x0, y1 - y0) > DOT_SIZE * digit_height:
-                continue
-            sides = _nearest_owners(found, d, column_of)
-            if None in sides or sides[0] == sides[1]:
-                continue
-            left, right = (columns[j] for j in sides)
-            if _is_separator(boxes[[d]], _span(boxes[left], 1, 3), _span(boxes[right], 1, 3), digit_height):
-                apart.append(d)
+        left, right = (columns[j] for j in sides)
+        if _is_separator(boxes[[d]], _span(boxes[left], 1, 3), _span(boxes[right], 1, 3), digit_height):
+            apart.append(d)
     if not apart:
         return columns
-    rest = np.array(sorted(set(column_of) - set(apart) - {int(i) for i in rule_ids}), np.int64)
+    rest = np.array(sorted(set(np.concatenate(columns).tolist()) - set(apart) - {int(i) for i in rule_ids}), np.int64)
     out = [rest[c] for c in group_columns(boxes[rest])] + [np.array([i]) for i in rule_ids]
     out += [np.array([d]) for d in apart]
     out.sort(key=lambda c: _span(boxes[c], 0, 2))
     return out
 
 
-def _nearest_owners(found, d, column_of):
-    """(column of the nearest ink left of blob `d`, of the nearest right of it) among the blobs of
-    `column_of` (blob -> column), in the rows of `d` widened by its height each way; None: none."""
+def _owners(found, columns):
+    """Per label (0: paper), the index of the column (of `columns`) its blob is in; -1 for none."""
+    owner = np.full(found.count + 1, -1, np.int64)
+    for k, column in enumerate(columns):
+        owner[np.asarray(column) + 1] = k
+    return owner
+
+
+def _nearest_owners(found, d, owner):
+    """(column of the nearest ink left of blob `d`, of the nearest right of it), `owner` giving each
+    label's column (_owners), in the rows of `d` widened by its height each way; None: none."""
     x0, y0, x1, y1 = (int(v) for v in found.boxes[d])
     h = found.labels.shape[0]
     band = found.labels[max(0, y0 - (y1 - y0)) : min(h, y1 + (y1 - y0))]
+    columns = np.where(band == d + 1, -1, owner[band])
     sides = []
-    for part, pick in ((band[:, :x0], -1), (band[:, x1:], 0)):
-        inked = np.isin(part, [i + 1 for i in column_of if i != d])
-        cols = np.flatnonzero(inked.any(axis=0))
-        if not len(cols):
+    for part, pick in ((columns[:, :x0], -1), (columns[:, x1:], 0)):
+        inked = np.flatnonzero((part >= 0).any(axis=0))
+        if not len(inked):
             sides.append(None)
             continue
-        rows = np.flatnonzero(inked[:, cols[pick]])
-        sides.append(column_of[int(part[rows[0], cols[pick]]) - 1])
+        at = part[:, inked[pick]]
+        sides.append(int(at[at >= 0][0]))
     return tuple(sides)
 
 
@@ -384,9 +388,9 @@ def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):
     ok &= (b[:, 0] >= spans[after, 1]) & (b[:, 2] <= spans[after + 1, 0])
     # A point written close may reach into a neighbour's span (under a 7's overhang, beside a 3's
     # tail): then the nearest ink at its height on either side must be the two neighbours'.
-    column_of = {int(i): k for k, c in enumerate(columns) for i in c}
+    owner = _owners(found, columns)
     for j in np.flatnonzero(near & ~ok)[:MAX_CLOSE_POINTS]:
-        sides = _nearest_owners(found, int(dots[j]), column_of)
+        sides = _nearest_owners(found, int(dots[j]), owner)
         if None not in sides and sides[1] == sides[0] + 1:
             ok[j], after[j] = True, sides[0]
     # At most one separator per gap: the heaviest dot in it.
