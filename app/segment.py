@@ -44,7 +44,7 @@ RUN_OUT_MIDDLE = 0.15
 # (but a 4's long bar read "4-" in 7 of 1,200 numbers with none), 79.3 % at 2.5 (1 of 1,200; 2 or 3: alike).
 CROSS_RUN = 2.5
 MIN_TAP_PX = 3  # a point is at least this many pixels across ...
-SOLID_TAP = 0.5  # ... and a point smaller than 5 % of the digits' height carries this much ink of its box
+SOLID = 0.35  # ... and a point written close (small, or reaching into a neighbour's span) carries this much ink of its box
 TAP_OF_PEN = 0.75  # ... and is this share of the pen's width across (which counts its soft edge too)
 MAX_CLOSE_POINTS = 20  # small marks reaching into a neighbour's span looked at as points, per line (a noisy photo's are many)
 
@@ -86,7 +86,6 @@ def split_digits(ink, found=None):
         rule = _rules(boxes[ids])
         columns = [ids[~rule][c] for c in group_columns(boxes[ids[~rule]])] + [np.array([i]) for i in ids[rule]]
         columns.sort(key=lambda c: _span(boxes[c], 0, 2))
-        columns = _points_apart(found, columns, rule_ids=ids[rule])
         heights = [_span(boxes[c], 1, 3) for c in columns]
         digit_height = _digit_height([y1 - y0 for y0, y1 in heights])
         kinds = ["digit"] * len(columns)
@@ -194,33 +193,11 @@ def _same_digit(a, b):
     return shared >= OVERLAP * narrower
 
 
-def _points_apart(found, columns, rule_ids=()):
-    """`columns` (a line's, left to right) with each decimal point that overlaps a neighbour's box
-    across (a point written close, under a 7's overhang or beside a 3's tail) set apart as a column
-    of its own: a small blob in a column of several, whose nearest ink at its height on either side
-    belongs to two different columns, and that is a separator between them (`_is_separator`)."""
-    boxes = found.boxes
-    if not any(len(c) > 1 for c in columns):
-        return columns
-    digit_height = _digit_height([y1 - y0 for y0, y1 in (_span(boxes[c], 1, 3) for c in columns)])
-    owner = _owners(found, columns)
-    small = [d for c in columns if len(c) > 1 for d in c.tolist()
-             if max(boxes[d, 2] - boxes[d, 0], boxes[d, 3] - boxes[d, 1]) <= DOT_SIZE * digit_height]
-    apart = []
-    for d in small[:MAX_CLOSE_POINTS]:
-        sides = _nearest_owners(found, d, owner)
-        if None in sides or sides[0] == sides[1]:
-            continue
-        left, right = (columns[j] for j in sides)
-        if _is_separator(boxes[[d]], _span(boxes[left], 1, 3), _span(boxes[right], 1, 3), digit_height):
-            apart.append(d)
-    if not apart:
-        return columns
-    rest = np.array(sorted(set(np.concatenate(columns).tolist()) - set(apart) - {int(i) for i in rule_ids}), np.int64)
-    out = [rest[c] for c in group_columns(boxes[rest])] + [np.array([i]) for i in rule_ids]
-    out += [np.array([d]) for d in apart]
-    out.sort(key=lambda c: _span(boxes[c], 0, 2))
-    return out
+def _solid(found, blobs):
+    """Boolean per blob: a solid dot, its ink at least SOLID of its box (a pen's tap; a stub of a
+    ruled line, paper grain or a hair is fainter or thinner)."""
+    b = found.boxes[blobs]
+    return found.mass[blobs] >= SOLID * (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
 
 
 def _owners(found, columns):
@@ -376,7 +353,7 @@ def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):
     # A thin pen's tap is as small as its pen is wide, under 5 % of the digits' height: taken where it
     # is a solid dot about a pen wide (noise and paper grain are fainter or smaller).
     tap = (size >= MIN_TAP_PX) & (size < 0.05 * digit_height) & (cy >= line_top) & (cy <= line_bottom)
-    tap &= found.mass[dots] >= SOLID_TAP * (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    tap &= _solid(found, dots)
     if tap.any():
         heaviest = max((i for c in columns for i in c.tolist()), key=lambda i: found.mass[i])
         near |= tap & (size >= TAP_OF_PEN * stroke_width(component_mask(found, heaviest)))
@@ -389,7 +366,7 @@ def _with_speck_dots(found, specks, columns, kinds, heights, digit_height):
     # A point written close may reach into a neighbour's span (under a 7's overhang, beside a 3's
     # tail): then the nearest ink at its height on either side must be the two neighbours'.
     owner = _owners(found, columns)
-    for j in np.flatnonzero(near & ~ok)[:MAX_CLOSE_POINTS]:
+    for j in np.flatnonzero(near & ~ok & _solid(found, dots))[:MAX_CLOSE_POINTS]:
         sides = _nearest_owners(found, int(dots[j]), owner)
         if None not in sides and sides[1] == sides[0] + 1:
             ok[j], after[j] = True, sides[0]
