@@ -5,7 +5,8 @@ Read as ink, a ring swallows what it holds (a circled "482" read "0") and a line
 the digits that touch it into one blob. A blob is taken for a ring when it has holes, a thin stroke, and,
 peeled of its own stroke (the first ink met from outside along rays from its middle), holds writing
 that is not all its own ink: a slashed 0's slash, an 8's crossing and the insides of touching digits
-are a digit's own, a circled number stands apart from its ring in one place at least. A blob is taken
+are a digit's own, a circled number stands apart from its ring in one place at least, or, where every
+digit touches it, what it encloses is one convex shape wider than tall holding a number's ink. A blob is taken
 for a line drawn under writing when its bottom follows one smooth, thin curve along its whole width,
 LONG times as long as the writing over it is tall, with that writing standing on it (its own ink, or
 blobs just above it) and none under it. Unlike a form's printed lines (app.boxes), these wobble. Pure numpy.
@@ -33,6 +34,13 @@ STANDING = 0.25  # the blob's own ink off the line is writing when this share of
 CLOSED = 0.15  # a ring drawn on the canvas ends within this share of its longer side of where it began
 REACH = 0.1  # ... and a slash reaches it: an end this share of the ring's shorter side from it, or 2 pens
 FLAT = 0.25  # a line drawn on the canvas is at most this share of its length tall
+# A ring every digit inside touches holds no writing apart from it. It is one still where what it
+# encloses is one convex shape (a digit pair's humps, "00", are not: their rows hold two runs) wider than
+# tall (a 0, an 8 are not), and the writing peeled of it weighs as much as a number (a 0's slash does not).
+CONVEX = 0.9  # share of the enclosed shape's rows, and of its columns, that are one run
+HELD = 0.35  # ink of the writing it holds against the ring's own
+TOUCHED_HOLLOW = 0.2  # its holes' share of what it encloses (less than HOLLOW: the digits fill it)
+CRUMB = 2.0  # pens: a blob the erasing of a mark left this long or shorter, touching it, is a crumb of it
 
 
 def remove_marks(ink, found, threshold):
@@ -43,19 +51,44 @@ def remove_marks(ink, found, threshold):
     big = np.flatnonzero(sides.max(axis=1) >= MIN_MARK)
     big = big[np.argsort(-(sides[big, 0] * sides[big, 1]), kind="stable")][:MAX_MARKS]
     erase = np.zeros(ink.shape, bool)
+    pen = 0.0
     for index in big:
-        # Cheap first: a ring holds another blob within its box; a line under writing is about as long
-        # as the writing on it is tall, which is most digits' own height.
+        # Cheap first: a ring holds another blob within its box, or every digit touches it and it is
+        # wider than tall; a line under writing is about as long as the writing on it is tall, which is
+        # most digits' own height.
         holds = ((b[:, :2] >= b[index, :2]) & (b[:, 2:] <= b[index, 2:])).all(axis=1).sum() > 1
-        mark = _ring(found, index) if holds else None
+        wide = sides[index, 0] > sides[index, 1]
+        mark = _ring(found, index) if holds or wide else None
         if mark is None and sides[index, 0] >= 0.9 * sides[index, 1]:
             mark = _underline(found, index)
         if mark is not None:
             x0, y0, x1, y1 = found.boxes[index]
             erase[y0:y1, x0:x1] |= mark
+            pen = max(pen, stroke_width(mark))
     if not erase.any():
         return ink, found
-    return erased(ink, erase, threshold)
+    ink, found = erased(ink, erase, threshold)
+    return _without_crumbs(ink, found, erase, pen, threshold)
+
+
+def _without_crumbs(ink, found, erase, pen, threshold):
+    """(`ink`, `found`) without the crumbs a mark's erasing left: blobs at most CRUMB pens long that
+    touched it (the wobble of its stroke, the tip of a digit cut where it ran along it), which would
+    read as decimal points or stray marks. A point written apart from the mark is kept."""
+    sides = (found.boxes[:, 2:] - found.boxes[:, :2]).max(axis=1)
+    small = np.flatnonzero(sides <= CRUMB * pen)
+    if not len(small):
+        return ink, found
+    near = grown(erase, 2)
+    crumbs = [i for i in small if (near[_box(found, i)] & (found.labels[_box(found, i)] == i + 1)).any()]
+    if not crumbs:
+        return ink, found
+    return erased(ink, np.isin(found.labels, np.array(crumbs) + 1), threshold)
+
+
+def _box(found, i):
+    x0, y0, x1, y1 = found.boxes[i]
+    return slice(y0, y1), slice(x0, x1)
 
 
 def _ring(found, index):
@@ -67,7 +100,8 @@ def _ring(found, index):
     outside = _outside(mask)
     filled = ~outside
     holes = filled & ~mask
-    if holes.sum() < HOLLOW * filled.sum():
+    hollow = holes.sum() / filled.sum()
+    if hollow < TOUCHED_HOLLOW:
         return None  # most digits: cheaper to tell here than by the band
     pen = stroke_width(mask)
     if pen > THIN_RING * min(h, w):
@@ -79,11 +113,31 @@ def _ring(found, index):
     pieces = components.label((mask & ~band) | others)
     tall = np.flatnonzero((pieces.boxes[:, 3] - pieces.boxes[:, 1]) >= WRITING * h)
     writing = np.isin(pieces.labels, tall + 1)
-    if not (writing & others).any():
-        # All it holds is its own ink: a digit's (a slashed 0's slash, an 8's crossing, two 0s touching,
-        # a touching number's insides), never a ring's with writing inside.
+    apart = (writing & others).any()
+    if not (apart and hollow >= HOLLOW or not apart and _touched_ring(filled, band, pieces, tall, pen)):
+        # All it holds is its own ink, and no number touching its ring all round: a digit's (a slashed
+        # 0's slash, an 8's crossing, two 0s touching, a touching number's insides).
         return None
     return band
+
+
+def _touched_ring(filled, band, pieces, tall, pen):
+    """Whether a blob whose writing (`tall` of `pieces`) all touches its ring (`band`) is a ring still:
+    what it encloses (`filled`) is one convex shape wider than tall, and the writing weighs HELD of the
+    ring or more and is not one straight stroke (a wide 0's slash)."""
+    h, w = filled.shape
+    if w <= h or pieces.mass[tall].sum() < HELD * band.sum():
+        return False
+    if len(tall) == 1:
+        x0, y0, x1, y1 = pieces.boxes[tall[0]]
+        if pieces.mass[tall[0]] <= STRAIGHT * math.hypot(x1 - x0, y1 - y0) * pen:
+            return False
+    for runs in (filled, filled.T):
+        starts = runs[:, 1:] & ~runs[:, :-1]
+        count = starts.sum(axis=1) + runs[:, 0]
+        if (count <= 1).mean() < CONVEX:
+            return False
+    return True
 
 
 def _band(mask, filled):
