@@ -40,6 +40,7 @@ FLAT = 0.25  # a line drawn on the canvas is at most this share of its length ta
 CONVEX = 0.9  # share of the enclosed shape's rows, and of its columns, that are one run
 HELD = 0.35  # ink of the writing it holds against the ring's own
 TOUCHED_HOLLOW = 0.2  # its holes' share of what it encloses (less than HOLLOW: the digits fill it)
+HALF = 0.5  # share of the line's band, from its bottom, erased under a digit resting on it
 CRUMB = 2.0  # pens: a blob the erasing of a mark left this long or shorter, touching it, is a crumb of it
 
 
@@ -204,7 +205,8 @@ def _underline(found, index):
         contact = (off & grown(line, 1)).any(axis=0)
         if np.argmax(contact) <= max(2.0, pen / 2):
             return None  # a 2's base, drawn on from its corner (a line under writing starts before it)
-        # Where a digit rests on the line its stroke's foot lies in it: the line stays under it.
+        # Where a digit rests on the line its stroke's foot lies in the line's upper half: that half
+        # stays under it, the lower half goes (kept whole, it read as a foot: a 0 on it as a 6).
         contact = grown(contact[None, :], math.ceil(pen / 2))[0]
     else:
         off = np.zeros_like(off)
@@ -214,7 +216,7 @@ def _underline(found, index):
     # A number over it (two pieces or more) is often shorter than a 2 with a long base is wide.
     if w < (LONG if len(standing) == 1 else 1.0) * max(standing):
         return None
-    return line & ~contact
+    return line & ~(contact & (rows < foot - HALF * thick))
 
 
 def _smooth_curve(bottom):
