@@ -23,7 +23,8 @@ THUMB_TOUCH = 0.6  # a thumb at the edge meets it along this share of its own ex
 THUMB_FILL = 0.5  # ... fills this share of its box, or more ...
 THUMB_WIDER = 2.0  # ... and is this many times as wide as the writing's strokes: no digit of the same pen ...
 SOLID_FILL = 0.65  # ... or fills this share of its box (a thick pen's digit with its loops filled: 0.5-0.7) ...
-THUMB_LEVEL = 0.25  # ... and its ink level differs from the writing's by this much: skin is no pen's ink
+THUMB_LEVEL = 0.2  # ... and its ink level differs from the writing's by this much: skin is no pen's ink
+                   # (at 0.25, thumbs 0.24 lighter than a thick pen's digit stayed and read as a 0)
 
 
 def drop_frame(ink, cut=True):
@@ -38,7 +39,8 @@ def drop_frame(ink, cut=True):
     sides = (ink[0], ink[-1], ink[:, 0], ink[:, -1])
     edge = max(float((side > 0.5).mean()) for side in sides)
     if edge < FRAME_SHARE and not _loose_band(ink):
-        if edge < EDGE_INK:
+        # Any ink counts here: a thumb in bright light is paler than half the pen's darkness.
+        if max(float((side > INK_THRESHOLD).mean()) for side in sides) < EDGE_INK:
             return ink, None
         return _drop_thumbs(ink, components.label(ink > INK_THRESHOLD, ink))
     if cut:  # writing that touches the desk is one blob with it: all of it, or a number's first digit

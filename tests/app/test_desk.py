@@ -101,17 +101,20 @@ def test_a_number_filling_the_page_keeps_the_digit_that_touches_the_desk(band):
     assert ((got > INK_THRESHOLD) & (visible > 0.99)).sum() > 0.95 * (visible > 0.99).sum()
 
 
+@pytest.mark.parametrize("skin", [90, 75, 135])
 @pytest.mark.parametrize("pen", [12, 40])
 @pytest.mark.parametrize("edge", ["bottom", "right"])
-def test_a_thumb_holding_the_page_is_dropped(edge, pen):
+def test_a_thumb_holding_the_page_is_dropped(edge, pen, skin):
     """A thumb at the photo's edge is a solid blob the edge cuts off, far wider than a pen's strokes (or,
     beside a thick pen's, as solid and lighter than its ink): it was read as a digit beside the written
-    one ("04") or, the heaviest blob, left the digit a speck."""
+    one ("04") or, the heaviest blob, left the digit a speck. Darker skin (75 on paper at 200, the pen 40:
+    an ink level about 0.75) or paler (135: under half the pen's, no ink at the edge by the frame's
+    measure) was kept: a 7 with a thumb beside it read "07"."""
     ink = ring(size=(420, 300), box=(120, 40, 220, 200), width=pen) / 255.0
     photo = 200 * (1 - ink) + 40 * ink
     yy, xx = np.mgrid[0:300, 0:420]
     thumb = ((xx - 330) / 50.0) ** 2 + ((yy - 315) / 75.0) ** 2 < 1  # cut off by the bottom edge
-    photo[thumb] = 90
+    photo[thumb] = skin
     if edge == "right":
         photo, ink, thumb = photo.T.copy(), ink.T, thumb.T
     got = to_ink(jpeg_photo(photo))
