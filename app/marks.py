@@ -216,7 +216,10 @@ def _underline(found, index):
     # A number over it (two pieces or more) is often shorter than a 2 with a long base is wide.
     if w < (LONG if len(standing) == 1 else 1.0) * max(standing):
         return None
-    return line & ~(contact & (rows < foot - HALF * thick))
+    # Under one digit alone it may be its own base run long (a 2's): there the band stays whole.
+    if len(standing) > 1:
+        contact = contact & (rows < foot - HALF * thick)
+    return line & ~contact
 
 
 def _smooth_curve(bottom):
