@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from app import components
-from app.raster import component_mask, erased, grown, stroke_width
+from app.raster import component_mask, erased, grown, row_runs, stroke_width
 
 MIN_MARK = 24  # px: a ring or a line shorter than this marks nothing readable
 MAX_MARKS = 20  # the biggest blobs looked at (a ring or a line is the biggest thing about its number)
@@ -81,15 +81,11 @@ def _without_crumbs(ink, found, erase, pen, threshold):
     if not len(small):
         return ink, found
     near = grown(erase, 2)
-    crumbs = [i for i in small if (near[_box(found, i)] & (found.labels[_box(found, i)] == i + 1)).any()]
+    crumbs = [i for i in small if (near[found.boxes[i, 1]:found.boxes[i, 3], found.boxes[i, 0]:found.boxes[i, 2]]
+                                   & component_mask(found, i)).any()]
     if not crumbs:
         return ink, found
     return erased(ink, np.isin(found.labels, np.array(crumbs) + 1), threshold)
-
-
-def _box(found, i):
-    x0, y0, x1, y1 = found.boxes[i]
-    return slice(y0, y1), slice(x0, x1)
 
 
 def _ring(found, index):
@@ -133,12 +129,7 @@ def _touched_ring(filled, band, pieces, tall, pen):
         x0, y0, x1, y1 = pieces.boxes[tall[0]]
         if pieces.mass[tall[0]] <= STRAIGHT * math.hypot(x1 - x0, y1 - y0) * pen:
             return False
-    for runs in (filled, filled.T):
-        starts = runs[:, 1:] & ~runs[:, :-1]
-        count = starts.sum(axis=1) + runs[:, 0]
-        if (count <= 1).mean() < CONVEX:
-            return False
-    return True
+    return all((row_runs(runs) <= 1).mean() >= CONVEX for runs in (filled, filled.T))
 
 
 def _band(mask, filled):

@@ -10,8 +10,12 @@ INK_THRESHOLD = 0.1  # ink map level that counts as ink when finding boxes and c
 
 def ink_runs(mask):
     """Number of horizontal runs of True in a boolean raster (linear time, no labelling)."""
-    starts = np.count_nonzero(mask[:, 1:] & ~mask[:, :-1])
-    return int(starts + np.count_nonzero(mask[:, 0]))
+    return int(row_runs(mask).sum())
+
+
+def row_runs(mask):
+    """Per row of a boolean raster, its number of runs of True."""
+    return np.count_nonzero(mask[:, 1:] & ~mask[:, :-1], axis=1) + mask[:, 0]
 
 
 def stroke_share(mask):
