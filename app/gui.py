@@ -116,10 +116,14 @@ class DigitApp:
         bottom = ttk.Frame(root, relief="sunken")
         bottom.grid(row=1, column=0, sticky="ew")
         bottom.columnconfigure(0, weight=1)
+        # status_var holds the whole message; the label shows it fitted to its width (width=1: a long
+        # message never widens the window), refitted when either changes.
         self.status_var = tk.StringVar()
-        # width=1: a long message is cut at the window's edge instead of widening the window.
-        self.status = ttk.Label(bottom, textvariable=self.status_var, anchor="w", width=1)
+        self._status_shown = tk.StringVar()
+        self.status = ttk.Label(bottom, textvariable=self._status_shown, anchor="w", width=1)
         self.status.grid(row=0, column=0, sticky="ew")
+        self.status_var.trace_add("write", self._fit_status)
+        self.status.bind("<Configure>", self._fit_status, add="+")
         self.files = PictureFiles(self, bottom)
         self.progress = self.files.progress
         self.correction_menu = CorrectionMenu(self)
@@ -355,6 +359,18 @@ class DigitApp:
 
     def _model_status(self):
         return f"Model {self.predictor.describe()}"
+
+    def _fit_status(self, *_args):
+        label = self.status
+        padding = [int(float(str(p))) for p in (label.cget("padding") or ())]
+        across = padding[0] + padding[2 if len(padding) > 2 else 0] if padding else 0
+        font = str(label.cget("font")) or ttk.Style(label).lookup("TLabel", "font") or "TkDefaultFont"
+        width = label.winfo_width() - across if label.winfo_ismapped() else 0
+
+        def measure(text):
+            return int(label.tk.call("font", "measure", font, "-displayof", label, text))
+
+        self._status_shown.set(presentation.fit_status(self.status_var.get(), measure, width))
 
     def _mapped(self, _event):
         self.root.update_idletasks()  # Map comes before the geometry settles: report the real place

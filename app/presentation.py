@@ -144,3 +144,31 @@ def predict_hint(frozen, executable):
     if frozen:
         return f"{os.path.basename(executable)} predict FILE"
     return "python -m app predict FILE"
+
+
+ELLIPSIS = "\u2026"
+
+
+def fit_status(text, measure, width):
+    """`text` as the status line shows it in `width` pixels (`measure`: a text's width in pixels).
+
+    Messages are sentences parted by two spaces, the most important first: while the line is too
+    wide the last sentence goes (usually the model's description, which Help > About also shows),
+    then the first is cut with an ellipsis. A line cut at the window's edge would say half a word.
+    """
+    if width <= 0 or measure(text) <= width:
+        return text
+    parts = text.split("  ")
+    while len(parts) > 1 and measure("  ".join(parts)) > width:
+        parts.pop()
+    line = "  ".join(parts)
+    if measure(line) <= width:
+        return line
+    low, high = 0, len(line)  # the longest start that fits with the ellipsis
+    while low < high:
+        mid = (low + high + 1) // 2
+        if measure(line[:mid].rstrip() + ELLIPSIS) <= width:
+            low = mid
+        else:
+            high = mid - 1
+    return line[:low].rstrip() + ELLIPSIS

@@ -277,6 +277,19 @@ def test_counts_agree_with_their_number():
     assert presentation.count_of(3, "box", "boxes") == "3 boxes"
 
 
+def test_the_status_line_drops_its_last_sentences_then_cuts_with_an_ellipsis():
+    def measure(text):  # 7 px a character
+        return 7 * len(text)
+
+    line = "Opened my-number.png - draw to start over.  Model improved (test accuracy 99.12%)"
+    assert presentation.fit_status(line, measure, 7 * len(line)) == line
+    assert presentation.fit_status(line, measure, 0) == line  # not laid out yet: all of it
+    assert presentation.fit_status(line, measure, 7 * 50) == "Opened my-number.png - draw to start over."
+    cut = presentation.fit_status(line, measure, 7 * 20)
+    assert cut == "Opened my-number.pn" + presentation.ELLIPSIS and measure(cut) <= 7 * 20
+    assert presentation.fit_status("Copied 72.  Model x", measure, 7) == presentation.ELLIPSIS
+
+
 @pytest.mark.parametrize("labels, text", [
     ("1x", "1 digit and 1 mark that is not a digit"),
     ("12x", "2 digits and 1 mark that is not a digit"),

@@ -130,6 +130,34 @@ def assert_inside(box, outer, what):
         f"{what} {box} sticks out of {outer}")
 
 
+def shown_status(window):
+    """What the status line shows (status_var holds the whole message)."""
+    return window.root.getvar(str(window.status.cget("textvariable")))
+
+
+def text_width(widget, text):
+    font = str(widget.cget("font")) or "TkDefaultFont"
+    return int(widget.tk.call("font", "measure", font, "-displayof", widget, text))
+
+
+@pytest.mark.parametrize("scaling", [1.0, 2.0])
+def test_the_status_line_fits_the_window_at_any_scaling(make_window, scaling):
+    window = make_window(scaling=scaling)
+    room = window.status.winfo_width() - 2 * int(float(str(window.status.cget("padding")[0])))
+    opened = "Opened my-number.png - draw to start over."
+    window.status_var.set(opened + "  Model " + "with a long description " * 10)
+    window.root.update()
+    assert shown_status(window) == opened  # the model's description goes first
+    window.status_var.set("Opened a-picture-with-a-very-long-name-" + "x" * 200 + ".png - draw to start over.")
+    window.root.update()
+    shown = shown_status(window)
+    assert shown.startswith("Opened a-picture") and shown.endswith(presentation.ELLIPSIS)
+    assert text_width(window.status, shown) <= room
+    window.status_var.set("Copied 72.")
+    window.root.update()
+    assert shown_status(window) == "Copied 72."
+
+
 @pytest.mark.parametrize("scaling", [1.0, 1.5, 2.0])
 def test_nothing_overlaps_at_any_scaling(make_window, scaling):
     window = make_window(scaling=scaling)
