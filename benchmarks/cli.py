@@ -81,12 +81,7 @@ class Context:
                             "or set MNIST_DIR")
         return load_mnist(source)
 
-    @property
-    def keras_model(self) -> Path:
-        results = json.loads((self.run / "results.json").read_text())
-        return self.run / f"{results['chosen_model']}.keras"
-
-    @property
+    @cached_property
     def x_test(self) -> np.ndarray:
         return (self.mnist.x_test / 255.0).astype(np.float32)[..., None]
 

@@ -1,6 +1,7 @@
 """Keras latency on one thread, in its own process: TF's thread pools can only be sized before TF starts.
 
-Usage: python -m benchmarks.keras_latency MODEL.keras REPEATS; prints JSON {batch: [ms, ...]}.
+Usage: python -m benchmarks.keras_latency MODEL REPEATS; prints JSON {batch: [ms, ...]}. MODEL is a .keras
+file or the name of a builder in training.models (its architecture, untrained: the same arithmetic).
 """
 import json
 import os
@@ -20,7 +21,11 @@ def main(argv=None) -> int:
     from benchmarks.stats import timings_ms
 
     path, repeats = (argv or sys.argv[1:])[:2]
-    model = keras.models.load_model(path)
+    if path.endswith(".keras"):
+        model = keras.models.load_model(path)
+    else:
+        from training.models import MODELS
+        model = MODELS[path]()
     x = np.random.default_rng(0).random((256, 28, 28, 1), dtype=np.float32)
     out = {}
     for batch in (1, 256):

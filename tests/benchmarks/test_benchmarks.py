@@ -149,3 +149,24 @@ def test_the_many_dots_figure_reads_the_issues_picture_from_its_file(tmp_path):
     size, line, seconds = timed_read(Predictor(MODEL), dot_grid(64, 64), tmp_path / "dots-4096.png", repeats=1)
     assert (tmp_path / "dots-4096.png").stat().st_size == size > 0
     assert line == "refused: too many separate marks (4096) to be a number" and 0.0 < seconds < 30.0
+
+
+def test_latency_needs_no_training_run_keras_runs_the_shipped_architecture(ctx):
+    from benchmarks import model_figures
+
+    class Counted(SimpleNamespace):  # counts how often the images are fetched: never inside a timed call
+        fetched = 0
+
+        @property
+        def x_test(self):
+            Counted.fetched += 1
+            return self.images
+
+    fields = {k: v for k, v in vars(ctx).items() if k != "x_test"}
+    rows = model_figures.latency(Counted(**fields, images=ctx.x_test, run=None))  # no run to look in
+    assert Counted.fetched <= 2 < ctx.repeats
+    keras = [r for r in rows if r.metric.startswith("Keras")]
+    assert [r.metric for r in keras][:2] == [
+        "Keras model.predict, batch 1, 1 thread (the same architecture, improved)",
+        "Keras model(x) direct call, batch 1, 1 thread (the same architecture, improved)"]
+    assert len(keras) == 4 and all(re.match(r"p50 \d+\.\d\d ms", r.value) for r in keras)
