@@ -288,7 +288,9 @@ class DigitApp:
             self.about.window.lift()
             return self.about
         strokes = getattr(self.predictor, "trajectory", None)
-        card = model_card(self.predictor.metadata, app.__version__, strokes.metadata if strokes else None)
+        numbers = getattr(self.predictor, "numbers", None)
+        card = model_card(self.predictor.metadata, app.__version__, strokes.metadata if strokes else None,
+                          numbers.metadata if numbers else None)
         px = self.metrics.px
         self.about = AboutBox(self.root, TITLE, card, self.icons[-2], px, wrap=px(360))
         return self.about

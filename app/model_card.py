@@ -21,15 +21,24 @@ STROKE_FIELDS = (
     ("Drawn digits, with the stroke reader", ("fused_val_accuracy",), True),
     ("Drawn digits called sure from", ("sure_threshold",), True),
 )
+# The number reader's (app.numbers), when pictures have one: what touching digits in a picture get.
+NUMBER_FIELDS = (
+    ("Numbers in pictures, readers voting", ("members",), False),
+    ("Rows of held-out writers read exactly", ("val_row_accuracy",), True),
+    ("Numbers in pictures called sure from", ("sure_threshold",), True),
+)
 MAX_VALUE = 400  # characters of one value shown; metadata is not a place for essays
 
 
-def model_card(metadata, version, strokes=None):
+def model_card(metadata, version, strokes=None, numbers=None):
     """[(title, text), ...] for the fields the metadata has (and `strokes`, the stroke reader's
-    metadata, when the window uses one), then the app's version."""
+    metadata, when the window uses one; `numbers`, the number reader's, when pictures have one), then
+    the app's version."""
     card = _fields(metadata, FIELDS)
     if strokes is not None:
         card += _fields(strokes, STROKE_FIELDS)
+    if numbers is not None:
+        card += _fields(numbers, NUMBER_FIELDS)
     card.append(("App version", _clean(version)))
     return card
 

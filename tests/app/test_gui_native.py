@@ -732,6 +732,12 @@ def test_model_card_lists_what_the_metadata_has():
     card = model_card({"sure_threshold": "0.95"}, "1", {"fused_val_accuracy": "0.986", "sure_threshold": "0.96"})
     assert card == [("Called sure from", "95.00%"), ("Drawn digits, with the stroke reader", "98.60%"),
                     ("Drawn digits called sure from", "96.00%"), ("App version", "1")]
+    # With the number reader, what pictures of numbers get, from its metadata, after the stroke reader's.
+    card = model_card({}, "1", {"fused_val_accuracy": "0.986"},
+                      {"members": "4", "val_row_accuracy": "0.882", "sure_threshold": "0.951302"})
+    assert card == [("Drawn digits, with the stroke reader", "98.60%"), ("Numbers in pictures, readers voting", "4"),
+                    ("Rows of held-out writers read exactly", "88.20%"),
+                    ("Numbers in pictures called sure from", "95.13%"), ("App version", "1")]
 
 
 def guess(label, confidence, box=(0, 0, 10, 10), classes=10):
