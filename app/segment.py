@@ -133,14 +133,22 @@ def group_lines(boxes):
     reach = np.maximum.accumulate(bottoms)
     # A new band starts where a box begins below everything above it.
     starts = np.concatenate(([True], tops[1:] >= reach[:-1]))
+    first = np.flatnonzero(starts)
     band_top = tops[starts]
-    band_bottom = np.maximum.reduceat(bottoms, np.flatnonzero(starts))
-    # Bands parted by a narrow strip of paper (the bar of a 5 above its body) are one.
+    band_bottom = np.maximum.reduceat(bottoms, first)
+    # A band holding marks side by side (two apart across) is a row of writing, not a piece of one digit.
+    row = np.minimum.reduceat(boxes[order, 2], first) <= np.maximum.reduceat(boxes[order, 0], first)
+    # Bands parted by a narrow strip of paper (the bar of a 5 above its body, a 3 broken in two) are one;
+    # but a row of writing and a band about as tall are two lines however close (a number continued on
+    # the line below).
     joined = [0]
     for k in range(1, len(band_top)):
-        taller = max(band_bottom[k] - band_top[k], band_bottom[joined[-1]] - band_top[joined[-1]])
-        if band_top[k] - band_bottom[joined[-1]] < LINE_GAP * taller:
-            band_bottom[joined[-1]] = max(band_bottom[joined[-1]], band_bottom[k])
+        j = joined[-1]
+        taller, shorter = sorted((band_bottom[k] - band_top[k], band_bottom[j] - band_top[j]))[::-1]
+        lines = shorter >= LINE_SHARE * taller and (row[j] or row[k])
+        if band_top[k] - band_bottom[j] < LINE_GAP * taller and not lines:
+            band_bottom[j] = max(band_bottom[j], band_bottom[k])
+            row[j] |= row[k]
         else:
             joined.append(k)
     merged_into = np.searchsorted(joined, np.arange(len(band_top)), side="right") - 1
