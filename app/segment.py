@@ -23,6 +23,7 @@ OVERLAP = 0.5  # share of the narrower extent two blobs must share to be one dig
 MAX_MARKS = 300  # more separate (non-speck) marks than this is no number
 LINE_SHARE = 0.5  # a band of ink this much as tall as the tallest is a line of its own ...
 LINE_GAP = 0.2  # ... when paper this share of the taller one's height parts it from the next
+SMALL_ROW = 0.25  # a row of marks side by side this share as tall as the tallest band is a line of its own too
 RULE_WIDTH = 1.6  # a mark wider than this share of the line's digit height ...
 RULE_HEIGHT = 0.4  # ... and lower than this share is a rule, not part of a digit
 DOT_SIZE = 0.4  # a separator is at most this share of its line's digit height on its longer side
@@ -153,9 +154,10 @@ def group_lines(boxes):
             joined.append(k)
     merged_into = np.searchsorted(joined, np.arange(len(band_top)), side="right") - 1
     band = merged_into[np.cumsum(starts) - 1]
-    band_top, band_bottom = band_top[joined], band_bottom[joined]
+    band_top, band_bottom, row = band_top[joined], band_bottom[joined], row[joined]
     height = band_bottom - band_top
-    major = np.flatnonzero(height >= LINE_SHARE * height.max())
+    # A line is a band about as tall as the tallest, or a row of smaller writing apart from it.
+    major = np.flatnonzero((height >= LINE_SHARE * height.max()) | row & (height >= SMALL_ROW * height.max()))
     # Each band joins the major band nearest to it (itself when major).
     centre = (band_top + band_bottom) / 2
     major_centre = centre[major]

@@ -191,6 +191,19 @@ def test_two_lines_of_digits_are_two_lines_however_close():
     assert [sorted(map(int, g)) for g in segment.group_lines(np.array(three))] == [[0, 1]]
 
 
+def test_a_row_of_smaller_writing_below_is_a_line_of_its_own():
+    """A row of marks side by side under a taller one is a line even when less than half as tall (a
+    number continued below in smaller digits); one small mark alone (a dot, a stray bar) joins the
+    nearest line as before."""
+    big = [(0, 0, 40, 140), (50, 0, 90, 140)]
+    small_row = [(0, 300, 30, 360), (40, 300, 70, 360)]  # 60 tall: 0.43 of 140
+    assert [sorted(map(int, g)) for g in segment.group_lines(np.array(big + small_row))] == [[0, 1], [2, 3]]
+    one_small = [(0, 300, 30, 360)]
+    assert [sorted(map(int, g)) for g in segment.group_lines(np.array(big + one_small))] == [[0, 1, 2]]
+    specks = [(0, 300, 8, 310), (40, 300, 48, 310)]  # side by side but tiny: no line of writing
+    assert [sorted(map(int, g)) for g in segment.group_lines(np.array(big + specks))] == [[0, 1, 2, 3]]
+
+
 def test_a_number_continued_close_below_is_read_line_by_line(shipped_model):
     """Training writers' numbers of 4 digits written as two rows of two, a sixth of a row apart (as a
     number runs on below when out of room): read top row first, each digit in its row."""

@@ -362,6 +362,18 @@ def test_numbers_of_training_writers_written_in_two_rows_read_row_by_row(shipped
     assert right >= 9
 
 
+def test_a_second_row_written_smaller_is_a_row_of_its_own():
+    """"12" over "34" written less than half as tall: still two rows (it joined the first row's digits
+    over it, a 1 with the 3 under it, as a 5's bar joins its digit); one short stroke under a row, apart
+    from it, is no row."""
+    one, two = segment(100, 40, 104, 180), segment(200, 40, 204, 180)
+    three, four = segment(100, 250, 103, 310), segment(200, 250, 203, 310)
+    plan = plan_of(one, two, three, four)
+    assert plan.lines == (0, 0, 1, 1)
+    assert (0, 2) in plan.candidates and (2, 4) in plan.candidates and (1, 3) not in plan.candidates
+    assert plan_of(one, two, three).lines == (0, 0, 0)
+
+
 def test_a_minus_sign_may_begin_the_second_row():
     one, two = segment(100, 40, 104, 140), segment(200, 40, 204, 140)
     minus, three, four = segment(40, 250, 80, 251), segment(100, 200, 104, 300), segment(200, 200, 204, 300)
