@@ -137,8 +137,8 @@ def group_lines(boxes):
     first = np.flatnonzero(starts)
     band_top = tops[starts]
     band_bottom = np.maximum.reduceat(bottoms, first)
-    # A band holding marks side by side (two apart across) is a row of writing, not a piece of one digit.
-    row = np.minimum.reduceat(boxes[order, 2], first) <= np.maximum.reduceat(boxes[order, 0], first)
+    # A band holding marks side by side is a row of writing, not a piece of one digit.
+    row = np.array([side_by_side(band) for band in np.split(boxes[order], first[1:])])
     # Bands parted by a narrow strip of paper (the bar of a 5 above its body, a 3 broken in two) are one;
     # but a row of writing and a band about as tall are two lines however close (a number continued on
     # the line below).
@@ -171,6 +171,13 @@ def group_lines(boxes):
     line = np.empty(n, np.int64)
     line[order] = line_of_band[band]
     return [np.sort(np.flatnonzero(line == k)) for k in range(len(major))]
+
+
+def side_by_side(boxes):
+    """Whether two of `boxes` (x0, y0, x1, y1) stand apart across: marks side by side (a row of
+    writing), not the parts of one mark one over the other."""
+    boxes = np.asarray(boxes)
+    return bool(len(boxes) > 1 and boxes[:, 2].min() <= boxes[:, 0].max())
 
 
 def group_columns(boxes):

@@ -212,29 +212,19 @@ def _rows(boxes):
         reach = max(reach, bottom)
     if bands < 2:
         return [0] * len(boxes)
-    from app.segment import group_lines
+    from app.segment import group_lines, side_by_side
 
     rows = [0] * len(boxes)
     lines = group_lines(np.asarray(boxes, np.float64))
     for row, members in enumerate(lines):
         for k in members:
             rows[int(k)] = row
-    if not any(_side_by_side([boxes[k] for k in members]) for members in lines):
+    if not any(side_by_side([boxes[k] for k in members]) for members in lines):
         return [0] * len(boxes)
     spans = [(min(boxes[k][0] for k in members), max(boxes[k][2] for k in members)) for members in lines]
     if any(min(a[1], b[1]) - max(a[0], b[0]) < OVER * min(a[1] - a[0], b[1] - b[0]) for a, b in zip(spans, spans[1:])):
         return [0] * len(boxes)  # bands side by side, not one under the other: one line written uphill
     return rows
-
-
-def _side_by_side(boxes):
-    """Whether any of `boxes` stands apart from the others in x (strokes of two digits in a row)."""
-    reach = -np.inf
-    for x0, x1 in sorted((b[0], b[2]) for b in boxes):
-        if x0 > reach and reach > -np.inf:
-            return True
-        reach = max(reach, x1)
-    return False
 
 
 def _dashes(atoms, boxes, rows, line):
