@@ -23,6 +23,9 @@ OVERLAP = 0.5  # share of the narrower extent two blobs must share to be one dig
 MAX_MARKS = 300  # more separate (non-speck) marks than this is no number
 LINE_SHARE = 0.5  # a band of ink this much as tall as the tallest is a line of its own ...
 LINE_GAP = 0.2  # ... when paper this share of the taller one's height parts it from the next
+# Paper this share of the taller's height parts two rows of writing, and two marks side by side in one: an
+# erased grid line leaves less across a stroke it cut (a training writer's 6 on squared paper read "111").
+APART = 0.1
 SMALL_ROW = 0.25  # a row of marks side by side this share as tall as the tallest band is a line of its own too
 RULE_WIDTH = 1.6  # a mark wider than this share of the line's digit height ...
 RULE_HEIGHT = 0.4  # ... and lower than this share is a rule, not part of a digit
@@ -140,14 +143,15 @@ def group_lines(boxes):
     # A band holding marks side by side is a row of writing, not a piece of one digit.
     row = np.array([side_by_side(band) for band in np.split(boxes[order], first[1:])])
     # Bands parted by a narrow strip of paper (the bar of a 5 above its body, a 3 broken in two) are one;
-    # but a row of writing and a band about as tall are two lines however close (a number continued on
-    # the line below).
+    # but a row of writing and a band about as tall are two lines from APART of a line's height apart (a
+    # number continued close on the line below).
     joined = [0]
     for k in range(1, len(band_top)):
         j = joined[-1]
         taller, shorter = sorted((band_bottom[k] - band_top[k], band_bottom[j] - band_top[j]))[::-1]
-        lines = shorter >= LINE_SHARE * taller and (row[j] or row[k])
-        if band_top[k] - band_bottom[j] < LINE_GAP * taller and not lines:
+        gap = band_top[k] - band_bottom[j]
+        lines = shorter >= LINE_SHARE * taller and (row[j] or row[k]) and gap >= APART * taller
+        if gap < LINE_GAP * taller and not lines:
             band_bottom[j] = max(band_bottom[j], band_bottom[k])
             row[j] |= row[k]
         else:
@@ -174,10 +178,15 @@ def group_lines(boxes):
 
 
 def side_by_side(boxes):
-    """Whether two of `boxes` (x0, y0, x1, y1) stand apart across: marks side by side (a row of
-    writing), not the parts of one mark one over the other."""
-    boxes = np.asarray(boxes)
-    return bool(len(boxes) > 1 and boxes[:, 2].min() <= boxes[:, 0].max())
+    """Whether two of `boxes` (x0, y0, x1, y1), each at least half as tall as the tallest, stand APART
+    of its height apart across: marks side by side (a row of writing), not the parts of one mark (a
+    loop cut by an erased grid line, a crumb beside it)."""
+    boxes = np.asarray(boxes, np.float64)
+    heights = boxes[:, 3] - boxes[:, 1]
+    if len(boxes) < 2:
+        return False
+    tall = boxes[heights >= heights.max() / 2]
+    return bool(tall[:, 2].min() + APART * heights.max() <= tall[:, 0].max())
 
 
 def group_columns(boxes):

@@ -179,11 +179,11 @@ def test_the_cli_names_the_file_it_refuses(shipped_model, tmp_path):
 
 
 def test_two_lines_of_digits_are_two_lines_however_close():
-    """A row of marks side by side and a band about as tall are two lines even a tenth of a line apart;
+    """A row of marks side by side and a band about as tall are two lines even 0.15 of a line apart;
     a band much shorter than its neighbour (a 5's bar drawn apart, a dot), or two single marks one over
     the other (a digit broken in two), still join across a narrow strip."""
     row = [(0, 0, 40, 100), (50, 0, 90, 100)]
-    below = [(x0, y0 + 110, x1, y1 + 110) for x0, y0, x1, y1 in row]  # 10 px of paper between
+    below = [(x0, y0 + 115, x1, y1 + 115) for x0, y0, x1, y1 in row]  # 15 px of paper between
     assert [sorted(map(int, g)) for g in segment.group_lines(np.array(row + below))] == [[0, 1], [2, 3]]
     five = [(0, 0, 40, 12), (0, 18, 40, 100)]  # a bar 6 px above its body
     assert [sorted(map(int, g)) for g in segment.group_lines(np.array(five))] == [[0, 1]]
@@ -220,7 +220,7 @@ def test_a_number_continued_close_below_is_read_line_by_line(shipped_model):
         own = [d for d in digits if d.writer == writer]
         chosen = [own[i] for i in rng.choice(len(own), 4, replace=len(own) < 4)]
         top = place(chosen[:2], height=120, gap=0.4, left=60, baseline=170)
-        bottom = place(chosen[2:], height=120, gap=0.4, left=60, baseline=170 + 140)
+        bottom = place(chosen[2:], height=120, gap=0.4, left=60, baseline=170 + 146)
         strokes = [s for digit in top + bottom for s in digit]
         picture = 255 - drawn(strokes, (560, 420), 6).pixels
         right += recognize.read(predictor, picture).number == "".join(d.label for d in chosen)
