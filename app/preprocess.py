@@ -24,6 +24,7 @@ from app.desk import drop_frame
 from app.image_files import BadImage, grey_levels
 from app.marks import remove_marks
 from app.raster import INK_THRESHOLD, component_mask, ink_runs, stroke_share, stroke_width
+from app.resample import lanczos  # Pillow's LANCZOS: closest to MNIST's own anti-aliasing, measured
 from app.rules import remove_rules
 
 PREPROCESSING_ID = "mnist-com-v1"
@@ -43,7 +44,6 @@ SHADED_INK = 0.9  # ... and at most this (a thin lit stroke's peak, blurred, is 
 MAX_INK_RUNS = 250_000
 BOX = 20
 FIELD = 28
-RESAMPLE = Image.Resampling.LANCZOS  # closest to MNIST's own anti-aliasing, measured
 # Stroke width as a share of the ink's longer side (`stroke_share`) above which a picture's digit
 # is thinned: MNIST's 99th percentile (2,000 test digits; median 0.117), so MNIST stays as it is.
 THICK_SHARE = 0.216
@@ -205,8 +205,7 @@ def _longer_side(crop, side):
 def scaled(crop, factor):
     """A float32 ink map resized by `factor` (anti-aliased, aspect kept, at least one pixel a side)."""
     h, w = crop.shape
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return np.asarray(Image.fromarray(np.ascontiguousarray(crop, np.float32), "F").resize(size, RESAMPLE))
+    return lanczos(crop, (max(1, round(w * factor)), max(1, round(h * factor))))
 
 
 def _erode(ink, steps):
