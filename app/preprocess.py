@@ -124,8 +124,7 @@ def center_digit(ink):
     crop = _ink_crop(ink)
     if crop is None:
         return None
-    small = _longer_side(crop, BOX)
-    small = np.clip(small, 0.0, None)
+    small = np.maximum(_longer_side(crop, BOX), 0.0)  # Lanczos rings below zero beside strokes
     peak = float(small.max())
     if peak <= 0:
         return None
@@ -190,10 +189,11 @@ def thin_thick_strokes(ink):
 
 def _ink_crop(ink):
     """float32 copy of `ink` cut to the box of its pixels above INK_THRESHOLD; None if there are none."""
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    inked = ink > INK_THRESHOLD
+    rows = np.flatnonzero(inked.any(axis=1))
     if len(rows) == 0:
         return None
-    cols = np.flatnonzero((ink[rows[0] : rows[-1] + 1] > INK_THRESHOLD).any(axis=0))
+    cols = np.flatnonzero(inked.any(axis=0))
     return np.ascontiguousarray(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], dtype=np.float32)
 
 

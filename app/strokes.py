@@ -17,6 +17,7 @@ overlaps stay apart. Three steps, each linear-log in the number of strokes:
 Pure geometry on numpy: the model's scores come in from app.recognize.
 """
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -307,11 +308,12 @@ def worth_scoring(plan, scores):
     A model's log-probability is at most 0, so a run whose own prior is already below the sum of
     its atoms' scores read apart can never be chosen: skipping it changes no answer.
     """
-    alone = np.zeros(len(plan.atoms))
+    priors = plan.priors.tolist()  # plain floats, as in `choose`
+    alone = [0.0] * len(plan.atoms)
     for k in singles(plan):
-        alone[plan.candidates[k][0]] = scores[k] + plan.priors[k]
+        alone[plan.candidates[k][0]] = float(scores[k]) + priors[k]
     return [k for k, (start, end) in enumerate(plan.candidates)
-            if end > start + 1 and plan.priors[k] > alone[start:end].sum()]
+            if end > start + 1 and priors[k] > sum(alone[start:end])]
 
 
 def choose(plan, scores):
@@ -321,15 +323,15 @@ def choose(plan, scores):
     was not scored); the plan's own log-priors (shape and order) are added to it.
     """
     n = len(plan.atoms)
-    best = np.full(n + 1, -np.inf)
-    best[0] = 0.0
+    best = [0.0] + [-math.inf] * n  # plain floats: a live read's few candidates, not numpy scalars
     back = [None] * (n + 1)
     ending = {}
     for k, (start, end) in enumerate(plan.candidates):
         ending.setdefault(end, []).append((start, k))
+    scores, priors = np.asarray(scores, np.float64).tolist(), plan.priors.tolist()
     for end in range(1, n + 1):
         for start, k in ending.get(end, ()):
-            value = best[start] + float(scores[k]) + plan.priors[k]
+            value = best[start] + scores[k] + priors[k]
             if value > best[end]:
                 best[end], back[end] = value, (start, end)
     runs, end = [], n
