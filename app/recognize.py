@@ -159,14 +159,8 @@ def read_drawing(predictor, drawing):
         keys = [_stroke_key(strokes, members) for members in groups]
         for k, members, key in zip(todo, groups, keys):
             images[k] = _stroke_input(strokes, members, key)
-        probabilities[todo] = _answers(predictor, keys, [images[k] for k in todo])
-        # The stroke reader reads only the groups whose answer it could still change.
-        ask = [] if reader is None else np.flatnonzero(~trajectory.settled(probabilities[todo], reader.weight))
-        if len(ask):
-            rows = [todo[j] for j in ask]
-            paths = _path_answers(reader, [keys[j] for j in ask],
-                                  [[strokes[i].points for i in groups[j]] for j in ask])
-            probabilities[rows] = trajectory.fuse(probabilities[rows], paths, reader.weight)
+        probabilities[todo] = _group_answers(predictor, reader, keys, [images[k] for k in todo],
+                                             [[strokes[i].points for i in members] for members in groups])
         scores[todo] = _digit_scores(predictor, probabilities[todo])
         todo = [k for k in pen_strokes.worth_scoring(plan, scores) if k not in images]
     runs = pen_strokes.choose(plan, scores)
@@ -507,6 +501,36 @@ def _answers(predictor, keys, images):
 
 
 _paths = weakref.WeakKeyDictionary()  # stroke reader -> _Cache of its answers by _stroke_key
+_fused = weakref.WeakKeyDictionary()  # predictor -> (its adapter and stroke reader when it answered, _Cache)
+
+
+def _group_answers(predictor, reader, keys, images, paths):
+    """Probabilities (n, K) of stroke groups known by `keys` (`images` their model inputs, `paths` their
+    strokes' points): the digit model's, fused with the stroke reader's (`reader`, or None) where that
+    could change them. Kept per predictor as `_answers` keeps its own, so a live re-read of the groups
+    it has seen does no arithmetic at all."""
+    if reader is None:
+        return _answers(predictor, keys, images)
+    try:
+        state, fused = _fused.get(predictor, (None, None))
+    except TypeError:  # a predictor that cannot be weakly referenced: nothing kept
+        return _fuse_groups(predictor, reader, keys, images, paths)
+    now = (getattr(predictor, "adapter", None), reader, reader.weight)
+    if fused is None or state[0] is not now[0] or state[1] is not now[1] or state[2] != now[2]:
+        fused = _Cache(INPUT_CACHE)
+        _fused[predictor] = (now, fused)
+    return fused.rows(keys, lambda missing: _fuse_groups(
+        predictor, reader, [keys[i] for i in missing], [images[i] for i in missing], [paths[i] for i in missing]))
+
+
+def _fuse_groups(predictor, reader, keys, images, paths):
+    """`_group_answers` worked out: the stroke reader reads only the groups whose answer it could change."""
+    probabilities = _answers(predictor, keys, images)
+    ask = np.flatnonzero(~trajectory.settled(probabilities, reader.weight))
+    if len(ask):
+        answers = _path_answers(reader, [keys[j] for j in ask], [paths[j] for j in ask])
+        probabilities[ask] = trajectory.fuse(probabilities[ask], answers, reader.weight)
+    return probabilities
 
 
 def _path_answers(reader, keys, groups):

@@ -325,6 +325,41 @@ def test_answers_kept_between_reads_follow_the_model_and_its_adaptation():
     assert recognize.read_drawing(personal, drawing).number == "3"
 
 
+class Strokes:
+    """A stand-in stroke reader (app.trajectory.TrajectoryReader's interface) answering `digit`."""
+
+    def __init__(self, digit, weight=0.5):
+        self.digit, self.weight, self.sure_threshold, self.calls = digit, weight, 0.5, 0
+
+    def predict(self, groups):
+        self.calls += 1
+        return np.tile(one_hot(self.digit, 0.99), (len(groups), 1))
+
+
+def test_answers_fused_with_the_stroke_reader_and_kept_follow_the_reader_and_the_adaptation():
+    """The window keeps each group's fused answer between reads; a correction, another stroke reader
+    or another weight for it is a new answer, as a re-read from scratch would give."""
+    from app.adapt import Personal
+
+    drawing = draw([SCRIBBLE])
+    torn = np.full(11, 0.01, np.float32)
+    torn[3], torn[8] = 0.46, 0.45  # the digit model unsure between 3 and 8: the strokes decide
+    personal = Personal(WithFeatures(torn))
+    personal.trajectory = Strokes(8)
+    assert recognize.read_drawing(personal, drawing).number == "8"
+    assert recognize.read_drawing(personal, drawing).number == "8" and personal.trajectory.calls == 1
+    personal.trajectory.weight = 0.0  # the same reader weighed at nothing: the digit model's 3 alone
+    assert recognize.read_drawing(personal, drawing).number == "3"
+    personal.trajectory.weight = 0.5
+    assert recognize.read_drawing(personal, drawing).number == "8"
+    personal.trajectory = Strokes(3)  # another stroke reader
+    assert recognize.read_drawing(personal, drawing).number == "3"
+    personal.adapter = Towards(5)  # a correction: the digit model as adapted is far surer of 5
+    assert recognize.read_drawing(personal, drawing).number == "5"
+    personal.adapter = None
+    assert recognize.read_drawing(personal, drawing).number == "3"
+
+
 def test_answers_kept_between_reads_do_not_keep_a_model_alive():
     import gc
     import weakref
