@@ -501,7 +501,7 @@ def _answers(predictor, keys, images):
 
 
 _paths = weakref.WeakKeyDictionary()  # stroke reader -> _Cache of its answers by _stroke_key
-_fused = weakref.WeakKeyDictionary()  # predictor -> (its adapter and stroke reader when it answered, _Cache)
+_fused = weakref.WeakKeyDictionary()  # predictor -> ((adapter, stroke reader, weight) when it answered, _Cache)
 
 
 def _group_answers(predictor, reader, keys, images, paths):
