@@ -22,7 +22,6 @@ from app.raster import component_mask, erased, grown, row_runs, stroke_width
 MIN_MARK = 24  # px: a ring or a line shorter than this marks nothing readable
 MAX_MARKS = 20  # the biggest blobs looked at (a ring or a line is the biggest thing about its number)
 HOLLOW = 0.3  # a ring's holes are at least this share of what it encloses
-RUN = 1.25  # a ring's band along a ray is at most this many times its usual length there
 THIN_RING = 0.25  # a ring's stroke is at most this share of its shorter side wide
 WRITING = 0.25  # what a ring holds is writing when this share of the ring's height tall (a speck is not)
 STRAIGHT = 1.3  # one stroke whose ink is at most this many times its box's diagonal times its width is straight
@@ -134,7 +133,8 @@ def _touched_ring(filled, band, pieces, tall, pen):
 
 def _band(mask, filled):
     """The ring's own stroke: along each ray from the middle of `filled` in, the first run of ink met
-    from outside, cut at the run's usual length about it (the median over an eighth of a turn), so a
+    from outside, cut where a stroke as wide as the ring's would end (its width across the stroke,
+    the median over the turn, over the cosine of the ray's angle to the ring's normal there), so a
     digit touching the ring from inside keeps the ink it adds to it."""
     h, w = mask.shape
     ys, xs = np.nonzero(filled)
@@ -151,10 +151,20 @@ def _band(mask, filled):
     beyond = ~ink & (at >= start[:, None])
     run = np.where(beyond.any(axis=1), np.argmax(beyond, axis=1), len(steps)) - start
     run[~ink.any(axis=1)] = 0
-    half = max(1, len(angles) // 16)
-    usual = np.median(np.lib.stride_tricks.sliding_window_view(np.concatenate([run[-half:], run, run[:half]]),
-                                                               2 * half + 1), axis=1)
-    cut = np.minimum(run, np.ceil(RUN * usual) + 1)
+    # A ray crosses a stroke one pen wide in 1 / cos of its angle to the normal: from the slope of the
+    # ring's outer edge (smoothed, so a pixel's rounding is no slope), as in polar coordinates.
+    outer = radius - start.astype(np.float64)
+    k = max(1, len(angles) // 64)
+    edge = np.median(np.lib.stride_tricks.sliding_window_view(np.concatenate([outer[-k:], outer, outer[:k]]),
+                                                              2 * k + 1), axis=1)
+    slope = (np.roll(edge, -1) - np.roll(edge, 1)) / (2 * (angles[1] - angles[0]))
+    across = np.sqrt(1 + (slope / np.maximum(edge, 1.0)) ** 2)
+    # The ring's width: the median over the whole turn, which the digits touching it along a good share
+    # of it do not move as they moved the median over an eighth of a turn this used before (training
+    # writers' circled numbers in pictures: 73.0 -> 83.7 % and 71.0 -> 81.3 % read, 2 x 300).
+    crossed = run > 0
+    width = float(np.median(run[crossed] / across[crossed])) if crossed.any() else 0.0
+    cut = np.minimum(run, np.ceil(width * across))
     on = (at >= start[:, None]) & (at < (start + cut)[:, None]) & inside
     band = np.zeros_like(mask)
     band[yy[on], xx[on]] = True
