@@ -217,10 +217,10 @@ def _underline(found, index):
     # Drawn on from a digit's corner it may be that digit's base (a 2's), unless several pieces stand on it
     # and it is LONG times as long as they are tall: a line drawn under a number from its left edge
     # (training writers' underlined numbers in pictures: 81.0 -> 84.0 % and 83.0 -> 85.0 % read, 2 x 300).
-    if from_corner and (len(standing) == 1 or w < LONG * max(standing)):
+    if from_corner and len(standing) == 1:
         return None
     # A number over it (two pieces or more) is often shorter than a 2 with a long base is wide.
-    if w < (LONG if len(standing) == 1 else 1.0) * max(standing):
+    if w < (LONG if len(standing) == 1 or from_corner else 1.0) * max(standing):
         return None
     # Under one digit alone it may be its own base run long (a 2's): there the band stays whole.
     if len(standing) > 1:
