@@ -334,6 +334,16 @@ def _dash_at_left(piece, before, crossing=False):
     cut = int(np.argmax(thick)) if thick.any() else mask.shape[1]
     if cut == 0 or cut == mask.shape[1]:
         return []
+    # A dash is level. Where the ink leaves the band of its first columns (a pen thick about their middle,
+    # give or take JOINED_FLAT of the way along) a pen's width or so before the digit's stroke thickens it,
+    # the dash has run into that stroke at another height (a 4's corner, below the dash): the dash ends
+    # there. A lead-in stroke rising for longer stays whole, to be judged rising below.
+    line = float(np.median((tops[: max(1, cut // 3)] + bottoms[: max(1, cut // 3)]) / 2))
+    give = 2 + JOINED_FLAT * np.arange(cut)
+    off = (tops[:cut] < line - pen / 2 - give) | (bottoms[:cut] > line + pen / 2 + give)
+    leaves = int(np.argmax(off))
+    if off.any() and leaves > 0 and cut - leaves <= THIN_RUN * pen:
+        cut = leaves
     rest_rows = np.flatnonzero(mask[:, cut:].any(axis=1))
     half = pen / 2
     dash = (half, tops[:cut].min() + half, cut - half, bottoms[:cut].max() + 1 - half)

@@ -237,6 +237,20 @@ def test_a_minus_sign_whose_ink_runs_into_the_digit_is_cut_from_it():
     assert four.ink.shape == (four.box[3] - four.box[1], four.box[2] - four.box[0])
 
 
+@pytest.mark.parametrize("length, drop", [(55, 16), (55, 24), (70, 24)])
+def test_a_minus_sign_run_into_a_4s_corner_below_it_is_cut_from_it(length, drop):
+    """A minus sign written close to a 4 with a thick pen meets its corner, where the slanted stroke comes
+    down to the bar lower: the columns from the dash's end to the corner are one pen thick, but lower than
+    the dash, and taken with it they made a dash too tall for one (training writers' "-45" read "45")."""
+    pixels, pen = np.zeros((260, 400), np.uint8), 28
+    stamp_polyline(pixels, [(118 - length, 130), (118, 131), (128, 131 + drop)], pen)  # down into the corner
+    stamp_polyline(pixels, [(190, 40), (130, 150), (240, 150)], pen)  # the 4's slanted stroke and bar
+    stamp_polyline(pixels, [(205, 60), (205, 230)], pen)  # its stem
+    ink = to_ink(pixels)
+    assert label(ink > 0.1).count == 1
+    assert [p.kind for p in split_digits(ink)] == ["dash", "digit"]
+
+
 def test_a_hyphen_whose_ink_runs_into_the_digit_after_it_is_cut_from_it():
     pixels = write([4, 0, 7], spacing=200, height=160, size=(700, 260))
     stamp_polyline(pixels, [(175, 130), (245, 131)], 0.12 * 160)  # into the 0's left side
