@@ -280,7 +280,10 @@ def _is_dash(found, columns, i, digit_height):
         (bx0, bx1), (by0, by1) = _span(found.boxes[column], 0, 2), _span(found.boxes[column], 1, 3)
         return (bx0 + half, by0 + half, bx1 - half, by1 - half)
 
-    before = path(columns[i - 1]) if i > 0 else None
+    # The digit before it: a bar drawn apart from its digit (a 5's) is a column of its own, flat and high,
+    # and the dash is not at its middle height; the digit is the nearest column at least half a digit tall.
+    tall = [k for k in range(i) if np.ptp(_span(found.boxes[columns[k]], 1, 3)) >= 0.5 * digit_height]
+    before = path(columns[tall[-1]]) if tall else None
     return dashes.is_dash(path(columns[i]), before, path(columns[i + 1]), digit_height - 2 * half)
 
 

@@ -251,6 +251,23 @@ def test_a_minus_sign_run_into_a_4s_corner_below_it_is_cut_from_it(length, drop)
     assert [p.kind for p in split_digits(ink)] == ["dash", "digit"]
 
 
+def test_a_hyphen_after_a_5_whose_bar_is_drawn_apart_is_a_hyphen(shipped_model):
+    """The 5's bar, lifted and reaching right, is a column of its own, flat and high: taken for the digit
+    before the hyphen, the hyphen was not at its middle height, and the flat mark was read as a point
+    ("15.1" for "15-1"). The digit before it is the 5's body."""
+    from app.predictor import Predictor
+    from app.recognize import read
+
+    pixels = np.zeros((260, 600), np.uint8)
+    stamp_polyline(pixels, [(60, 50), (60, 210)], 12)  # a 1
+    stamp_polyline(pixels, [(150, 55), (145, 120), (200, 115), (215, 165), (190, 205), (140, 200)], 12)
+    stamp_polyline(pixels, [(205, 50), (265, 48)], 12)  # the 5's bar, drawn apart
+    stamp_polyline(pixels, [(300, 130), (350, 131)], 12)  # the hyphen
+    stamp_polyline(pixels, [(400, 50), (400, 210)], 12)  # a 1
+    assert [p.kind for p in split_digits(to_ink(pixels))] == ["digit", "digit", "digit", "dash", "digit"]
+    assert read(Predictor(shipped_model), pixels).number == "15-1"
+
+
 def test_a_hyphen_whose_ink_runs_into_the_digit_after_it_is_cut_from_it():
     pixels = write([4, 0, 7], spacing=200, height=160, size=(700, 260))
     stamp_polyline(pixels, [(175, 130), (245, 131)], 0.12 * 160)  # into the 0's left side
