@@ -94,9 +94,12 @@ def split_digits(ink, found=None):
         digit_height = _digit_height([y1 - y0 for y0, y1 in heights])
         kinds = ["digit"] * len(columns)
         # Dashes first: a short hyphen a little below the middle is small and low enough for a point.
+        tall = None  # the nearest column so far at least half a digit tall: the digit before a dash
         for i in range(len(columns) - 1):
-            if kinds[i] == "digit" and _is_dash(found, columns, i, digit_height):
+            if kinds[i] == "digit" and _is_dash(found, columns, i, digit_height, tall):
                 kinds[i] = "dash"
+            if heights[i][1] - heights[i][0] >= 0.5 * digit_height:
+                tall = i
         for i in range(1, len(columns) - 1):
             if kinds[i] == "digit" and _is_separator(boxes[columns[i]], heights[i - 1], heights[i + 1], digit_height):
                 kinds[i] = "separator"
@@ -267,9 +270,11 @@ def _is_separator(boxes, left, right, digit_height):
     return (y0 + y1) / 2 >= top + DOT_LOW * (bottom - top)
 
 
-def _is_dash(found, columns, i, digit_height):
+def _is_dash(found, columns, i, digit_height, before):
     """Whether column i of a line (`digit_height` tall) is a dash (app.dashes), judged on the pen's
-    path: its box and its neighbours' shrunk by half its pen width."""
+    path: its box and its neighbours' shrunk by half its pen width. `before`: the index of the digit
+    before it, the nearest column at least half a digit tall (a bar drawn apart from its digit, a 5's,
+    is a column of its own, flat and high, and the dash is not at its middle height), or None."""
     x0, x1 = _span(found.boxes[columns[i]], 0, 2)
     y0, y1 = _span(found.boxes[columns[i]], 1, 3)
     if y1 - y0 > min(x1 - x0, 0.5 * digit_height):
@@ -280,11 +285,8 @@ def _is_dash(found, columns, i, digit_height):
         (bx0, bx1), (by0, by1) = _span(found.boxes[column], 0, 2), _span(found.boxes[column], 1, 3)
         return (bx0 + half, by0 + half, bx1 - half, by1 - half)
 
-    # The digit before it: a bar drawn apart from its digit (a 5's) is a column of its own, flat and high,
-    # and the dash is not at its middle height; the digit is the nearest column at least half a digit tall.
-    tall = [k for k in range(i) if np.ptp(_span(found.boxes[columns[k]], 1, 3)) >= 0.5 * digit_height]
-    before = path(columns[tall[-1]]) if tall else None
-    return dashes.is_dash(path(columns[i]), before, path(columns[i + 1]), digit_height - 2 * half)
+    return dashes.is_dash(path(columns[i]), None if before is None else path(columns[before]), path(columns[i + 1]),
+                          digit_height - 2 * half)
 
 
 def _dashes_joined(line_pieces):
