@@ -343,11 +343,10 @@ def _dash_at_left(piece, before, crossing=False):
     # give or take JOINED_FLAT of the way along) a pen's width or so before the digit's stroke thickens it,
     # the dash has run into that stroke at another height (a 4's corner, below the dash): the dash ends
     # there. A lead-in stroke rising for longer stays whole, to be judged rising below.
-    line = float(np.median((tops[: max(1, cut // 3)] + bottoms[: max(1, cut // 3)]) / 2))
+    line = float(np.median(((tops + bottoms) / 2)[: max(1, cut // 3)]))
     give = 2 + JOINED_FLAT * np.arange(cut)
-    off = (tops[:cut] < line - pen / 2 - give) | (bottoms[:cut] > line + pen / 2 + give)
-    leaves = int(np.argmax(off))
-    if off.any() and leaves > 0 and cut - leaves <= THIN_RUN * pen:
+    leaves = int(np.argmax((tops[:cut] < line - pen / 2 - give) | (bottoms[:cut] > line + pen / 2 + give)))
+    if 0 < leaves and cut - leaves <= THIN_RUN * pen:  # 0: the ink never leaves the band
         cut = leaves
     rest_rows = np.flatnonzero(mask[:, cut:].any(axis=1))
     half = pen / 2
