@@ -31,6 +31,7 @@ EDGE = 2  # pixels around a crossing of two lines where writing makes it writing
 DARKER = 2.0  # ink this many times the line's own level, along it, is writing: kept
 MARGIN_COVER = 0.9  # a ruled page's margin line runs along this share of the picture's height ...
 MAX_MARGINS = 2  # ... and a page has one, or two side by side
+SQUARE = 1.25  # squared paper's upright lines are spaced as its level ones, within this factor (a tilt, a lens)
 MIN_SIDE = 48  # narrower pictures (a digit cropped to its box, MNIST) have no paper around the digit
 TILTS = tuple(sorted(np.arange(-MAX_TILT, MAX_TILT + 1e-9, TILT_STEP), key=abs))  # searched level first
 
@@ -45,6 +46,8 @@ def remove_rules(ink, threshold):
     if level is None:
         return ink
     upright = _find(ink.T)
+    if upright is not None and not _squares(level, upright):
+        upright = None  # a tall digit's upright strokes, evenly spaced by chance: no ruling
     if upright is None:
         upright = _margin(ink, level)
     bands = level.band
@@ -66,6 +69,19 @@ def remove_rules(ink, threshold):
     out = ink.copy()
     out[erased] = 0.0
     return out
+
+
+def _squares(level, upright):
+    """True when `upright` lines are spaced as the `level` ones are, within SQUARE of it: squared paper's
+    cells are square. A digit as tall as the photo has upright strokes that reach across it too, and
+    two or three of them could lie on some lattice of their own (an 8's two sides, its crossing)."""
+    ratio = _spacing(upright) / _spacing(level)
+    return 1 / SQUARE <= ratio <= SQUARE
+
+
+def _spacing(lines):
+    """The median distance between neighbouring lines of a _Lines."""
+    return float(np.median(np.diff([(top + bottom) / 2 for top, bottom in lines.lines])))
 
 
 class _Lines:

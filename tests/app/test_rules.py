@@ -168,3 +168,16 @@ def test_a_margin_line_beside_a_digit_as_tall_as_the_photo_is_erased():
     assert not (ink[:, 30:55] > INK_THRESHOLD).any()
     clean = np.asarray(one) > 127
     assert (ink[clean] > INK_THRESHOLD).mean() > 0.95
+
+
+@pytest.mark.parametrize("left", [100, 150])
+def test_tall_upright_strokes_on_ruled_paper_are_no_squares(left):
+    """Three strokes as tall as the photo, evenly spaced, are as long, straight and regular as squared
+    paper's upright lines, but spaced 2.5 times wider than the level ruling: a tall 8's two sides and
+    its crossing were so erased and the 8 read "-91"."""
+    strokes = Image.new("L", (420, 420), 0)
+    for x in (left, left + 90, left + 180):
+        ImageDraw.Draw(strokes).line([(x, 6), (x + 4, 414)], fill=255, width=9)
+    ink = to_ink(notebook(np.asarray(strokes)))
+    clean = np.asarray(strokes) > 127
+    assert (ink[clean] > INK_THRESHOLD).mean() > 0.95
