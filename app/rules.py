@@ -28,6 +28,7 @@ MAX_TILT = 2.0  # degrees either way a photo's lines may be tilted
 TILT_STEP = 0.25  # a line 560 px long is then at most 1.2 px off level once straightened
 JOIN = 2  # rows: runs of line-like rows this close are one line
 EDGE = 2  # pixels around a crossing of two lines where writing makes it writing's
+CHUNK = 96  # columns over which a line's cross-section is measured: its light and course change slowly
 DARKER = 2.0  # ink this many times the line's own level, along it, is writing: kept
 MARGIN_COVER = 0.9  # a ruled page's margin line runs along this share of the picture's height ...
 MAX_MARGINS = 2  # ... and a page has one, or two side by side
@@ -48,7 +49,8 @@ def remove_rules(ink, threshold):
     upright = _find(ink.T)
     if upright is not None and not _squares(level, upright):
         upright = None  # a tall digit's upright strokes, evenly spaced by chance: no ruling
-    if upright is None:
+    margin = upright is None
+    if margin:
         upright = _margin(ink, level)
     bands = level.band
     if upright is not None:
@@ -57,7 +59,7 @@ def remove_rules(ink, threshold):
     writing = inked & ~bands  # what crosses a line is judged without the other lines
     erased = level.erase(ink, writing)
     if upright is not None:
-        erased |= upright.erase(ink.T, writing.T).T
+        erased |= upright.erase(ink.T, writing.T, straight=not margin).T
         # Where lines cross, neither sees writing beyond it (the other line is there): a crossing
         # that writing touches is writing's, the others are the paper's.
         both = level.band & upright.band.T
@@ -108,8 +110,10 @@ class _Lines:
         out[self.rows, self.cols] = a
         return out
 
-    def erase(self, ink, writing):
-        """The pixels of the lines to erase: all but where `writing` crosses or ink far darker runs."""
+    def erase(self, ink, writing, straight=True):
+        """The pixels of the lines to erase: all but where `writing` crosses or ink far darker runs.
+        `straight`: a ruling's lines lie straight along their rows, and ink beside a line's course is
+        kept (_cross_section); a margin line may be a tall 1 the whole of its band (see `_margin`)."""
         sheared, crossing = self.shear(ink), self.shear(writing)
         w = ink.shape[1]
         erase = np.zeros(sheared.shape, bool)
@@ -120,11 +124,30 @@ class _Lines:
             crossed[1:] |= crossed[:-1].copy()  # a stroke's edge pixel beside the crossing stays too
             crossed[:-1] |= crossed[1:].copy()
             band = sheared[top:bottom]
-            # The line's own ink, at its core, where the light on it is strongest but for a fifth of it:
-            # the light varies along a line, and writing along it is short.
-            level = float(np.percentile(band.max(axis=0), 80))
+            if straight:
+                level = _cross_section(band)
+            else:  # the line's own ink, at its core, where the light on it is strongest but for a fifth
+                level = float(np.percentile(band.max(axis=0), 80))
             erase[top:bottom] |= ~crossed & (band <= DARKER * level)
         return erase[self.rows, self.cols]
+
+
+def _cross_section(band):
+    """The line's own ink at each pixel of `band` (its rows of the straightened map): per CHUNK columns,
+    each row's median over the columns the line is in, the most of it and its neighbour rows (the line
+    wanders by a pixel). A line's blur reaches a few rows either side of its core, faintly: a thin stroke
+    running along it there is far darker than the line is, and kept."""
+    rows, w = band.shape
+    out = np.empty_like(band)
+    for x in range(0, w, CHUNK):
+        part = band[:, x : x + CHUNK]
+        present = part[:, part.max(axis=0) > 0]  # beyond the picture's edge a tilted line is not
+        level = np.median(present, axis=1) if present.size else np.zeros(rows, band.dtype)
+        near = level.copy()
+        near[1:] = np.maximum(near[1:], level[:-1])
+        near[:-1] = np.maximum(near[:-1], level[1:])
+        out[:, x : x + CHUNK] = near[:, None]
+    return out
 
 
 def _find(ink):

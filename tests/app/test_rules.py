@@ -181,3 +181,22 @@ def test_tall_upright_strokes_on_ruled_paper_are_no_squares(left):
     ink = to_ink(notebook(np.asarray(strokes)))
     clean = np.asarray(strokes) > 127
     assert (ink[clean] > INK_THRESHOLD).mean() > 0.95
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_thin_stroke_run_along_a_faint_line_is_kept(seed):
+    """A thin pen's stroke running along a faint printed line, drifting across it, lies inside the line's
+    band (its blur in a photo) for a long stretch. Judged by one level for the whole line, the stroke's own
+    darkness became the line's and the stroke went with it (a 2's foot, a 6's loop on squared paper)."""
+    from benchmarks.pen_figures import photo  # the benchmark's phone photo: light, noise, blur, JPEG
+
+    h = w = 420
+    yy = np.mgrid[0:h, 0:w][0]
+    lines = (yy - 11) % 36 < 2
+    y = 11 + 36 * 6 + 1  # about one of the lines: the stroke drifts from 4 px above it to 4 px below
+    stroke = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(stroke).line([(100, 60), (120, y - 4), (240, y + 4), (260, 380)], fill=255, width=3)
+    pixels = np.maximum(np.asarray(stroke), (lines * 255 * 0.3).astype(np.uint8))
+    ink = to_ink(photo(pixels, np.random.default_rng(seed)))
+    along = (ink[y - 6 : y + 7, 130:230] > INK_THRESHOLD).any(axis=0)  # columns where the stroke still is
+    assert along.mean() > 0.85
