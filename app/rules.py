@@ -138,16 +138,21 @@ def _cross_section(band):
     wanders by a pixel). A line's blur reaches a few rows either side of its core, faintly: a thin stroke
     running along it there is far darker than the line is, and kept."""
     rows, w = band.shape
-    out = np.empty_like(band)
-    for x in range(0, w, CHUNK):
-        part = band[:, x : x + CHUNK]
-        present = part[:, part.max(axis=0) > 0]  # beyond the picture's edge a tilted line is not
-        level = np.median(present, axis=1) if present.size else np.zeros(rows, band.dtype)
-        near = level.copy()
-        near[1:] = np.maximum(near[1:], level[:-1])
-        near[:-1] = np.maximum(near[:-1], level[1:])
-        out[:, x : x + CHUNK] = near[:, None]
-    return out
+    chunks = -(-w // CHUNK)
+    parts = np.full((rows, chunks * CHUNK), np.nan, np.float32)
+    parts[:, :w] = band
+    parts = parts.reshape(rows, chunks, CHUNK)
+    parts[:, ~(parts > 0).any(axis=0)] = np.nan  # beyond the picture's edge a tilted line is not
+    parts.sort(axis=2)  # NaN last: the median of each row's present columns, chunk by chunk
+    present = (~np.isnan(parts[0])).sum(axis=1)  # (chunks,)
+    lo, hi = np.maximum(present - 1, 0) // 2, np.maximum(present, 1) // 2
+    middle = [np.take_along_axis(parts, k[None, :, None], 2)[..., 0] for k in (lo, hi)]
+    level = (middle[0] + middle[1]) / 2
+    level = np.where(present > 0, np.nan_to_num(level), 0).astype(band.dtype)  # (rows, chunks)
+    near = level.copy()
+    near[1:] = np.maximum(near[1:], level[:-1])
+    near[:-1] = np.maximum(near[:-1], level[1:])
+    return np.repeat(near, CHUNK, axis=1)[:, :w]
 
 
 def _find(ink):

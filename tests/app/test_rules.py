@@ -200,3 +200,26 @@ def test_a_thin_stroke_run_along_a_faint_line_is_kept(seed):
     ink = to_ink(photo(pixels, np.random.default_rng(seed)))
     along = (ink[y - 6 : y + 7, 130:230] > INK_THRESHOLD).any(axis=0)  # columns where the stroke still is
     assert along.mean() > 0.85
+
+
+def test_a_lines_cross_section_is_its_rows_median_chunk_by_chunk():
+    """The vectorised cross-section (all chunks at once, columns beyond the picture left out) against
+    the plain definition: np.median of each row over the chunk's inked columns, then the most of each row
+    and its neighbours."""
+    from app.rules import CHUNK, _cross_section
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        rows, w = int(rng.integers(1, 12)), int(rng.integers(1, 3 * CHUNK))
+        band = (rng.random((rows, w)) * (rng.random((rows, w)) > 0.5)).astype(np.float32)
+        band[:, rng.random(w) < 0.3] = 0  # columns the line is not in
+        expected = np.zeros_like(band)
+        for x in range(0, w, CHUNK):
+            part = band[:, x : x + CHUNK]
+            present = part[:, part.max(axis=0) > 0]
+            level = np.median(present, axis=1) if present.size else np.zeros(rows, np.float32)
+            near = level.copy()
+            near[1:] = np.maximum(near[1:], level[:-1])
+            near[:-1] = np.maximum(near[:-1], level[1:])
+            expected[:, x : x + CHUNK] = near[:, None]
+        np.testing.assert_allclose(_cross_section(band), expected, atol=1e-6)
