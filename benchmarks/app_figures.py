@@ -277,13 +277,12 @@ def executable(ctx) -> list[Row]:
 
 def _window_seconds(exe: Path) -> float | None:
     """Seconds from launch to a mapped window titled 'Digit', under a private Xvfb; None without Xvfb."""
+    from benchmarks.window_figures import private_screen
+
     if not (shutil.which("Xvfb") and shutil.which("xdotool")):
         return None
-    display = ":97"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24"], stderr=subprocess.DEVNULL)
-    env = {**os.environ, "DISPLAY": display}
-    try:
-        time.sleep(0.5)
+    with private_screen(96, (1280, 1024)) as display:
+        env = {**os.environ, "DISPLAY": display}
         t = time.perf_counter()
         app = subprocess.Popen([str(exe)], env=env, stderr=subprocess.DEVNULL)
         try:
@@ -297,6 +296,3 @@ def _window_seconds(exe: Path) -> float | None:
         finally:
             app.kill()
             app.wait()
-    finally:
-        xvfb.kill()
-        xvfb.wait()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import adapt_figures, app_figures, model_figures, pen_figures, reliability
+from benchmarks import adapt_figures, app_figures, model_figures, pen_figures, reliability, window_figures
 from benchmarks.stats import Row, machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,7 @@ SECTIONS = {
     "canvas": app_figures.canvas_latency,
     "robustness": app_figures.robustness,
     "pen": pen_figures.pen,
+    "window": window_figures.window,
     "adaptation": adapt_figures.adaptation,
     "why": adapt_figures.why,
     "reliability": reliability.reliability,
@@ -44,6 +45,7 @@ TITLES = {
     "canvas": "From canvas to answer: the window's read path",
     "robustness": "Robustness: MNIST re-drawn on a large canvas",
     "pen": "Real handwriting: held-out pen writers drawn into the window (the measure of the model)",
+    "window": "The real window, driven like a person: held-out pen numbers drawn with xdotool",
     "adaptation": "Personal adaptation: held-out pen writers' own corrections, read right at once",
     "why": "Why-view: occlusion maps, faithful and fast",
     "reliability": "Reliability: bad inputs and fuzzed pictures through `predict`",
