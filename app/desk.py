@@ -68,13 +68,15 @@ def drop_frame(ink, cut=True):
         return ink, found
     # A band along the side far wider than the writing's strokes is a desk even when the writing reaches
     # the opposite side (a digit filling the photo); a tight crop's 1 there is as wide as its neighbours.
-    # So is a band as wide as the strokes but solid, while the writing keeps clear of the sides it runs
-    # between: a pen's 1 is never that straight, and a tight crop's writing meets those sides.
-    beside = ((x0 == 0) | (x1 == w), (x0 == 0) | (x1 == w), (y0 == 0) | (y1 == h), (y0 == 0) | (y1 == h))
+    # So is a band as wide as the strokes but solid, while the writing keeps clear of one of the sides it
+    # runs between: a pen's 1 is never that straight, and a tight crop's writing meets both those sides
+    # (a big digit of a photo, reaching the side opposite the desk, meets one of them at most).
+    ends = ((x0 == 0, x1 == w), (x0 == 0, x1 == w), (y0 == 0, y1 == h), (y0 == 0, y1 == h))
     desk = frame[labels]
     if any(opposite[index][across].any() for index in along) \
             and stroke_width(desk) <= DESK_WIDER * stroke_width(rest[labels - 1] & (labels > 0)) \
-            and not any(_solid_band(desk, index) and not beside[index][remains].any() for index in along):
+            and not any(_solid_band(desk, index) and not all(end[remains].any() for end in ends[index])
+                        for index in along):
         return ink, found
     return np.where(desk, np.float32(0), ink), components.subset(found, rest)
 

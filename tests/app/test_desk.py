@@ -193,6 +193,19 @@ def test_a_solid_desk_band_as_wide_as_the_strokes_is_dropped(side):
     assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
 
 
+@pytest.mark.parametrize("corner", ["bottom", "top"])
+def test_a_solid_desk_band_is_dropped_beside_a_big_digit_in_a_corner(corner):
+    """A big digit in a photo's corner reaches the side opposite a desk as narrow as its strokes and one of
+    the sides the band runs between: a tight crop's writing would meet both, as the band does; kept, the
+    desk read as a 1 beside it ("01")."""
+    ink = ring(box=(150, 120, 280, 280) if corner == "bottom" else (150, 0, 280, 160), width=26) / 255.0
+    photo = 200 * (1 - ink) + 40 * ink
+    photo[:, :30] = 70  # the desk along the left, clear of the digit
+    got = to_ink(jpeg_photo(photo))
+    assert not (got[:, :30] > INK_THRESHOLD).any()
+    assert ((got > INK_THRESHOLD) & (ink > 0.99)).sum() > 0.95 * (ink > 0.99).sum()
+
+
 def test_a_desk_band_clear_of_its_side_is_dropped():
     """A desk wider than a block of the paper's map: its outer part is taken for paper, and what is left
     is a band from corner to corner near the side but clear of it, which read as a digit's stroke."""
