@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, photo
+from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, one_writers_digits, photo, prolific
 from benchmarks.stats import SINGLE, Row
 
 STREAM = SAMPLE_SEED + 9  # a random stream of its own: the other pen figures stay as they were
@@ -67,7 +67,7 @@ def forms(predictor, digits, by_writer, size, brush_range) -> list[Row]:
         scanned += read(predictor, 255 - ink).number == sample.label
         photographed += read(predictor, photo(ink, rng)).number == sample.label
         without += read(predictor, 255 - bare).number == sample.label
-    writers = [w for w, s in by_writer.items() if len(s) >= 5]
+    writers = prolific(by_writer)
     n = len(digits)
     how = "boxes 60-200 px, lines 1-3 px as dark as the pen, tilted up to 1.5 degrees"
     rows = [Row(f"pen digits written in a printed box, scanned / phone-photo-like / the writing without the box "
@@ -77,8 +77,7 @@ def forms(predictor, digits, by_writer, size, brush_range) -> list[Row]:
                         ("ticks", "on a form's line parted by ticks")):
         right = np.zeros(3)
         for _ in range(NUMBERS):
-            samples = by_writer[writers[rng.integers(len(writers))]]
-            chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
+            chosen = one_writers_digits(by_writer, writers, rng)
             truth = "".join(s.label for s in chosen)
             cell = float(rng.uniform(60, min(130, (size[0] - 40) / len(chosen))))
             ink, bare = boxed(chosen, rng, size, brush_range, cell, form)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, photo, place_number
+from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, one_writers_digits, photo, place_number, prolific
 from benchmarks.stats import SINGLE, Row
 
 STREAM = SAMPLE_SEED + 10  # a random stream of its own: the other pen figures stay as they were
@@ -50,14 +50,13 @@ def marks(predictor, by_writer, size, brush_range) -> list[Row]:
     from app.recognize import read, read_drawing
 
     rng = np.random.default_rng(STREAM)
-    writers = [w for w, s in by_writer.items() if len(s) >= 5]
+    writers = prolific(by_writer)
     centre = np.array(size, np.float64) / 2
     rows = []
     for draw_mark, what in ((ring, "circled or boxed by hand"), (underline, "underlined by hand")):
         right = np.zeros(4)
         for _ in range(NUMBERS):
-            samples = by_writer[writers[rng.integers(len(writers))]]
-            chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
+            chosen = one_writers_digits(by_writer, writers, rng)
             truth = "".join(s.label for s in chosen)
             strokes = [(stroke - centre) * SHRINK + centre
                        for digit in place_number(chosen, rng, size, False) for stroke in digit]

@@ -318,6 +318,17 @@ def place_number(chosen, rng, size, touching):
     return placed
 
 
+def prolific(by_writer, least=5):
+    """The writers with `least` digits or more, in the order `by_writer` holds them: those a number is drawn from."""
+    return [w for w, s in by_writer.items() if len(s) >= least]
+
+
+def one_writers_digits(by_writer, writers, rng, count=(2, 6)):
+    """A number's digits: `count` (numpy's integers range: 2-5) distinct digits of one of `writers`, at random."""
+    samples = by_writer[writers[rng.integers(len(writers))]]
+    return [samples[i] for i in rng.choice(len(samples), int(rng.integers(*count)), replace=False)]
+
+
 def cropped_to_ink(pixels):
     """The picture cut to the box of its ink (a number cropped as tightly as a scan or a screenshot can be)."""
     ys, xs = np.nonzero(pixels)
@@ -342,7 +353,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     digits is read right when drawn alone in its place."""
     from app.recognize import read, read_drawing
 
-    writers = [w for w, s in by_writer.items() if len(s) >= 5]
+    writers = prolific(by_writer)
     window_right = picture_right = cut_right = picture_sure = picture_sure_right = cropped_right = 0
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     heights = []  # (the digits' height in px, the picture read right)
@@ -353,8 +364,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     paper, photographed = np.random.default_rng(SAMPLE_SEED + 2), {"plain": 0, "squared": 0, "desk": 0, "shadow": 0}
     world = np.random.default_rng(SAMPLE_SEED + 6)
     for _ in range(NUMBERS):
-        samples = by_writer[writers[rng.integers(len(writers))]]
-        chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
+        chosen = one_writers_digits(by_writer, writers, rng)
         placed = place_number(chosen, rng, size, touching)
         drawing = drawn([stroke for digit in placed for stroke in digit], size, brush)
         truth = "".join(s.label for s in chosen)

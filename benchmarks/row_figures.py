@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, photo, place_number
+from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, one_writers_digits, photo, place_number, prolific
 from benchmarks.stats import SINGLE, Row
 
 STREAM = SAMPLE_SEED + 14  # a random stream of its own: the other pen figures stay as they were
@@ -37,11 +37,10 @@ def two_row_numbers(predictor, by_writer, size, brush_range) -> list[Row]:
     from app.recognize import read, read_drawing
 
     rng = np.random.default_rng(STREAM)
-    writers = [w for w, s in by_writer.items() if len(s) >= 6]
+    writers = prolific(by_writer, 6)
     right = np.zeros(3)
     for _ in range(NUMBERS):
-        samples = by_writer[writers[rng.integers(len(writers))]]
-        chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(4, 7)), replace=False)]
+        chosen = one_writers_digits(by_writer, writers, rng, count=(4, 7))
         split = len(chosen) // 2
         strokes = two_rows(chosen[:split], chosen[split:], rng, size)
         height = np.ptp(np.concatenate(strokes)[:, 1]) / 2

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, photo, place_number
+from benchmarks.pen_figures import CMD, NUMBERS, SAMPLE_SEED, drawn, one_writers_digits, photo, place_number, prolific
 from benchmarks.stats import SINGLE, Row
 
 STREAM = SAMPLE_SEED + 12  # a random stream of its own: the other pen figures stay as they were
@@ -87,13 +87,12 @@ def signs(predictor, by_writer, size, brush_range) -> list[Row]:
     from app.recognize import read, read_drawing
 
     rng = np.random.default_rng(STREAM)
-    writers = [w for w, s in by_writer.items() if len(s) >= 5]
+    writers = prolific(by_writer)
     rows = []
     for sign, where, what, mark_name in KINDS:
         right = np.zeros(4)
         for _ in range(NUMBERS):
-            samples = by_writer[writers[rng.integers(len(writers))]]
-            chosen = [samples[i] for i in rng.choice(len(samples), int(rng.integers(2, 6)), replace=False)]
+            chosen = one_writers_digits(by_writer, writers, rng)
             at = where if where is not None else int(rng.integers(1, len(chosen)))
             placed = place_number(chosen[:at] + [_Dash()] + chosen[at:], rng, size, False)
             digits = [stroke for k, digit in enumerate(placed) if k != at for stroke in digit]
