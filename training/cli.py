@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
                    help="training images of two touching digits of one writer, taught as \"not a digit\" (a "
                         "piece of a number that holds two digits is no one digit), half drawn and half "
                         "pictured (default %(default)s)")
+    p.add_argument("--stroke-jitter", type=float, default=DEFAULTS.stroke_jitter, metavar="F",
+                   help="move and turn each stroke of a training pen digit written in several strokes on its "
+                        "own, by about F of the digit's size (0.05: 5 %%; default %(default)s: not at all)")
     p.add_argument("--extra-data", default=None, metavar="PATH",
                    help="more pen records to train on: the app's corrections.jsonl, the UNIPEN dev set or a "
                         "directory of .jsonl(.gz) files in that format (validation writers stay held out)")
@@ -67,10 +70,13 @@ def parse_args(argv: list[str] | None) -> TrainConfig:
         p.error("--batch-size must be at least 1")
     if a.pen_pairs < 0:
         p.error("--pen-pairs must be at least 0")
+    if not 0 <= a.stroke_jitter <= 0.5:
+        p.error("--stroke-jitter must be between 0 and 0.5")
     return dataclasses.replace(
         DEFAULTS, models=models, epochs={m: a.epochs or (1 if a.quick else DEFAULTS.epochs[m]) for m in models},
         batch_size=a.batch_size, seed=a.seed,
-        data=a.data, pen=a.pen, no_pen=a.no_pen, pen_views=a.pen_views, pen_pairs=a.pen_pairs, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
+        data=a.data, pen=a.pen, no_pen=a.no_pen, pen_views=a.pen_views, pen_pairs=a.pen_pairs,
+        stroke_jitter=a.stroke_jitter, extra_data=a.extra_data, out=a.out, strategy=a.strategy, quick=a.quick)
 
 
 def with_pen_data(splits, cfg: TrainConfig):
@@ -87,7 +93,7 @@ def with_pen_data(splits, cfg: TrainConfig):
     pen = load_pen_sets(source, cfg.seed, letters=cfg.pen_letters, synthetic=cfg.synthetic_rejects,
                         limit=cfg.quick_pen_size if cfg.quick else None, pairs=cfg.pen_pairs,
                         digit_views=("stroke",) * (cfg.pen_views // 2) + ("picture",) * (cfg.pen_views // 2),
-                        val_seed=VAL_SEED)
+                        val_seed=VAL_SEED, stroke_jitter=cfg.stroke_jitter)
     merged = dataclasses.replace(splits, x_train=np.concatenate([splits.x_train, pen.x_train]),
                                  y_train=np.concatenate([splits.y_train, pen.y_train]), pen=pen)
     if cfg.extra_data:

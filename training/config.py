@@ -39,6 +39,7 @@ class TrainConfig:
     pen_letters: int = 10000      # training letters rendered as "not a digit" (a random subset)
     synthetic_rejects: int = 4000  # scribbles, taps, dashes and clutter rendered as "not a digit"
     pen_pairs: int = 0            # two touching digits of a training writer rendered as "not a digit"
+    stroke_jitter: float = 0.0    # each stroke of a training pen digit moved by about this share of its size
     out: str = "runs"             # runs/<timestamp>/ and the runs/latest link
     strategy: str = "auto"        # auto | mirrored | multiworker (tf.distribute)
     quick: bool = False           # smoke run: a small training subset and one epoch (unless --epochs)

@@ -65,6 +65,8 @@ def test_keras_model_round_trips(quick_run):
     (["--strategy", "tpu"], "invalid choice"),
     (["--pen-views", "3"], "--pen-views must be an even number"),
     (["--pen-views", "0"], "--pen-views must be an even number"),
+    (["--stroke-jitter", "-0.1"], "--stroke-jitter must be between 0 and 0.5"),
+    (["--stroke-jitter", "2"], "--stroke-jitter must be between 0 and 0.5"),
 ])
 def test_bad_arguments(args, message, tmp_path):
     proc = run_training(*args, "--out", str(tmp_path))
@@ -110,7 +112,7 @@ def test_pen_views_reach_the_renderer(monkeypatch, tmp_path):
     from training.cli import parse_args, with_pen_data
     from training.data import Splits
 
-    cfg = parse_args(["--pen-views", "6", "--pen", str(tmp_path), "--seed", "5"])
+    cfg = parse_args(["--pen-views", "6", "--pen", str(tmp_path), "--seed", "5", "--stroke-jitter", "0.05"])
     seen = {}
 
     def fake_load(directory, seed, **kwargs):
@@ -126,6 +128,7 @@ def test_pen_views_reach_the_renderer(monkeypatch, tmp_path):
     assert cfg.pen_views == 6 and seen["digit_views"] == ("stroke",) * 3 + ("picture",) * 3
     assert len(merged.x_train) == 2
     assert parse_args([]).pen_views == 4
+    assert seen["stroke_jitter"] == 0.05 and parse_args([]).stroke_jitter == 0.0
     # The seed moves the training renders, not the held-out ones: runs of any seed are scored alike.
     assert seen["seed"] == 5 and seen["val_seed"] == VAL_SEED == 42
 

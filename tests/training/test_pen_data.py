@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from training.pen_data import (DEFAULT_PEN_DIR, NOT_A_DIGIT, PenDataError, augment, is_val_writer,
+from training.pen_data import (DEFAULT_PEN_DIR, NOT_A_DIGIT, PenDataError, augment, is_val_writer, jitter_strokes,
                                load_pen_sets, read_records, split_by_writer, synthetic_rejects,
                                touching_pairs)
 from app.pen import PenSample
@@ -67,6 +67,28 @@ def test_augment_keeps_strokes_finite_and_similar_in_size():
         assert 30 < np.ptp(out[0][:, 1]) < 90
 
 
+def test_stroke_jitter_moves_the_strokes_of_a_digit_apart_and_nothing_else():
+    five = (np.array([[30, 0], [0, 0], [0, 30], [30, 40], [25, 70], [0, 65]], float),
+            np.array([[0, 0], [35, 0]], float))  # the bar drawn on its own
+    one = (np.array(SEVEN[0], float),)
+    # 0 draws nothing: every augmentation is the one made before the option existed.
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    assert all(np.array_equal(x, y) for x, y in zip(augment(five, a), augment(five, b, 0.0)))
+    assert a.random() == b.random()
+    # A digit of one stroke has no strokes to move apart.
+    assert np.array_equal(augment(one, np.random.default_rng(3), 0.05)[0], augment(one, np.random.default_rng(3))[0])
+    # Of several strokes, each keeps its own shape while the bar moves against the body.
+    gaps = []
+    for seed in range(200):
+        body, bar = jitter_strokes(five, np.random.default_rng(seed), 0.05)
+        for moved, before in zip((body, bar), five):
+            assert np.allclose(np.linalg.norm(moved[1:] - moved[:-1], axis=1),
+                               np.linalg.norm(before[1:] - before[:-1], axis=1))
+        gaps.append(np.linalg.norm((bar[0] - body[0]) - (five[1][0] - five[0][0])))
+    assert 2.0 < np.median(gaps) < 10.0  # about 5 % of a 70-high digit, never a jump across it
+    assert jitter_strokes(one, np.random.default_rng(0), 0.05) is one
+
+
 def test_pen_sets_from_a_small_directory(tmp_path):
     rng = np.random.default_rng(1)
     digits, letters = [], []
@@ -100,6 +122,14 @@ def test_pen_sets_from_a_small_directory(tmp_path):
     assert np.array_equal(paired.x_train[:n], sets.x_train) and np.array_equal(paired.y_train[:n], sets.y_train)
     assert len(paired.y_train) == n + 12 and (paired.y_train[n:] == NOT_A_DIGIT).all()
     assert np.array_equal(paired.x_val_digits, sets.x_val_digits)
+    # Stroke jitter changes the training digits drawn in several strokes, never the held-out ones.
+    for d in digits[:20]:
+        d["strokes"] = [d["strokes"][0][:6], d["strokes"][0][6:]]
+    _write(tmp_path / "digits.jsonl.gz", digits)
+    still, jittered = (load_pen_sets(tmp_path, seed=0, synthetic=40, stroke_jitter=j) for j in (0.0, 0.05))
+    assert not np.array_equal(jittered.x_train, still.x_train)
+    assert np.array_equal(jittered.y_train, still.y_train)
+    assert np.array_equal(jittered.x_val_digits, still.x_val_digits)
 
 
 def test_synthetic_rejects_include_true_taps():
