@@ -31,6 +31,7 @@ VAL_SEED = 42  # picks the held-out letters whatever --seed says: those of every
 @dataclass(frozen=True)
 class TrajectoryConfig:
     views: int = 12               # each training writer's digit: once as written, the rest augmented
+    stroke_jitter: float = 0.0    # augmented views: each stroke moved by about this share of the digit's size
     letters: int = 8000           # training writers' letters ("not a digit"), each seen twice
     synthetic: int = 4000         # synthetic scribbles, dashes and clutter ("not a digit")
     val_letters: int = 2000       # held-out writers' letters in the calibration
@@ -53,6 +54,9 @@ def parse_args(argv) -> TrajectoryConfig:
                     "pen path, on the pen data's training writers; then calibrate its fusion with the digit "
                     "model on the held-out writers. `python -m export --trajectory` installs it.")
     p.add_argument("--views", type=int, default=d.views, help="renderings per training digit (default %(default)s)")
+    p.add_argument("--stroke-jitter", type=float, default=d.stroke_jitter, metavar="F",
+                   help="augmented views of a digit written in several strokes also move and turn each stroke on "
+                        "its own by about F of the digit's size (default %(default)s: not at all)")
     p.add_argument("--letters", type=int, default=d.letters, help="training letters (default %(default)s)")
     p.add_argument("--epochs", type=int, default=d.epochs,
                    help="epochs of the schedule, all run; the best is kept (default %(default)s)")
@@ -71,8 +75,10 @@ def parse_args(argv) -> TrajectoryConfig:
     a = p.parse_args(argv)
     if a.views < 1 or a.letters < 0 or a.epochs < 1 or a.batch_size < 1 or not a.learning_rate > 0:
         p.error("--views, --epochs and --batch-size must be at least 1, --letters at least 0, --learning-rate above 0")
+    if not 0 <= a.stroke_jitter <= 0.5:
+        p.error("--stroke-jitter must be between 0 and 0.5")
     cfg = replace(d, views=a.views, letters=a.letters, epochs=a.epochs, batch_size=a.batch_size,
-                  learning_rate=a.learning_rate, seed=a.seed, pen=a.pen, digits=a.digits, out=a.out, quick=a.quick,
+                  learning_rate=a.learning_rate, stroke_jitter=a.stroke_jitter, seed=a.seed, pen=a.pen, digits=a.digits, out=a.out, quick=a.quick,
                   recalibrate=a.recalibrate)
     if cfg.quick:
         cfg = replace(cfg, views=min(cfg.views, 2), letters=min(cfg.letters, 200), synthetic=100, val_letters=100,
@@ -80,16 +86,16 @@ def parse_args(argv) -> TrajectoryConfig:
     return cfg
 
 
-def path_features(samples, views, rng):
+def path_features(samples, views, rng, stroke_jitter=0.0):
     """(features float32 (n, POINTS, CHANNELS), labels) of (strokes, label) pairs: view 0 as written, the
-    others augmented."""
+    others augmented (with `stroke_jitter`, training.pen_data.augment)."""
     from app.trajectory import features
     from training.pen_data import augment
 
     xs, ys = [], []
     for strokes, label in samples:
         for view in range(views):
-            xs.append(features(augment(strokes, rng) if view else strokes))
+            xs.append(features(augment(strokes, rng, stroke_jitter) if view else strokes))
             ys.append(label)
     return np.stack(xs).astype(np.float32), np.asarray(ys, np.int64)
 
@@ -176,7 +182,7 @@ def train(cfg: TrajectoryConfig) -> Path:
     print(f"stroke features: {len(d_train)} training digits x {cfg.views}, {len(l_train)} letters x 2, "
           f"{cfg.synthetic} synthetic non-digits; {len(d_val)} held-out digits and {len(l_val)} letters of "
           f"{len({s.writer for s in d_val + l_val})} held-out writers ...", flush=True)
-    x_d, y_d = path_features([(s.strokes, int(s.label)) for s in d_train], cfg.views, rng)
+    x_d, y_d = path_features([(s.strokes, int(s.label)) for s in d_train], cfg.views, rng, cfg.stroke_jitter)
     x_l, y_l = path_features([(s.strokes, NOT_A_DIGIT) for s in l_train], 2, rng)
     x_s, y_s = path_features([(s, NOT_A_DIGIT) for s in synthetic_rejects(cfg.synthetic, rng)], 1, rng)
     x_train, y_train = np.concatenate([x_d, x_l, x_s]), np.concatenate([y_d, y_l, y_s])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.trajectory import CHANNELS, POINTS, file_digest
-from training.trajectory import WEIGHTS, calibrate, score
+from training.trajectory import WEIGHTS, calibrate, parse_args, path_features, score
 
 ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "app" / "models" / "digits.onnx"
@@ -62,6 +62,16 @@ def test_score_weighs_digits_and_non_digits_as_the_digit_training_does():
     digits, rejects, both = score(p, labels)
     assert (digits, rejects) == (pytest.approx(2 / 3), 1.0)
     assert both == pytest.approx((0.5 * 2 / 3 + 0.25 * 1.0) / 0.75)
+
+
+def test_stroke_jitter_reaches_the_augmented_views_only():
+    five = ((np.array([[30, 0], [0, 0], [0, 30], [30, 40], [25, 70], [0, 65]], float),
+             np.array([[0, 0], [35, 0]], float)), 5)
+    still, _ = path_features([five], 3, np.random.default_rng(0))
+    moved, _ = path_features([five], 3, np.random.default_rng(0), 0.05)
+    assert np.array_equal(moved[0], still[0])  # view 0: as written
+    assert not np.allclose(moved[1:], still[1:])
+    assert parse_args(["--stroke-jitter", "0.05"]).stroke_jitter == 0.05 and parse_args([]).stroke_jitter == 0.0
 
 
 def test_quick_run_writes_a_complete_run(tmp_path):
@@ -139,6 +149,7 @@ def test_a_digit_model_without_not_a_digit_is_refused_in_one_line(tmp_path):
     (["--pen", "/nonexistent/unipen"], "pass --pen"),
     (["--digits", "/nonexistent/digits.onnx"], "--digits"),
     (["--views", "0"], "at least 1"),
+    (["--stroke-jitter", "0.9"], "--stroke-jitter must be between 0 and 0.5"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, words):
     proc = subprocess.run([sys.executable, "-m", "training.trajectory", "--quick", "--out", str(tmp_path), *args],
