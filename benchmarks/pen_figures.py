@@ -495,7 +495,7 @@ def pen(ctx) -> list[Row]:
     from benchmarks.mark_figures import marks
     from benchmarks.row_figures import two_row_numbers
     from benchmarks.sign_figures import signs
-    from training.pen_data import REJECT_LETTERS, pen_dir, read_records, split_by_writer
+    from training.pen_data import REJECT_LETTERS, by_writer, pen_dir, read_records, split_by_writer
 
     source = pen_dir(getattr(ctx, "pen", None))
     if source is None:
@@ -513,14 +513,12 @@ def pen(ctx) -> list[Row]:
     digit_rows, records = single_digits(predictor, digits, rng, size, brush_range)
     rows += digit_rows
     rows += non_digits(predictor, letters, rng, size, brush_range)
-    by_writer: dict[str, list] = {}
-    for s in digits:
-        by_writer.setdefault(s.writer, []).append(s)
-    rows += numbers(predictor, by_writer, rng, size, False, default_brush)
-    rows += numbers(predictor, by_writer, rng, size, True, default_brush)
-    rows += forms(predictor, digits, by_writer, size, brush_range)
-    rows += marks(predictor, by_writer, size, brush_range)
-    rows += signs(predictor, by_writer, size, brush_range)
-    rows += two_row_numbers(predictor, by_writer, size, brush_range)
+    writers = by_writer(digits)
+    rows += numbers(predictor, writers, rng, size, False, default_brush)
+    rows += numbers(predictor, writers, rng, size, True, default_brush)
+    rows += forms(predictor, digits, writers, size, brush_range)
+    rows += marks(predictor, writers, size, brush_range)
+    rows += signs(predictor, writers, size, brush_range)
+    rows += two_row_numbers(predictor, writers, size, brush_range)
     rows += save_figures(records)
     return rows

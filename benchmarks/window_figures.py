@@ -204,7 +204,7 @@ def _screen_rows(ctx, by_writer, dpi, size):
 
 def window(ctx) -> list[Row]:
     """The real window's answers to held-out writers' numbers drawn with the mouse, at 96 and 192 dpi."""
-    from training.pen_data import pen_dir, read_records, split_by_writer
+    from training.pen_data import by_writer, pen_dir, read_records, split_by_writer
 
     missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
     if missing:
@@ -215,13 +215,11 @@ def window(ctx) -> list[Row]:
         return [Row("real window driven with xdotool", "not measured: no pen data (--pen DIR or $PEN_DIR)", "",
                     CMD, SINGLE, None)]
     _, digits = split_by_writer(read_records(source / "digits.jsonl.gz"))
-    by_writer: dict[str, list] = {}
-    for s in digits:
-        by_writer.setdefault(s.writer, []).append(s)
+    writers = by_writer(digits)
     rows = []
     for dpi, size in SCREENS:
         try:
-            rows += _screen_rows(ctx, by_writer, dpi, size)
+            rows += _screen_rows(ctx, writers, dpi, size)
         except WindowGone as exc:
             rows.append(Row(f"real window at {dpi} dpi driven with xdotool", f"not measured: {exc}", "", CMD,
                             SINGLE, False))

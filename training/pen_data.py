@@ -95,6 +95,14 @@ def split_by_writer(samples: list) -> tuple[list, list]:
     return train, val
 
 
+def by_writer(samples: list) -> dict:
+    """{writer: their samples}, writers and samples in the order first met."""
+    out: dict = {}
+    for s in samples:
+        out.setdefault(s.writer, []).append(s)
+    return out
+
+
 # -- augmentation and rendering ---------------------------------------------------
 
 
@@ -195,13 +203,11 @@ def touching_pairs(digits: list, n: int, rng: np.random.Generator):
     """Strokes of `n` pairs of one writer's digits (PenSamples) side by side, touching or overlapping,
     each as tall as the other give or take a little: what a merged group or a picture's piece holds
     when it spans two digits of a number."""
-    by_writer: dict = {}
-    for s in digits:
-        by_writer.setdefault(s.writer, []).append(s)
-    writers = [w for w, samples in by_writer.items() if len(samples) >= 2]
+    writers_samples = by_writer(digits)
+    writers = [w for w, samples in writers_samples.items() if len(samples) >= 2]
     out = []
     for _ in range(n if writers else 0):
-        samples = by_writer[writers[int(rng.integers(len(writers)))]]
+        samples = writers_samples[writers[int(rng.integers(len(writers)))]]
         first, second = (samples[i] for i in rng.choice(len(samples), 2, replace=False))
         placed, x, previous = place_next(first.strokes, rng, 100.0, 0.0, 0.0)
         more, _, _ = place_next(second.strokes, rng, 100.0, x, previous,
