@@ -79,8 +79,9 @@ def detail(reading, labels, empty_canvas):
         verb = "is" if marks == 1 else "are"
         return f"{count_of(digits, 'digit')} and {count_of(marks, 'mark')} that {verb} not a digit"
     if reading.sure:
-        return (f"{count_of(digits, 'digit')}, each at least {percent(confidence(reading))} sure. "
-                "Click one to see its scores.")
+        least = percent(confidence(reading))
+        each = "each 100% sure" if least == "100%" else f"each at least {least} sure"  # not "at least 100%"
+        return f"{count_of(digits, 'digit')}, {each}. Click one to see its scores."
     unsure = ", ".join(str(k + 1) for k, i in enumerate(scored(guesses)) if not guesses[i].sure)  # "-3.14": 3 digits
     return f"Not sure: maybe {reading.number} (digit {unsure} unclear)"
 

@@ -302,6 +302,14 @@ def test_the_line_under_a_number_with_marks_counts_in_words(labels, text):
     assert presentation.detail(reading, names, False) == text
 
 
+def test_the_line_under_a_sure_number_names_its_weakest_digit():
+    names = [str(d) for d in range(10)] + [NOT_A_DIGIT]
+    assert presentation.detail(Reading((guess("4", 0.999), guess("2", 0.97))), names, False) == \
+        "2 digits, each at least 97% sure. Click one to see its scores."
+    assert presentation.detail(Reading((guess("4", 1.0), guess("2", 1.0))), names, False) == \
+        "2 digits, each 100% sure. Click one to see its scores."
+
+
 def test_a_decimal_point_is_not_counted_as_a_digit():
     point = Guess(".", 1.0, np.zeros(11, np.float32), np.zeros((28, 28, 1), np.float32), (0, 0, 2, 2))
     names = [str(d) for d in range(10)] + [NOT_A_DIGIT]
