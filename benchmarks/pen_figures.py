@@ -192,6 +192,7 @@ def single_digits(predictor, digits, rng, size, brush_range):
         if index == 4:
             rows.append(Row(f"pen digits, {name}, read as one digit (--single: no splitting, no number reader): "
                             "accuracy", f"{np.mean(whole):.2%}", "", CMD, SINGLE, None))
+            rows.append(by_writer_row(f"pen digits, {name}", [r[0].writer for r in records], right))
         if index == 3:
             rows.append(Row(f"pen digits, {name}: called sure", f"{sure.mean():.2%}", "≥ 97 %", CMD, SINGLE,
                             bool(sure.mean() >= 0.97)))
@@ -254,14 +255,32 @@ def halves_text(halves) -> str:
 
 def by_writer_row(name, writers, right) -> Row:
     """Accuracy with each writer counting once, and the largest writer's share: a few prolific writers
-    can hold much of the held-out set, and their habits then weigh in every figure above."""
+    can hold much of the held-out set, and their habits then weigh in every figure above. Also how far
+    the accuracy of all digits could move with other writers like these (`writer_interval`)."""
     writers = np.asarray(writers)
     names, counts = np.unique(writers, return_counts=True)
     means = [right[writers == w].mean() for w in names]
     big = names[np.argmax(counts)]
+    low, high = writer_interval(writers, right)
     value = (f"{np.mean(means):.2%} over {len(names)} writers; the largest, {big}, wrote {counts.max()} of "
-             f"{len(writers)} digits and {right[writers == big].mean():.2%} of them are read right")
+             f"{len(writers)} digits and {right[writers == big].mean():.2%} of them are read right; the accuracy "
+             f"of all digits, other writers like these drawn in their place: {low:.2%}-{high:.2%} (95 %)")
     return Row(f"{name}: accuracy averaged over writers (each counts once)", value, "", CMD, SINGLE, None)
+
+
+BOOTSTRAP = 2000  # resamplings of the writers
+
+
+def writer_interval(writers, right, seed=SAMPLE_SEED):
+    """(low, high): the 95 % percentile interval of the accuracy of all digits when the writers are drawn
+    again with replacement (each with all their digits). Digits of one writer are no independent trials:
+    their habits go together, so the interval is the writers', not the digits' (much narrower)."""
+    writers, right = np.asarray(writers), np.asarray(right, float)
+    names, which = np.unique(writers, return_inverse=True)
+    hits, counts = np.bincount(which, right, len(names)), np.bincount(which, minlength=len(names))
+    draws = np.random.default_rng(seed).integers(0, len(names), (BOOTSTRAP, len(names)))
+    accuracy = hits[draws].sum(axis=1) / counts[draws].sum(axis=1)
+    return float(np.percentile(accuracy, 2.5)), float(np.percentile(accuracy, 97.5))
 
 
 def non_digits(predictor, letters, rng, size, brush_range):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from benchmarks.pen_figures import by_writer_row
+from benchmarks.pen_figures import by_writer_row, writer_interval
 
 
 def test_by_writer_row_counts_each_writer_once():
@@ -12,6 +12,23 @@ def test_by_writer_row_counts_each_writer_once():
     assert row.value.startswith("83.33% over 3 writers")
     assert "the largest, big, wrote 8 of 10 digits and 50.00% of them" in row.value
     assert row.passed is None and "averaged over writers" in row.metric
+    assert row.value.endswith(" (95 %)") and "other writers like these drawn in their place: " in row.value
+
+
+def test_the_writer_interval_moves_with_the_writers_not_the_digits():
+    # All right: nothing to move. One writer whose digits are all wrong among right ones: the interval
+    # reaches from every draw without them to draws holding them several times.
+    assert writer_interval(["a", "a", "b"], np.array([True, True, True])) == (1.0, 1.0)
+    writers = np.repeat([f"w{i}" for i in range(20)], 50)
+    right = np.ones(1000, bool)
+    right[:50] = False  # w0 reads wrong throughout: 95 % of all digits right
+    low, high = writer_interval(writers, right)
+    assert low < 0.95 < high and high == 1.0 and low <= 0.9
+    # Misreads spread evenly, two of each writer's 50: the writers alike, nothing for a draw to move.
+    spread = np.ones(1000, bool)
+    spread[(np.arange(20) * 50)[:, None] + [0, 1]] = False
+    assert writer_interval(writers, spread) == (0.96, 0.96)
+    assert writer_interval(writers, right) == writer_interval(writers, right)  # seeded: the same every run
 
 
 def _digit(label, strokes):
