@@ -376,6 +376,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     window_right = picture_right = cut_right = picture_sure = picture_sure_right = cropped_right = 0
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     heights = []  # (the digits' height in px, the picture read right)
+    tally = {"writer": [], "window": [], "picture": []}  # per number: whose digits, and read right where
     reader = getattr(predictor, "numbers", None)
     brush = float(default_brush)  # people keep the default brush, so neighbours often touch
     # Photos of them, plain and on squared paper: a stream of their own, so the other figures stay as they were;
@@ -393,6 +394,8 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         picture = seen.number == truth
         window_right += window
         picture_right += picture
+        for key, value in (("writer", chosen[0].writer), ("window", window), ("picture", picture)):
+            tally[key].append(value)
         heights.append((float(np.median([np.ptp(np.concatenate(d)[:, 1]) for d in placed])), picture))
         cropped_right += read(predictor, 255 - cropped_to_ink(drawing.pixels)).number == truth
         if not touching:
@@ -414,10 +417,15 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
             finally:
                 predictor.numbers = reader
     kind = "touching or overlapping" if touching else "natural gaps"
+
+    def exact(where):  # the share right, and how far other writers like these would move it
+        low, high = writer_interval(tally["writer"], tally[where])
+        return f"{np.mean(tally[where]):.2%} of {NUMBERS} (other writers like these: {low:.2%}-{high:.2%}, 95 %)"
+
     rows = [
-        Row(f"pen numbers (2-5 digits, {kind}), window: exact", f"{window_right / NUMBERS:.2%} of {NUMBERS}",
+        Row(f"pen numbers (2-5 digits, {kind}), window: exact", exact("window"),
             "≥ 98 %", CMD, SINGLE, window_right / NUMBERS >= 0.98),
-        Row(f"pen numbers (2-5 digits, {kind}), picture: exact", f"{picture_right / NUMBERS:.2%} of {NUMBERS}",
+        Row(f"pen numbers (2-5 digits, {kind}), picture: exact", exact("picture"),
             "≥ 90 %" if touching else "≥ 98 %", CMD, SINGLE,
             picture_right / NUMBERS >= (0.9 if touching else 0.98)),
     ]
