@@ -274,7 +274,8 @@ BOOTSTRAP = 2000  # resamplings of the writers
 def writer_interval(writers, right, seed=SAMPLE_SEED):
     """(low, high): the 95 % percentile interval of the accuracy of all digits when the writers are drawn
     again with replacement (each with all their digits). Digits of one writer are no independent trials:
-    their habits go together, so the interval is the writers', not the digits' (much narrower)."""
+    their habits go together, so the writers are drawn, not the digits (which would give a far narrower
+    interval than other writers would)."""
     writers, right = np.asarray(writers), np.asarray(right, float)
     names, which = np.unique(writers, return_inverse=True)
     hits, counts = np.bincount(which, right, len(names)), np.bincount(which, minlength=len(names))
