@@ -374,7 +374,7 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
     from app.recognize import read, read_drawing
 
     writers = prolific(by_writer)
-    window_right = picture_right = cut_right = picture_sure = picture_sure_right = cropped_right = 0
+    cut_right = picture_sure = picture_sure_right = cropped_right = 0
     readable = {"window": [], "picture": []}  # (every digit read right alone, the number read right)
     heights = []  # (the digits' height in px, the picture read right)
     tally = {"writer": [], "window": [], "picture": []}  # per number: whose digits, and read right where
@@ -393,8 +393,6 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
         window = read_drawing(predictor, drawing).number == truth
         seen = read(predictor, drawing.pixels.copy())
         picture = seen.number == truth
-        window_right += window
-        picture_right += picture
         for key, value in (("writer", chosen[0].writer), ("window", window), ("picture", picture)):
             tally[key].append(value)
         heights.append((float(np.median([np.ptp(np.concatenate(d)[:, 1]) for d in placed])), picture))
@@ -419,17 +417,14 @@ def numbers(predictor, by_writer, rng, size, touching, default_brush):
                 predictor.numbers = reader
     kind = "touching or overlapping" if touching else "natural gaps"
 
-    def exact(where):  # the share right, and how far other writers like these would move it
+    def exact(where, goal):  # a row: the share right, and how far other writers like these would move it
+        share = float(np.mean(tally[where]))
         low, high = writer_interval(tally["writer"], tally[where])
-        return f"{np.mean(tally[where]):.2%} of {NUMBERS} (other writers like these: {low:.2%}-{high:.2%}, 95 %)"
+        return Row(f"pen numbers (2-5 digits, {kind}), {where}: exact",
+                   f"{share:.2%} of {NUMBERS} (other writers like these: {low:.2%}-{high:.2%}, 95 %)",
+                   f"≥ {goal:.0%}".replace("%", " %"), CMD, SINGLE, share >= goal)
 
-    rows = [
-        Row(f"pen numbers (2-5 digits, {kind}), window: exact", exact("window"),
-            "≥ 98 %", CMD, SINGLE, window_right / NUMBERS >= 0.98),
-        Row(f"pen numbers (2-5 digits, {kind}), picture: exact", exact("picture"),
-            "≥ 90 %" if touching else "≥ 98 %", CMD, SINGLE,
-            picture_right / NUMBERS >= (0.9 if touching else 0.98)),
-    ]
+    rows = [exact("window", 0.98), exact("picture", 0.9 if touching else 0.98)]
     if not touching:
         for where, right in photographed.items():
             how = {"plain": "", "squared": " of squared paper", "desk": " with a desk beside the page",
