@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from app.pen import NORM_WIDTH
 from app.preprocess import THICK_SHARE, _erode, _ink_crop, scaled
 from app.raster import INK_THRESHOLD, stroke_width
 
@@ -24,6 +23,11 @@ STRIDE = 2  # strip columns per frame (the model pools once by 2 across): room f
 SIDE = 8  # empty columns before and after the ink: the first and last digit get context
 MAX_COLUMNS = 640  # a wider strip (some 30 digits) is no number: refused (the caller falls back)
 WORK_ROWS = 40  # thick strokes are thinned at this height, twice the rows they end at
+# Strokes thicker than THICK_SHARE of the ink's height are thinned to this share, not to the window's pen
+# (app.pen.NORM_WIDTH, an eighth): eroding touching digits that far leaves them too little of their shape.
+# Tuned on the training writers' pictures of touching numbers (the default 28 px brush): 77.4 % -> 81.7 %
+# exact over three samples of 300-400, natural gaps and single digits not lower.
+STRIP_WIDTH = 0.2
 BLANK = 0
 LABELS = ("blank",) + tuple(str(d) for d in range(10)) + ("not a digit",)
 CLASSES = len(LABELS)
@@ -86,7 +90,7 @@ def strip_input(ink):
     work = scaled(crop, WORK_ROWS / h)
     width = stroke_width(work > 0.5)
     if width > THICK_SHARE * WORK_ROWS:  # as app.preprocess.thin_thick_strokes does for one digit
-        steps = int(round((width - NORM_WIDTH * WORK_ROWS) / 2))  # to the window's width
+        steps = int(round((width - STRIP_WIDTH * WORK_ROWS) / 2))
         thinned = _erode(np.pad(work, 1), steps)[1:-1, 1:-1]
         if (thinned > INK_THRESHOLD).any():
             work = thinned
