@@ -53,13 +53,20 @@ def test_columns_are_a_multiple_of_the_stride_for_every_width():
         assert strip.pixels.shape[1] % STRIDE == 0, width
 
 
-def test_thick_strokes_are_thinned_to_a_fifth_of_the_height():
+def test_thick_strokes_are_thinned_to_a_fifth_of_a_wide_pieces_height():
     # 20 ink rows: a fifth is 4 strip columns. Unthinned, a 30-px pen on 100-px bars would be 6 columns wide;
     # thinned to the window's pen (an eighth, 2.5 columns), touching digits lose too much of their shape.
     for pen in (30, 40):
         width = stroke_width(ink_of(strip_input(bars(pen=pen))) > 0.5)
         assert 3.5 < width < 4.7, (pen, width)
     assert stroke_width(ink_of(strip_input(bars(pen=6))) > 0.5) < 1.5  # a thin pen is left as it is
+
+
+def test_a_piece_as_narrow_as_one_digit_is_thinned_to_the_window_pen():
+    # One thick bar (a 1): no neighbour to keep apart, so it is thinned as the digit model's input is, to an
+    # eighth of its height (2.5 strip columns).
+    width = stroke_width(ink_of(strip_input(bars(width=120, at=(40,), pen=30))) > 0.5)
+    assert 2.0 < width < 3.2, width
 
 
 def test_ink_columns_map_frames_back_to_the_ink():
