@@ -93,7 +93,7 @@ def strip_input(ink):
         return None
     work = scaled(crop, WORK_ROWS / h)
     width = stroke_width(work > 0.5)
-    if width > THICK_SHARE * WORK_ROWS:  # as app.preprocess.thin_thick_strokes does for one digit
+    if width > THICK_SHARE * WORK_ROWS:  # the line app.preprocess.thin_thick_strokes draws for one digit
         share = STRIP_WIDTH if w > ONE_DIGIT_ASPECT * h else NORM_WIDTH
         steps = int(round((width - share * WORK_ROWS) / 2))
         thinned = _erode(np.pad(work, 1), steps)[1:-1, 1:-1]
