@@ -8,6 +8,9 @@ beside the digit model it was calibrated with, proven equal alone and fused on t
 installed as app/models/trajectory.onnx; `--trajectory --recalibrate` calibrates the installed one again for a
 new digit model beside it, without a run.
 
+`python -m export --sequence --keep MEMBER`: members of the installed readers file kept beside the new run
+(export/keep.py).
+
 `python -m export --with FILE`: the run's model and the digit model in FILE voting in one file (export/vote.py).
 
 Exit status: 0 installed; 2 bad input (no such run, unknown model, bad data, bad results.json); 3 parity failed;
@@ -65,6 +68,10 @@ def parse_args(argv):
     p.add_argument("--also", action="append", default=[], metavar="RUN",
                    help="with --sequence: another number reader run (trained apart) to ship in the same file; "
                         "the readers vote on each text, --run's leads and its held-out rows judge them (repeatable)")
+    p.add_argument("--keep", action="append", default=[], metavar="MEMBER",
+                   help="with --sequence: a reader of the readers file at --out to ship again beside the new run(s), "
+                        "named by its run as the file's metadata member_runs lists it; it is cut out of the file as "
+                        "it is (its own run need not be here) and proven to read as it did (repeatable)")
     p.add_argument("--model", help="model of the run to export (default: the run's chosen model)")
     p.add_argument("--out", type=Path, help="where to install the ONNX model "
                    "(default app/models/digits.onnx; app/models/numbers.onnx with --sequence, "
@@ -82,8 +89,8 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.sequence and (a.model or a.data or a.quantize):
         p.error("--model, --data and --quantize do not apply to --sequence")
-    if a.also and not a.sequence:
-        p.error("--also applies to --sequence only")
+    if (a.also or a.keep) and not a.sequence:
+        p.error("--also and --keep apply to --sequence only")
     if (a.recalibrate or a.pen) and not a.trajectory:
         p.error("--recalibrate and --pen apply to --trajectory only")
     if a.recalibrate and a.run:
@@ -276,7 +283,8 @@ def main(argv=None) -> int:
         try:
             if args.sequence:
                 from export.sequence import export_sequence
-                export_sequence(args.run, args.out, args.opset, args.force, progress, tuple(args.also), args.half)
+                export_sequence(args.run, args.out, args.opset, args.force, progress, tuple(args.also), args.half,
+                                tuple(args.keep))
             elif args.trajectory and args.recalibrate:
                 from export.trajectory import recalibrate_installed
                 recalibrate_installed(args.out, args.force, args.pen, progress)

@@ -8,7 +8,9 @@ rows (val_row_accuracy in both files' metadata) unless forced.
 
 With `also` runs the file holds several readers trained apart (all hold out the same writers): output OUTPUT_NAME
 [batch, width/STRIDE, members, CLASSES], the named run first; the app reads the text they agree on best
-(app.strip.decode_members), and val_row_accuracy is measured that way on the held-out rows.
+(app.strip.decode_members), and val_row_accuracy is measured that way on the held-out rows. With `keep`, members
+of the readers file at `out` go in after them, cut out of it as they are (export/keep.py) and proven to read as
+they did there.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import numpy as np
 from app.strip import CLASSES, HEIGHT, INPUT_NAME, LABELS, NOT_A_DIGIT, OUTPUT_NAME, STRIDE, decode, read_frames
 from export import readers
 from export.half import rounded_to_half, store_half
+from export.keep import combined, load_kept
 from export.readers import Contract, ReaderRun
 
 DEFAULT_RUN = "runs/sequence/latest"
@@ -114,6 +117,17 @@ def sure_share(frames: np.ndarray, threshold: float) -> float:
     return float(np.mean(np.array(conf) >= threshold)) if len(conf) else 0.0
 
 
+def reference_frames(models, kept, x: np.ndarray) -> np.ndarray:
+    """What the exported file must compute: the Keras models' frames, then (with `kept`) the kept members' frames
+    as the file they come from computes them, stacked on the members axis."""
+    p = keras_frames(models, x)
+    if kept is None:
+        return p
+    p = p[:, :, None] if p.ndim == 3 else p
+    theirs = onnx_frames(kept.blob, x, members=kept.members)[:, :, list(kept.indices)]
+    return np.concatenate([p, theirs], axis=2)
+
+
 def keras_frames(models, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
     """The Keras side of parity; a model that cannot read strips this wide breaks the contract (ValueError)."""
     serve, _ = serving_function(models)
@@ -200,18 +214,22 @@ def trained_on() -> str:
 
 
 def export_sequence(run: str, out: Path, opset: int, force: bool = False, progress: dict | None = None,
-                    also: tuple = (), half: bool = False) -> dict:
-    """The whole sequence export (with `also`: several readers in one file, `run` leading; `half`: their weights
-    rounded to half precision); returns the parity summary. Raises on any failure before touching `out`."""
+                    also: tuple = (), half: bool = False, keep: tuple = ()) -> dict:
+    """The whole sequence export (with `also`: several readers in one file, `run` leading; `keep`: members of the
+    readers file at `out`, by run name, after them; `half`: the new readers' weights rounded to half precision);
+    returns the parity summary. Raises on any failure before touching `out`."""
     progress = {} if progress is None else progress
     source = find_run(run)  # before TensorFlow: a bad run costs no import
     others = [find_run(r) for r in also]
     readers.check_out(out)
+    kept = load_kept(out, tuple(keep)) if keep else None
     x, texts = load_val_strips(source.val_path)
     # Every run holds out the same writers (training.pen_data.is_val_writer), so the leading run's held-out
     # rows are held out for all of them.
     if len({source.run_dir, *(o.run_dir for o in others)}) != len(others) + 1:
         raise ValueError("a run is named twice: readers that vote together must be different runs")
+    if kept is not None and {source.run_dir.name, *(o.run_dir.name for o in others)} & set(kept.names):
+        raise ValueError("a run is named twice: a kept member of the file is also a run to export")
 
     from training.quiet_tf import import_tensorflow
     import_tensorflow()
@@ -222,23 +240,28 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
     from training.sequence import row_accuracy
 
     print(f"exporting the number reader from {source.run_dir}"
-          + "".join(f", voting with {o.run_dir}" for o in others), flush=True)
+          + "".join(f", voting with {o.run_dir}" for o in others)
+          + (f", keeping {', '.join(kept.names)} of {kept.path}" if kept else ""), flush=True)
     models = [readers.load_keras(r.keras_path) for r in [source, *others]]
-    members = len(models)
+    members = len(models) + (len(kept.indices) if kept else 0)
     if half:  # from here on the models are what ships: every figure below is theirs
         for m in models:
             m.set_weights([rounded_to_half(w) for w in m.get_weights()])
     # The "sure" line, chosen on the held-out writers' rows as the digit model's is on its validation
     # digits; parity below runs these strips again through ONNX.
-    p_val = keras_frames(models, x)
+    p_val = reference_frames(models, kept, x)
     threshold = choose_row_threshold(p_val, texts, read=read_frames)
     sure = sure_share(p_val, threshold)
     proto = keras_to_onnx(models, opset)
+    if kept:
+        proto = combined(proto, kept, len(models), contract(members).output_dims)
+        proto.doc_string = DOC
     # One reader: the training run's figure. Several: the held-out rows read as the app reads them.
-    accuracy = rows_exact(p_val, texts) if others else float(source.results["val_row_accuracy"])
+    accuracy = rows_exact(p_val, texts) if members > 1 else float(source.results["val_row_accuracy"])
     extra = {}
-    if others:
-        extra = {"members": members, "member_runs": [source.run_dir.name] + [o.run_dir.name for o in others]}
+    if members > 1:
+        extra = {"members": members, "member_runs": [source.run_dir.name] + [o.run_dir.name for o in others]
+                 + list(kept.names if kept else ())}
     readers.set_reader_metadata(proto, models[0], source.run_dir, trained_on(), {
         "labels": list(LABELS),
         "stride": STRIDE,
@@ -249,7 +272,7 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
         "sure_share": round(sure, 6),
         **({"weights": "float16"} if half else {}),
         **extra,
-    }, params=sum(int(m.count_params()) for m in models))
+    }, params=sum(int(m.count_params()) for m in models) + (kept.params if kept else 0))
     if half:
         store_half(proto)
     readers.check_contract(proto, contract(members))
@@ -260,16 +283,16 @@ def export_sequence(run: str, out: Path, opset: int, force: bool = False, progre
           flush=True)
     reports, val_exact = {}, {}
     for width, batch in strips.items():
-        p_keras = p_val if width == x.shape[2] else keras_frames(models, batch)
+        p_keras = p_val if width == x.shape[2] else reference_frames(models, kept, batch)
         p_onnx = onnx_frames(blob, batch, members=members)
         reports[width] = compare_frames(p_keras, p_onnx)
         if width == x.shape[2]:
-            exact = rows_exact if others else (lambda p, t: row_accuracy(_logits(p), t))
+            exact = rows_exact if members > 1 else (lambda p, t: row_accuracy(_logits(p), t))
             val_exact = {"keras": exact(p_keras, texts), "onnx": exact(p_onnx, texts)}
     summary = {"model": "sequence", **extra, "half": half, "onnx_bytes": len(blob), "opset": opset,
                "widths": {str(w): r for w, r in reports.items()}, "val_rows_exact": val_exact,
                "passed": all(r["passed"] for r in reports.values())}
-    record = source.run_dir / ("parity-members.json" if others else "parity.json")  # the run's own parity kept
+    record = source.run_dir / ("parity-members.json" if members > 1 else "parity.json")  # the run's own parity kept
     write_atomic(record, json.dumps(summary, indent=2) + "\n")
     if not summary["passed"]:
         failed = "; ".join(describe(w, r) for w, r in reports.items() if not r["passed"])

@@ -168,7 +168,50 @@ def test_readers_that_vote_ship_in_one_file(exported, seq_run, tmp_path, capsys)
     assert "named twice" in err and len(err.splitlines()) == 1 and not (tmp_path / "n.onnx").exists()
     with pytest.raises(SystemExit) as exit_info:
         main(["--also", str(other)])
-    assert exit_info.value.code == 2 and "--also applies to --sequence only" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--also and --keep apply to --sequence only" in capsys.readouterr().err
+
+
+def test_kept_members_of_the_installed_file_read_as_they_did(seq_run, tmp_path, capsys):
+    """--keep: members of the readers file at --out, cut out of it by name, ship again beside a new run: each reads
+    exactly as it did in that file (its own run is not needed), in the order named, after the new reader."""
+    import keras
+    from export.cli import main
+
+    other, third, new = (fake_run(tmp_path / f"20261125-0{k}0000", 20 + k) for k in (1, 2, 3))
+    out = tmp_path / "numbers.onnx"
+    assert main(["--sequence", "--half", "--run", str(seq_run), "--also", str(other), "--also", str(third),
+                 "--out", str(out)]) == 0
+    with np.load(seq_run / "val_rows.npz") as val:
+        x = val["x"]
+    before = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    capsys.readouterr()
+    assert main(["--sequence", "--half", "--force", "--run", str(new), "--keep", third.name, "--keep", seq_run.name,
+                 "--out", str(out)]) == 0
+    assert f"keeping {third.name}, {seq_run.name}" in capsys.readouterr().out
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert session.get_outputs()[0].shape == ["batch", f"width/{STRIDE}", 3, CLASSES]
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["member_runs"]) == [new.name, third.name, seq_run.name]
+    assert json.loads(meta["params"]) == 3 * json.loads((new / "results.json").read_text())["params"]
+    after = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+    assert np.array_equal(after[:, :, 1], before[:, :, 2]) and np.array_equal(after[:, :, 2], before[:, :, 0])
+    model = keras.models.load_model(new / "model.keras")
+    model.set_weights([w.astype(np.float16).astype(np.float32) for w in model.get_weights()])
+    assert np.abs(after[:, :, 0] - softmax(np.asarray(model(x, training=False), np.float64))).max() <= MAX_ABS_DIFF
+    assert json.loads((new / "parity-members.json").read_text())["passed"]
+    # What cannot be kept is refused in one line, the file left as it is.
+    blob = out.read_bytes()
+    for keep, said in ((other.name, "holds no member"), (new.name, "named twice")):
+        assert main(["--sequence", "--run", str(new), "--keep", keep, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert said in err and len(err.splitlines()) == 1 and out.read_bytes() == blob
+    alone = tmp_path / "alone.onnx"
+    assert main(["--sequence", "--run", str(seq_run), "--out", str(alone)]) == 0
+    assert main(["--sequence", "--run", str(new), "--keep", seq_run.name, "--out", str(alone)]) == 2
+    assert "member_runs" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--keep", seq_run.name])
+    assert exit_info.value.code == 2 and "--also and --keep apply to --sequence only" in capsys.readouterr().err
 
 
 def test_half_precision_readers_are_what_ships(exported, own_run, tmp_path):
