@@ -126,7 +126,7 @@ def train(cfg: SequenceConfig) -> Path:
         raise PenDataError("no pen data: pass --pen DIR (UNIPEN digits.jsonl.gz and letters.jsonl.gz)")
     train_writers, val_writers = load_pen(directory)
     print(f"rendering {cfg.rows} training rows ({len(train_writers)} writers and MNIST) and {cfg.val_rows} "
-          f"validation rows ({len(val_writers)} held-out writers; about 1 minute per 50,000 rows on 2 cores) ...",
+          f"validation rows ({len(val_writers)} held-out writers; about 4 minutes per 50,000 rows on 2 cores) ...",
           flush=True)
     train_rows = make_rows_parallel(cfg.rows, cfg.seed, train_writers, (mnist.x_train, mnist.y_train),
                                     cfg.mnist_share, single_share=cfg.single_share, thickest=cfg.thickest_brush)
