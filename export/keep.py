@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from app.strip import INPUT_NAME, OUTPUT_NAME
 
 MEMBERS_AXIS = 2  # frames [batch, width/STRIDE, members, CLASSES]
@@ -114,8 +116,6 @@ def combined(new, kept: Kept, members: int, frames_dims: tuple):
     stacked on MEMBERS_AXIS as OUTPUT_NAME (dims `frames_dims`); metadata and doc are the caller's to set."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    import numpy as np
 
     old = onnx.load_from_string(kept.blob)
     frames = members_of(old)
