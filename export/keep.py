@@ -20,13 +20,23 @@ MEMBERS_AXIS = 2  # frames [batch, width/STRIDE, members, CLASSES]
 
 @dataclass(frozen=True)
 class Kept:
-    """Members `indices` of the readers file `path` (its bytes `blob`, `members` in all), by run name `names`."""
+    """Members `indices` of the readers file `path` (its bytes `blob`, `members` in all), by run name `names`;
+    `graphs`: each alone (member_graph), its names prefixed kept0/, kept1/, ... so that they can be merged."""
     path: Path
     blob: bytes
     members: int
     indices: tuple
     names: tuple
-    params: int  # their weights
+    graphs: tuple
+
+    @property
+    def params(self) -> int:
+        """Their weights: the elements of their floating-point initializers of two or more values."""
+        from onnx import TensorProto, numpy_helper
+
+        sizes = [numpy_helper.to_array(i).size for g in self.graphs for i in g.graph.initializer
+                 if i.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16)]
+        return sum(n for n in sizes if n > 1)
 
 
 def members_of(proto) -> list[str]:
@@ -75,8 +85,8 @@ def load_kept(path: Path, keep: tuple) -> Kept:
     if len(set(keep)) != len(keep):
         raise ValueError("a member is named twice in --keep")
     indices = tuple(runs.index(name) for name in keep)
-    params = sum(member_params(proto, frames[i]) for i in indices)
-    return Kept(path, blob, len(runs), indices, tuple(keep), params)
+    graphs = tuple(member_graph(proto, frames[i], f"kept{n}/") for n, i in enumerate(indices))
+    return Kept(path, blob, len(runs), indices, tuple(keep), graphs)
 
 
 def member_graph(proto, frames_name: str, prefix: str):
@@ -98,29 +108,15 @@ def prefixed(model, prefix: str):
     keep = [v for v in model.graph.value_info if v.name != INPUT_NAME]  # else the nodes' inputs would be renamed
     del model.graph.value_info[:]
     model.graph.value_info.extend(keep)
-    return compose.add_prefix(model, prefix, rename_inputs=False)
-
-
-def member_params(proto, frames_name: str) -> int:
-    """The member's weights: the elements of its floating-point initializers of two or more values."""
-    from onnx import TensorProto, numpy_helper
-
-    floats = (TensorProto.FLOAT, TensorProto.FLOAT16)
-    sub = member_graph(proto, frames_name, "")
-    return sum(numpy_helper.to_array(i).size for i in sub.graph.initializer
-               if i.data_type in floats and numpy_helper.to_array(i).size > 1)
+    return compose.add_prefix(model, prefix, rename_inputs=False, inplace=True)
 
 
 def combined(new, kept: Kept, members: int, frames_dims: tuple):
     """One graph: the readers of `new` (a converted file of `members` readers) then the kept ones, their frames
     stacked on MEMBERS_AXIS as OUTPUT_NAME (dims `frames_dims`); metadata and doc are the caller's to set."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    old = onnx.load_from_string(kept.blob)
-    frames = members_of(old)
-    parts = [prefixed(new, "new/")]
-    parts += [member_graph(old, frames[i], f"kept{n}/") for n, i in enumerate(kept.indices)]
+    parts = [prefixed(new, "new/"), *kept.graphs]
     graph = helper.make_graph([], new.graph.name, [new.graph.input[0]], [], [])
     stacked = []
     axes = numpy_helper.from_array(np.array([MEMBERS_AXIS], np.int64), "stack/axes")
@@ -138,10 +134,10 @@ def combined(new, kept: Kept, members: int, frames_dims: tuple):
     graph.node.append(helper.make_node("Concat", stacked, [OUTPUT_NAME], axis=MEMBERS_AXIS, name="stack/concat"))
     graph.output.append(helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, list(frames_dims)))
     opsets = {}
-    for model in (new, old):
+    for model in parts:
         for o in model.opset_import:
             opsets[o.domain] = max(opsets.get(o.domain, 0), o.version)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
                               producer_name=new.producer_name)
-    proto.ir_version = max(new.ir_version, old.ir_version)
+    proto.ir_version = max(model.ir_version for model in parts)
     return proto
