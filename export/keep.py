@@ -101,14 +101,13 @@ def member_graph(proto, frames_name: str, prefix: str):
 
 
 def prefixed(model, prefix: str):
-    """`model` with every name but its input INPUT_NAME prefixed: graphs that share that input can be merged."""
-    from onnx import compose
+    """A copy of `model` with every name but its input prefixed (export.vote.prefixed_graph), to be merged."""
+    from export.vote import prefixed_graph
 
-    model = type(model).FromString(model.SerializeToString())
-    keep = [v for v in model.graph.value_info if v.name != INPUT_NAME]  # else the nodes' inputs would be renamed
-    del model.graph.value_info[:]
-    model.graph.value_info.extend(keep)
-    return compose.add_prefix(model, prefix, rename_inputs=False, inplace=True)
+    copy = type(model)()
+    copy.CopyFrom(model)
+    copy.graph.CopyFrom(prefixed_graph(model.graph, prefix))
+    return copy
 
 
 def combined(new, kept: Kept, members: int, frames_dims: tuple):

@@ -91,8 +91,9 @@ def half_report(p_file: np.ndarray, p_half: np.ndarray, labels: np.ndarray) -> d
     return report
 
 
-def _prefixed(graph: onnx.GraphProto, prefix: str) -> onnx.GraphProto:
-    """A copy with every name but the graph's input prefixed, so two members live in one graph."""
+def prefixed_graph(graph: onnx.GraphProto, prefix: str) -> onnx.GraphProto:
+    """A copy with every name but the graph's input prefixed, so members that read that input live in one graph
+    (here; export/keep.py for number readers)."""
     keep = {i.name for i in graph.input} | {""}
     name = lambda n: n if n in keep else prefix + n  # noqa: E731
     g = onnx.GraphProto()
@@ -103,6 +104,10 @@ def _prefixed(graph: onnx.GraphProto, prefix: str) -> onnx.GraphProto:
             renamed = [name(n) for n in field]
             del field[:]
             field.extend(renamed)
+    # A value info of the shared input only repeats the input's type, and merged members would repeat it again.
+    own = [v for v in g.value_info if v.name not in keep]
+    del g.value_info[:]
+    g.value_info.extend(own)
     for value in (*g.initializer, *g.output, *g.value_info):
         value.name = name(value.name)
     return g
@@ -116,7 +121,7 @@ def vote_graph(first: onnx.ModelProto, second: onnx.ModelProto, reject_bias: flo
     if opsets[0] != opsets[1]:
         raise ValueError(f"the two models use different ONNX opsets ({opsets[0]} and {opsets[1]}): export the "
                          "run with the other file's --opset")
-    graphs = [_prefixed(m.graph, p) for m, p in zip((first, second), PREFIXES)]
+    graphs = [prefixed_graph(m.graph, p) for m, p in zip((first, second), PREFIXES)]
     nodes = [n for g in graphs for n in g.node]
     inits = [i for g in graphs for i in g.initializer]
     const = lambda n, v: inits.append(numpy_helper.from_array(np.asarray(v, np.float32), n))  # noqa: E731
