@@ -38,6 +38,8 @@ class SequenceConfig:
     thickest_brush: float = 0.3   # training rows' thickest brush, a share of the digits' height; the
                                   # held-out rows stay at training.sequences.THICKEST, 0.3 (the app's default
                                   # 28 px brush on a number 60-90 px tall is 0.3-0.47)
+    favour: str = ""              # digits drawn more often in the pen rows (training.sequences.FAVOUR_SHARE);
+                                  # "": all alike. "124": the ones every reader misread most (docs/NOTES.md)
     seed: int = 42
     data: str | None = None       # MNIST (IDX dir or mnist.npz); None: $MNIST_DIR, ../shared/data/mnist, the Keras download
     pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
@@ -46,7 +48,7 @@ class SequenceConfig:
 
 
 def parse_args(argv) -> SequenceConfig:
-    from training.sequences import THICKEST, THINNEST
+    from training.sequences import FAVOUR_SHARE, THICKEST, THINNEST
 
     d = SequenceConfig()
     p = argparse.ArgumentParser(
@@ -67,6 +69,9 @@ def parse_args(argv) -> SequenceConfig:
     p.add_argument("--thickest-brush", type=float, default=d.thickest_brush,
                    help="thickest brush of the training rows as a share of the digits' height, drawn log-uniformly "
                         f"from {THINNEST}; held-out rows keep {THICKEST} (default %(default)s)")
+    p.add_argument("--favour", default=d.favour, metavar="DIGITS",
+                   help="digits drawn more often in the training rows of pen digits, e.g. 124: each symbol is one "
+                        f"of them {round(FAVOUR_SHARE * 100)}%% of the time; held-out rows are unchanged (default: all alike)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed (default %(default)s)")
     p.add_argument("--data", help="MNIST: IDX directory or mnist.npz (default $MNIST_DIR, then ../shared/data/mnist, then the Keras download)")
     p.add_argument("--pen", help="UNIPEN directory (default $PEN_DIR, then ../shared/data/unipen)")
@@ -81,9 +86,11 @@ def parse_args(argv) -> SequenceConfig:
         p.error("--single-share must be at least 0 and below 1")
     if not THINNEST < a.thickest_brush <= 1.0:
         p.error(f"--thickest-brush must be above {THINNEST} (the thinnest) and at most 1")
+    if not set(a.favour) <= set("0123456789"):
+        p.error(f"--favour takes digits such as 124, not {a.favour!r}")
     cfg = replace(d, rows=a.rows, val_rows=a.val_rows, epochs=a.epochs, batch_size=a.batch_size,
                   learning_rate=a.learning_rate, mnist_share=a.mnist_share, single_share=a.single_share,
-                  thickest_brush=a.thickest_brush, seed=a.seed, data=a.data,
+                  thickest_brush=a.thickest_brush, favour="".join(sorted(set(a.favour))), seed=a.seed, data=a.data,
                   pen=a.pen, out=a.out, quick=a.quick)
     if cfg.quick:
         cfg = replace(cfg, rows=min(cfg.rows, 600), val_rows=min(cfg.val_rows, 200), epochs=1)
@@ -129,7 +136,8 @@ def train(cfg: SequenceConfig) -> Path:
           f"validation rows ({len(val_writers)} held-out writers; about 4 minutes per 50,000 rows on 2 cores) ...",
           flush=True)
     train_rows = make_rows_parallel(cfg.rows, cfg.seed, train_writers, (mnist.x_train, mnist.y_train),
-                                    cfg.mnist_share, single_share=cfg.single_share, thickest=cfg.thickest_brush)
+                                    cfg.mnist_share, single_share=cfg.single_share, thickest=cfg.thickest_brush,
+                                    favour=cfg.favour)
     val_rows = make_rows(cfg.val_rows, VAL_SEED, val_writers, None, 0.0, augmented=False)
     print(f"  rendered in {time.perf_counter() - started:.0f} s", flush=True)
 

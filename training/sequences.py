@@ -24,6 +24,7 @@ ROW_PIXELS = 64  # rows are rendered this tall (the strip shrinks them to 20 row
 LETTER_SHARE = 0.15  # rows with a letter among the digits
 THINNEST = 0.04  # a row's brush, as a share of its height, is drawn log-uniformly from this ...
 THICKEST = 0.3   # ... to this (the held-out rows' range; training may go thicker: --thickest-brush)
+FAVOUR_SHARE = 0.3  # with --favour: a pen row's digit is one of the favoured ones this often (if its writer wrote any)
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,16 @@ def _count(rng, single_share):
     return int(rng.integers(1, MAX_SYMBOLS + 1))
 
 
-def pen_row(digits, letters, rng, augmented=True, single_share=0.0, thickest=THICKEST):
+def pen_row(digits, letters, rng, augmented=True, single_share=0.0, thickest=THICKEST, favour=""):
     """(ink uint8 (h, w), text) of one row of a writer's `digits` (PenSamples), maybe with a letter,
-    drawn with a brush from THINNEST to `thickest` of the row's height."""
+    drawn with a brush from THINNEST to `thickest` of the row's height; with `favour` (digits as text)
+    each symbol is one of those FAVOUR_SHARE of the time."""
     n = _count(rng, single_share)
     chosen = [digits[i] for i in rng.integers(0, len(digits), n)]
+    favoured = [s for s in digits if s.label in favour] if favour else []
+    if favoured:  # no extra draw without it, so that rows made before --favour come out the same
+        chosen = [favoured[int(rng.integers(0, len(favoured)))] if rng.random() < FAVOUR_SHARE else s
+                  for s in chosen]
     text = [s.label for s in chosen]
     if letters and n > 1 and rng.random() < LETTER_SHARE:
         k = int(rng.integers(0, n))
@@ -125,11 +131,11 @@ def encode(text):
 
 
 def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0,
-              thickest=THICKEST):
+              thickest=THICKEST, favour=""):
     """`n` rows as Rows: pen rows of `pen_writers` ({writer: (digits, letters)}) and MNIST rows
     (`mnist` = (images uint8 (N, 28, 28), labels)) in proportion `mnist_share`; `single_share` of
     them hold one digit, on top of the lone digits of the uniform 1-6 draw; pen rows' brushes reach
-    `thickest` of their height."""
+    `thickest` of their height and hold more of the `favour` digits (pen_row)."""
     rng = np.random.default_rng(seed)
     writers = list(pen_writers.values()) if pen_writers else []
     share = mnist_share if writers else 1.0
@@ -141,7 +147,7 @@ def make_rows(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=
             ink, text = mnist_row(mnist[0], mnist[1], rng, single_share)
         else:
             digits, letters = writers[int(rng.integers(0, len(writers)))]
-            ink, text = pen_row(digits, letters, rng, augmented, single_share, thickest)
+            ink, text = pen_row(digits, letters, rng, augmented, single_share, thickest, favour)
         strip = strip_input(ink.astype(np.float32) / 255.0)
         if strip is None or strip.pixels.shape[1] > COLUMNS or strip.frames < 2 * len(text) + 1:
             continue
@@ -156,16 +162,16 @@ def _chunk(job):
 
 
 def make_rows_parallel(n, seed, pen_writers=None, mnist=None, mnist_share=0.3, augmented=True, single_share=0.0,
-                       thickest=THICKEST):
+                       thickest=THICKEST, favour=""):
     """make_rows over the machine's cores (a row costs a few milliseconds)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     workers = max(1, min(os.cpu_count() or 1, 8))
     if workers == 1 or n < 500:
-        return make_rows(n, seed, pen_writers, mnist, mnist_share, augmented, single_share, thickest)
+        return make_rows(n, seed, pen_writers, mnist, mnist_share, augmented, single_share, thickest, favour)
     sizes = [n // workers + (i < n % workers) for i in range(workers)]
-    jobs = [(k, (seed, i), pen_writers, mnist, mnist_share, augmented, single_share, thickest)
+    jobs = [(k, (seed, i), pen_writers, mnist, mnist_share, augmented, single_share, thickest, favour)
             for i, k in enumerate(sizes)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(_chunk, jobs))

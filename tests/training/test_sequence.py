@@ -70,6 +70,21 @@ def test_a_thicker_brush_range_draws_the_same_rows_thicker(writers):
         assert (thick > 127).sum() > (usual > 127).sum()
 
 
+def test_favoured_digits_come_more_often_and_none_keeps_the_old_rows(writers):
+    train, _ = writers
+    old = make_rows(300, 4, train)
+    assert make_rows(300, 4, train, favour="").text == old.text  # runs before --favour read the same rows
+    more = make_rows(300, 4, train, favour="14")
+
+    def share(rows, digits):
+        symbols = "".join(rows.text)
+        return sum(symbols.count(d) for d in digits) / len(symbols)
+
+    # Two of ten digits: about 0.2 of the symbols, with the favour 0.2 + FAVOUR_SHARE * 0.8 = 0.44.
+    assert share(old, "14") < 0.3 and share(more, "14") > 0.36
+    assert share(more, "0235") < share(old, "0235") - 0.05
+
+
 def test_held_out_rows_are_the_ones_every_run_was_judged_on(writers):
     _, val = writers
     # The first texts of the installed reader's val_rows.npz (run 20261126-044934): drawing training
@@ -120,6 +135,7 @@ def test_quick_run_writes_a_complete_run(tmp_path, mnist_dir):
     (["--mnist-share", "2"], "between 0 and 1"),
     (["--single-share", "1"], "below 1"),
     (["--thickest-brush", "0.02"], "above 0.04"),
+    (["--favour", "1,2"], "takes digits"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, mnist_dir, args, words):
     proc = subprocess.run([sys.executable, "-m", "training.sequence", "--quick", "--data", str(mnist_dir),
