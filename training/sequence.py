@@ -39,7 +39,8 @@ class SequenceConfig:
                                   # held-out rows stay at training.sequences.THICKEST, 0.3 (the app's default
                                   # 28 px brush on a number 60-90 px tall is 0.3-0.47)
     favour: str = ""              # digits drawn more often in the pen rows (training.sequences.FAVOUR_SHARE);
-                                  # "": all alike. "124": the ones every reader misread most (docs/NOTES.md)
+                                  # "": all alike. "124", the ones every reader misread most, moved the
+                                  # errors without removing them (docs/NOTES.md, not installed)
     seed: int = 42
     data: str | None = None       # MNIST (IDX dir or mnist.npz); None: $MNIST_DIR, ../shared/data/mnist, the Keras download
     pen: str | None = None        # UNIPEN dir; None: $PEN_DIR, then ../shared/data/unipen
