@@ -75,15 +75,23 @@ def detail(reading, labels, empty_canvas):
         return f"Not sure: maybe {g.label} ({percent(g.confidence)}), or {runner_up(g, labels)}"
     marks = sum(is_not_digit(g) for g in guesses)
     digits = sum(g.label not in SEPARATORS for g in guesses) - marks  # "-3.14" holds 3 digits
+    unclear = unclear_digits(guesses)
     if marks:
         verb = "is" if marks == 1 else "are"
-        return f"{count_of(digits, 'digit')} and {count_of(marks, 'mark')} that {verb} not a digit"
+        counted = f"{count_of(digits, 'digit')} and {count_of(marks, 'mark')} that {verb} not a digit"
+        return counted + (f"; digit {unclear} unclear" if unclear else "")
     if reading.sure:
         least = percent(confidence(reading))
         each = "each 100% sure" if least == "100%" else f"each at least {least} sure"  # not "at least 100%"
         return f"{count_of(digits, 'digit')}, {each}. Click one to see its scores."
-    unsure = ", ".join(str(k + 1) for k, i in enumerate(scored(guesses)) if not guesses[i].sure)  # "-3.14": 3 digits
-    return f"Not sure: maybe {reading.number} (digit {unsure} unclear)"
+    return f"Not sure: maybe {reading.number} (digit {unclear} unclear)"
+
+
+def unclear_digits(guesses):
+    """'2' or '1, 3': the places of the digits not sure, counted as the bars' titles count ("-3.14": 3
+    digits; a mark that is no digit has a place, as it has bars), '' when every digit is sure."""
+    return ", ".join(str(k + 1) for k, i in enumerate(scored(guesses))
+                     if guesses[i].is_digit and not guesses[i].sure)
 
 
 def runner_up(guess, labels):

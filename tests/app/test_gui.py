@@ -302,6 +302,16 @@ def test_the_line_under_a_number_with_marks_counts_in_words(labels, text):
     assert presentation.detail(reading, names, False) == text
 
 
+def test_the_line_under_a_number_with_marks_names_its_unclear_digits():
+    """An H drawn beside a number read "1 x 2025": the line said nothing of the 1 shown unsure."""
+    names = [str(d) for d in range(10)] + [NOT_A_DIGIT]
+    reading = Reading((guess("1", 0.3), guess(NOT_A_DIGIT), guess("2"), guess("0", 0.4)))
+    assert presentation.detail(reading, names, False) == \
+        "3 digits and 1 mark that is not a digit; digit 1, 4 unclear"
+    unsure_mark = Reading((guess("1"), guess(NOT_A_DIGIT, 0.4)))  # an unsure mark is no unclear digit
+    assert presentation.detail(unsure_mark, names, False) == "1 digit and 1 mark that is not a digit"
+
+
 def test_the_line_under_a_sure_number_names_its_weakest_digit():
     names = [str(d) for d in range(10)] + [NOT_A_DIGIT]
     assert presentation.detail(Reading((guess("4", 0.999), guess("2", 0.97))), names, False) == \
